@@ -1,0 +1,151 @@
+"""Money: who pays whom each week, booked once, on both sides.
+
+Buyers' payments are computed from each buyer's delivered units times the market price;
+sellers' receipts from each edge's units times its provider's price.  The clearing makes the
+two equal, and the invariant test checks that they stay equal over whole runs, so council
+spend can always be traced to providers, personal assistants, family carers, planning and
+brokerage staff, and money left in direct-payment accounts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .market import clear
+from .planning import staff_units, traditional_cost
+from .state import DP, MPB, N_TYPES, RES, RESIDENTIAL, SELF, TRAD
+
+LEDGER_FIELDS = (
+    "spend_trad_block", "spend_trad_spot", "spend_managed_pb", "dp_transfers", "clawback",
+    "spend_residential", "spend_planning", "spend_brokerage",
+    "dp_purchases", "dp_family", "self_spend", "provider_revenue", "family_received",
+)
+
+
+class Ledger:
+    """One week's money flows per council (£)."""
+
+    def __init__(self, n):
+        for f in LEDGER_FIELDS:
+            setattr(self, f, np.zeros(n))
+
+    @property
+    def council_net_spend(self):
+        return (self.spend_trad_block + self.spend_trad_spot + self.spend_managed_pb
+                + self.dp_transfers - self.clawback + self.spend_residential
+                + self.spend_planning + self.spend_brokerage)
+
+
+def purchase_care(model, ledger: Ledger):
+    """Phase: DP transfers, market clearing, payments for care delivered, residential fees."""
+    u, p, e, C = model.users, model.providers, model.edges, model.council
+    n_c, n_m = C.n, C.n * N_TYPES
+    act = np.flatnonzero(u.active & (u.route != RES))
+    route, council = u.route[act], u.council[act]
+
+    # Direct payments arrive in people's accounts at the start of the week.
+    dp = act[route == DP]
+    u.dp_balance[dp] += u.budget[dp]
+    ledger.dp_transfers += np.bincount(u.council[dp], u.budget[dp], n_c)
+
+    units = staff_units(model, u.mix[act])[:, :4]
+    m_idx = council[:, None] * N_TYPES + np.arange(4)[None, :]
+    trad = route == TRAD
+    block_demand = np.bincount(m_idx[trad].ravel(), units[trad].ravel(), n_m)
+    spot_demand = np.bincount(m_idx[~trad].ravel(), units[~trad].ravel(), n_m)
+    # Council-funded residents are a block demand for beds in their council.
+    res = np.flatnonzero(u.active & (u.route == RES))
+    res_m = u.council[res] * N_TYPES + RESIDENTIAL
+    model.last_trad_units = block_demand + np.bincount(res_m, minlength=n_m)
+
+    ed = np.flatnonzero(e.active & (p.ptype[e.provider] != RESIDENTIAL))
+    prov = e.provider[ed]
+    edge_market = e.council[ed] * N_TYPES + p.ptype[prov]
+    cl = clear(n_m, edge_market, prov, p.capacity * p.active, p.price, e.block_volume[ed],
+               e.block_price[ed], model.cfg.council.block_guarantee, block_demand, spot_demand,
+               model.cfg.market.price_choice_beta)
+    e.block_hours[ed] = cl.edge_block
+    e.spot_hours[ed] = cl.edge_spot
+    price = np.nan_to_num(cl.spot_price)
+    fill = cl.spot_fill
+    with np.errstate(invalid="ignore", divide="ignore"):
+        trad_fill = np.where(block_demand > 0, (cl.block_delivered + cl.overflow * fill)
+                             / block_demand, 1.0)
+    f_u = np.where(trad[:, None], trad_fill[m_idx], fill[m_idx])
+    u.delivered[act, :4] = u.mix[act, :4] * f_u
+    spend = (units * f_u * price[m_idx]).sum(axis=1)
+    spend[trad] = 0.0
+    u.spend[act] = spend
+
+    ledger.spend_trad_block += cl.block_pay.reshape(n_c, N_TYPES).sum(axis=1)
+    ledger.spend_trad_spot += (cl.overflow * fill * price).reshape(n_c, N_TYPES).sum(axis=1)
+    ledger.spend_managed_pb += np.bincount(council[route == MPB], spend[route == MPB], n_c)
+    ledger.dp_purchases += np.bincount(council[route == DP], spend[route == DP], n_c)
+    ledger.self_spend += np.bincount(council[route == SELF], spend[route == SELF], n_c)
+    u.dp_balance[act[route == DP]] -= spend[route == DP]
+
+    # Providers' receipts per provider (seller side), plus residential fees.
+    delivered = np.bincount(prov, cl.edge_block + cl.edge_spot, p.capacity.size)
+    block_rev = np.bincount(prov, cl.edge_block_pay, p.capacity.size)
+    revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
+    edge_rev = np.zeros(e.size)
+    edge_rev[ed] = cl.edge_block_pay + cl.edge_spot_pay
+    home = res[u.main_provider[res] >= 0]
+    occ = np.bincount(u.main_provider[home], minlength=p.capacity.size).astype(float)
+    p.occupied[:] = occ
+    fees = occ * p.price
+    revenue += fees
+    block_rev += fees
+    delivered += occ
+    live = np.flatnonzero(p.active)
+    ledger.spend_residential += np.bincount(p.home[live], fees[live], n_c)
+    res_edges = np.flatnonzero(e.active & (p.ptype[e.provider] == RESIDENTIAL))
+    edge_rev[res_edges] = fees[e.provider[res_edges]]
+    ledger.provider_revenue += np.bincount(np.r_[e.council[ed], e.council[res_edges]],
+                                           np.r_[cl.edge_block_pay + cl.edge_spot_pay,
+                                                 fees[e.provider[res_edges]]], n_c)
+    model.spot_price_ct = np.where(np.isnan(cl.spot_price), model.spot_price_ct.ravel(),
+                                   cl.spot_price).reshape(n_c, N_TYPES)
+    return cl, delivered, revenue, block_rev, edge_rev
+
+
+def pay_family(model, ledger, users, pay):
+    """Family carers are paid from direct payments (the payment rule is applied when the mix
+    is composed)."""
+    u, n_c = model.users, model.council.n
+    u.dp_balance[users] -= pay
+    u.spend[users] += pay
+    ledger.dp_family += np.bincount(u.council[users], pay, n_c)
+    ledger.family_received += np.bincount(u.council[users], pay, n_c)
+
+
+def staff_costs(model, ledger):
+    """Planning and brokerage staff are paid whether busy or not."""
+    cc, C = model.cfg.council, model.council
+    ledger.spend_planning += C.planning_staff * cc.planner_cost_per_week
+    ledger.spend_brokerage += C.brokers * cc.broker_cost_per_week
+
+
+def clawback(model, ledger, rows=None):
+    """Recover unspent direct payments above the buffer (all of it for ``rows`` leaving)."""
+    u, pol = model.users, model.cfg.policy
+    if rows is None:
+        if model.steps_done % pol.clawback_interval_weeks:
+            return
+        rows = np.flatnonzero(u.active & (u.route == DP))
+        keep = pol.clawback_buffer_weeks * u.budget[rows]
+    else:
+        keep = np.zeros(rows.size)
+    back = np.maximum(u.dp_balance[rows] - keep, 0.0)
+    u.dp_balance[rows] -= back
+    ledger.clawback += np.bincount(u.council[rows], back, model.council.n)
+
+
+def package_costs(model, ledger):
+    """Accumulate each PB holder's package cost and the traditional cost of the same need,
+    from which each person's saving is measured."""
+    u, cc = model.users, model.cfg.council
+    pb = np.flatnonzero(u.active & ((u.route == DP) | (u.route == MPB)))
+    broker_fee = cc.broker_cost_per_week / max(cc.brokerage_caseload, 1)
+    u.cum_pb_cost[pb] += u.spend[pb] + u.brokered[pb] * broker_fee
+    u.cum_trad_equiv[pb] += traditional_cost(model, pb, u.assessed[pb])

@@ -1,0 +1,110 @@
+"""Mesa agents: the public, per-agent view of the model's array state.
+
+Each agent is a thin handle over one row of a table in ``sim.state``: reading an attribute
+reads the array, so an analyst sees exactly what the vectorised step computed.  Behaviour
+lives in the phase modules, where it runs for all agents at once.
+"""
+
+from __future__ import annotations
+
+import mesa
+
+from .config import GROUPS
+from .state import OPTIONS, PROVIDER_TYPES, ROUTES
+
+
+class _Row(mesa.Agent):
+    table_name = ""
+
+    def __init__(self, model, row: int):
+        super().__init__(model)
+        self.row = row
+        self.uid = int(getattr(model, self.table_name).uid[row])
+
+    def _get(self, col):
+        return getattr(self.model, self.table_name).__dict__[col][self.row]
+
+    @property
+    def alive(self) -> bool:
+        t = getattr(self.model, self.table_name)
+        return bool(t.active[self.row] and t.uid[self.row] == self.uid)
+
+
+class CareUser(_Row):
+    """A person with eligible care needs (or a self-funder)."""
+
+    table_name = "users"
+
+    group = property(lambda self: GROUPS[self._get("group")])
+    route = property(lambda self: ROUTES[self._get("route")])
+    council = property(lambda self: self.model.council_agents[self._get("council")])
+    need = property(lambda self: float(self._get("need")), doc="eligible need, hours/week")
+    budget = property(lambda self: float(self._get("budget")), doc="personal budget, £/week")
+    planned = property(lambda self: bool(self._get("planned")))
+    qol = property(lambda self: float(self._get("qol")))
+    choice = property(lambda self: float(self._get("choice")))
+
+    @property
+    def support_mix(self) -> dict[str, float]:
+        return dict(zip(OPTIONS, map(float, self._get("mix"))))
+
+    @property
+    def provider(self):
+        p = int(self._get("main_provider"))
+        return self.model.provider_agents.get(p) if p >= 0 else None
+
+    @property
+    def carer(self):
+        c = int(self._get("carer"))
+        return self.model.family_carer(c) if c >= 0 else None
+
+    def __repr__(self):
+        return (f"CareUser(row={self.row}, {self.group}, {self.route}, need={self.need:.1f}h, "
+                f"budget=£{self.budget:.0f}/wk)")
+
+
+class FamilyCarer(_Row):
+    table_name = "carers"
+
+    available = property(lambda self: float(self._get("available")))
+    informal_hours = property(lambda self: float(self._get("informal")))
+    paid_hours = property(lambda self: float(self._get("paid")))
+    strain = property(lambda self: float(self._get("strain")))
+    same_household = property(lambda self: bool(self._get("same_household")))
+
+    @property
+    def user(self):
+        return self.model.care_user(int(self._get("user")))
+
+
+class Provider(_Row):
+    table_name = "providers"
+
+    kind = property(lambda self: PROVIDER_TYPES[self._get("ptype")])
+    capacity = property(lambda self: float(self._get("capacity")))
+    price = property(lambda self: float(self._get("price")))
+    cash = property(lambda self: float(self._get("cash")))
+    delivered = property(lambda self: float(self._get("delivered")))
+    revenue = property(lambda self: float(self._get("revenue")))
+
+    def __repr__(self):
+        return f"Provider(row={self.row}, {self.kind}, cap={self.capacity:.0f}, £{self.price:.2f})"
+
+
+class Council(mesa.Agent):
+    """A council: budget, eligibility, planning staff, rollout target, block contracts."""
+
+    def __init__(self, model, index: int):
+        super().__init__(model)
+        self.index = index
+
+    name = property(lambda self: self.model.council.names[self.index])
+    planning_staff = property(lambda self: float(self.model.council.planning_staff[self.index]))
+    eligibility_threshold = property(lambda self: float(self.model.council.threshold[self.index]))
+
+    def target_share(self, step=None) -> float:
+        t = self.model.steps if step is None else step
+        return float(self.model.council.target_share(t)[self.index])
+
+    def __repr__(self):
+        return f"Council({self.name!r})"

@@ -1,0 +1,267 @@
+"""Councils' side of self-directed support: RAS, the rollout, the planning queue, and how a
+person's support mix is composed.
+
+The saving of a personal budget is not a parameter: it appears when support planning reveals
+options (personal assistants, community activities, paid family) that fit the person and cost
+less than agency care, and the person stops buying once their need is covered.  Without
+planning, people re-buy their old package at spot prices, which cost more than the block
+prices their budget was set from.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .state import AGENCY, COMMUNITY, DAY, DP, FAMILY, MPB, PA, RES, TRAD
+
+UNLIMITED = 1e6  # hours/week: an option with no cap (finite so cumulative sums stay exact)
+
+
+def staff_units(model, mix: np.ndarray) -> np.ndarray:
+    """Billable units per option for care hours ``mix`` (intensive hours need more staff)."""
+    m = model.cfg.market
+    units = mix.copy()
+    for col, factor in ((AGENCY, m.agency_intensive_factor), (PA, m.pa_intensive_factor)):
+        units[:, col] += (factor - 1.0) * np.maximum(mix[:, col] - m.intensive_threshold, 0.0)
+    return units
+
+
+def traditional_mix(model, rows, hours=None) -> np.ndarray:
+    u = model.users
+    h = u.need[rows] if hours is None else hours
+    mix = np.zeros((rows.size, 5))
+    mix[:, AGENCY] = h * u.pc_share[rows]
+    mix[:, DAY] = h * (1 - u.pc_share[rows])
+    return mix
+
+
+def traditional_cost(model, rows, hours=None) -> np.ndarray:
+    """£/week the council would pay for this need under block contracts (the RAS reference)."""
+    c = model.users.council[rows]
+    units = staff_units(model, traditional_mix(model, rows, hours))
+    return units[:, AGENCY] * model.council.block_price[c, AGENCY] + \
+        units[:, DAY] * model.council.block_price[c, DAY]
+
+
+def ras_budget(model, rows) -> np.ndarray:
+    """Resource Allocation System: budget from assessed need, priced at the council's rates."""
+    return model.cfg.policy.ras_generosity * traditional_cost(model, rows, model.users.assessed[rows])
+
+
+def unit_prices(model, rows) -> np.ndarray:
+    """£ per billable unit of each option this person faces (spot prices; family rate)."""
+    prices = np.empty((rows.size, 5))
+    prices[:, :4] = model.spot_price_ct[model.users.council[rows], :4]
+    prices[:, FAMILY] = model.cfg.carers.family_rate
+    return prices
+
+
+def family_cap(model, rows) -> np.ndarray:
+    """Hours a user's family carer would add if paid, under the council's payment rule."""
+    u, c, cc = model.users, model.carers, model.cfg.carers
+    rule = model.cfg.policy.family_pay_rule
+    carer = u.carer[rows]
+    has = carer >= 0
+    k = np.maximum(carer, 0)
+    spare = np.maximum(c.available[k] - c.informal[k], 0.0) * cc.paid_extra_share
+    allowed = has & (u.route[rows] == DP)
+    if rule == "none":
+        allowed &= False
+    elif rule == "non_resident":
+        allowed &= ~c.same_household[k]
+    return np.where(allowed, spare, 0.0)
+
+
+def _greedy_fill(need, options, score, cap):
+    """Fill ``need`` from ``options`` in descending score order, each up to its cap."""
+    order = np.argsort(-score[:, options], axis=1, kind="stable")
+    opts = np.asarray(options)[order]
+    caps = np.take_along_axis(cap, opts, axis=1)
+    before = np.cumsum(caps, axis=1) - caps
+    take = np.clip(need[:, None] - before, 0.0, caps)
+    out = np.zeros_like(cap)
+    np.put_along_axis(out, opts, take, axis=1)
+    return out
+
+
+def compose_mix(model, rows):
+    """Set each user's mix of care hours by route; scale PB mixes to fit the budget."""
+    if rows.size == 0:
+        return
+    u, b = model.users, model.cfg.behaviour
+    route = u.route[rows]
+    mix = traditional_mix(model, rows, u.assessed[rows])
+    pb = (route == DP) | (route == MPB)
+    chooses = pb & (u.planned[rows] | (model.rng.random(rows.size) >= b.unplanned_dp_rebuy))
+    if chooses.any():
+        r = rows[chooses]
+        mix[chooses] = _chosen_mix(model, r)
+    u.mix[rows] = mix
+    u.mix[rows[route == RES]] = 0.0
+    if pb.any():
+        r = rows[pb]
+        cost = (staff_units(model, u.mix[r]) * unit_prices(model, r)).sum(axis=1)
+        scale = np.where(cost > u.budget[r], u.budget[r] / np.maximum(cost, 1e-9), 1.0)
+        u.mix[r] *= scale[:, None]
+    _assign_main_provider(model, rows)
+
+
+def _chosen_mix(model, r):
+    """A person choosing their own support: best-fitting, cheaper options first, up to need."""
+    u, b = model.users, model.cfg.behaviour
+    prices = unit_prices(model, r)
+    ref = np.maximum(prices[:, AGENCY], 1e-9)
+    fit = u.fit[r]
+    score = fit - b.price_sensitivity * prices / ref[:, None]
+    h_pc = u.assessed[r] * u.pc_share[r]
+    h_soc = u.assessed[r] - h_pc
+    inf = np.full(r.size, UNLIMITED)
+    cap = np.column_stack([inf, inf, inf, inf, family_cap(model, r)])
+    # Options need to fit; agency and day services are always available as a fallback.
+    acceptable = fit >= b.fit_threshold
+    acceptable[:, [AGENCY, DAY]] = True
+    # Community options are found through planning or brokerage.
+    found = u.planned[r] | u.brokered[r]
+    cap[:, COMMUNITY] = np.where(found, b.community_max_hours, 0.0)
+    cap[:, PA] = np.where(model.pa_available[u.council[r]], UNLIMITED, 0.0)
+    cap = np.where(acceptable, cap, 0.0)
+    pc = _greedy_fill(h_pc, [AGENCY, PA, FAMILY], score, cap)
+    cap_left = cap - pc
+    soc = _greedy_fill(h_soc, [DAY, PA, COMMUNITY, FAMILY], score, cap_left)
+    return pc + soc
+
+
+def _assign_main_provider(model, rows):
+    """Each user's main provider: sampled from providers of their main option in their council,
+    weighted by capacity.  Used for continuity (a provider exit disrupts its users)."""
+    u = model.users
+    main = np.argmax(u.mix[rows][:, :4], axis=1)
+    has = u.mix[rows][:, :4].max(axis=1) > 0
+    markets = u.council[rows] * model.n_types + main
+    u.main_provider[rows] = np.where(has, model.sample_provider(markets), -1)
+
+
+def rollout(model):
+    """Phase: queue users for conversion to meet the target; start plans within capacity;
+    convert finished plans; convert the shortfall unplanned as far as the target is enforced."""
+    cfg, u, C, t = model.cfg, model.users, model.council, model.steps_done
+    n_c = C.n
+    act = np.flatnonzero(u.active)
+    route, council = u.route[act], u.council[act]
+    funded = (route == TRAD) | (route == DP) | (route == MPB)
+    n_funded = np.bincount(council[funded], minlength=n_c)
+    n_pb = np.bincount(council[(route == DP) | (route == MPB)], minlength=n_c)
+    target = C.target_share(t)
+    want = np.ceil(target * n_funded).astype(int) - n_pb
+
+    # Finished plans become planned PBs.
+    done = act[u.in_queue[act] & (u.planning_until[act] >= 0) & (u.planning_until[act] <= t)]
+    convert(model, done, planned=True)
+
+    # Queue enough traditional users to cover what the target still wants.
+    in_q = u.in_queue[act]
+    pending = np.bincount(council[in_q], minlength=n_c)
+    add = np.maximum(want - pending - np.bincount(u.council[done], minlength=n_c), 0)
+    cand = act[(route == TRAD) & ~in_q]
+    joining = _take_per_group(model.rng, cand, u.council[cand], add)
+    u.in_queue[joining] = True
+    u.queue_since[joining] = t
+
+    # Start plans within planning staff capacity (FIFO).
+    act_q = np.flatnonzero(u.active & u.in_queue)
+    planning = u.planning_until[act_q] >= 0
+    busy = np.bincount(u.council[act_q[planning]], minlength=n_c)
+    free_slots = np.maximum(np.floor(C.max_in_planning) - busy, 0).astype(int)
+    waiting = act_q[~planning]
+    order = waiting[np.argsort(u.queue_since[waiting], kind="stable")]
+    starting = _take_per_group(None, order, u.council[order], free_slots)
+    u.planning_until[starting] = t + cfg.council.planning_duration_weeks
+    C.wait_sum[:] += np.bincount(u.council[starting], t - u.queue_since[starting], n_c)
+    C.plans_started[:] = np.bincount(u.council[starting], minlength=n_c)
+
+    # A missed target is met by converting people without planning.
+    in_planning = busy + np.bincount(u.council[starting], minlength=n_c)
+    shortfall = np.maximum(want - np.bincount(u.council[done], minlength=n_c) - in_planning, 0)
+    forced_n = np.floor(shortfall * C.enforcement).astype(int)
+    still = act_q[u.planning_until[act_q] < 0]
+    still = still[~np.isin(still, starting)]
+    order = still[np.argsort(u.queue_since[still], kind="stable")]
+    forced = _take_per_group(None, order, u.council[order], forced_n)
+    convert(model, forced, planned=False)
+    C.conv_planned[:] = np.bincount(u.council[done], minlength=n_c)
+    C.conv_unplanned[:] = np.bincount(u.council[forced], minlength=n_c)
+
+
+def _take_per_group(rng, rows, group, k):
+    """The first k[g] rows of each group g (in random order when ``rng`` is given)."""
+    if rows.size == 0 or k.sum() == 0:
+        return rows[:0]
+    if rng is not None:
+        perm = rng.permutation(rows.size)
+        rows, group = rows[perm], group[perm]
+    return _first_k(rows, group, k)
+
+
+def _first_k(rows, group, k):
+    order = np.argsort(group, kind="stable")
+    rows, group = rows[order], group[order]
+    start = np.searchsorted(group, np.arange(k.size))
+    rank = np.arange(rows.size) - start[group]
+    return rows[rank < k[group]]
+
+
+def convert(model, rows, planned: bool):
+    """Move users from traditional support to a personal budget."""
+    if rows.size == 0:
+        return
+    u, cfg, t = model.users, model.cfg, model.steps_done
+    u.qol_before[rows] = u.qol[rows]
+    u.choice_before[rows] = u.choice[rows]
+    u.assessed[rows] = u.need[rows]
+    u.trad_cost_at_conv[rows] = traditional_cost(model, rows)
+    dp = model.rng.random(rows.size) < cfg.policy.dp_share
+    u.route[rows] = np.where(dp, DP, MPB)
+    u.planned[rows] = planned
+    u.in_queue[rows] = False
+    u.planning_until[rows] = -1
+    u.converted_step[rows] = t
+    u.review_step[rows] = t
+    u.cum_pb_cost[rows] = 0.0
+    u.cum_trad_equiv[rows] = 0.0
+    model.council.conv_wait_sum[:] += np.bincount(
+        u.council[rows], np.where(u.queue_since[rows] >= 0, t - u.queue_since[rows], 0),
+        model.council.n)
+    model.council.conversions[:] += np.bincount(u.council[rows], minlength=model.council.n)
+    _broker(model, rows)
+    u.budget[rows] = ras_budget(model, rows)
+    compose_mix(model, rows)
+
+
+def _broker(model, rows):
+    """Brokerage/advocacy is capacity-limited: the first PB holders to ask get it."""
+    u, C = model.users, model.council
+    act = np.flatnonzero(u.active & u.brokered)
+    used = np.bincount(u.council[act], minlength=C.n)
+    free = np.maximum(np.floor(C.broker_capacity) - used, 0).astype(int)
+    got = _first_k(rows, u.council[rows], free)
+    u.brokered[got] = True
+
+
+def review(model):
+    """Phase: annual reviews re-assess need, reset budgets and re-compose support."""
+    u, t = model.users, model.steps_done
+    act = np.flatnonzero(u.active)
+    due = act[(t - u.review_step[act]) >= model.cfg.council.review_interval_weeks]
+    reassess(model, due)
+
+
+def reassess(model, rows):
+    u = model.users
+    if rows.size == 0:
+        return
+    u.assessed[rows] = u.need[rows]
+    u.review_step[rows] = model.steps_done
+    pb = rows[(u.route[rows] == DP) | (u.route[rows] == MPB)]
+    u.budget[pb] = ras_budget(model, pb)
+    compose_mix(model, rows[u.route[rows] != RES])
+

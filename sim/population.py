@@ -1,0 +1,148 @@
+"""Who is in the model: creating users and carers, entry, exit and need progression.
+
+All draws are vectorised over the users concerned and use the model's numpy Generator, so a
+run is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import GROUPS
+from .state import RES, SELF, TRAD
+
+WEEKS = 52.0
+
+
+def group_arrays(cfg):
+    """Per-group parameters as arrays indexed by group code (order of config.GROUPS)."""
+    g = [getattr(cfg.users.groups, name) for name in GROUPS]
+    names = ("share", "need_mean_hours", "need_cv", "personal_care_share", "carer_prob",
+             "exit_rate", "residential_rate", "need_growth")
+    return {n: np.array([getattr(x, n) for x in g], dtype=float) for n in names}
+
+
+def draw_need(rng, mean, cv):
+    """Lognormal need with the given mean and coefficient of variation (hours/week)."""
+    sigma2 = np.log1p(cv**2)
+    mu = np.log(mean) - sigma2 / 2
+    return rng.lognormal(mu, np.sqrt(sigma2))
+
+
+def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarray:
+    """Add users (one per entry of ``council``) with drawn group, need, preferences and carers."""
+    cfg, u, G = model.cfg, model.users, model.groups
+    n = council.size
+    rows = u.add(n)
+    group = rng.choice(4, size=n, p=G["share"] / G["share"].sum()).astype(np.int8)
+    u.council[rows] = council
+    u.group[rows] = group
+    u.route[rows] = route
+    # Need is drawn as assessed eligible need (what councils record); draws under the
+    # eligibility threshold are redrawn, as such people would not be on the caseload.
+    need = draw_need(rng, G["need_mean_hours"][group], G["need_cv"][group])
+    floor = cfg.council.eligibility_threshold
+    for _ in range(5):
+        low = need < floor
+        if not low.any():
+            break
+        need[low] = draw_need(rng, G["need_mean_hours"][group[low]], G["need_cv"][group[low]])
+    u.total_need[rows] = np.maximum(need, floor)
+    u.pc_share[rows] = np.clip(G["personal_care_share"][group] + rng.normal(0, 0.1, n), 0.05, 0.95)
+    u.fit[rows] = rng.beta(cfg.users.fit_alpha, cfg.users.fit_beta, size=(n, 5))
+    u.review_step[rows] = model.steps_done - rng.integers(0, cfg.council.review_interval_weeks, n)
+    has_carer = rng.random(n) < G["carer_prob"][group]
+    has_carer &= route != RES
+    add_carers(model, rows[has_carer], rng)
+    carer = u.carer[rows]
+    # Family care comes on top of the eligible need: total need includes it.
+    u.total_need[rows] += np.where(carer >= 0, model.carers.informal[np.maximum(carer, 0)], 0.0)
+    refresh_need(model, rows)
+    u.assessed[rows] = u.need[rows]
+    return rows
+
+
+def add_carers(model, user_rows: np.ndarray, rng):
+    cc, c, u = model.cfg.carers, model.carers, model.users
+    k = user_rows.size
+    rows = c.add(k)
+    c.user[rows] = user_rows
+    c.available[rows] = rng.gamma(4.0, cc.available_hours_mean / 4.0, k)
+    a = 4.0 * cc.informal_share / max(1 - cc.informal_share, 1e-6)
+    c.informal[rows] = c.available[rows] * rng.beta(max(a, 1e-3), 4.0, k)
+    c.same_household[rows] = rng.random(k) < cc.same_household_prob
+    c.strain[rows] = np.clip(rng.normal(0.35, 0.15, k), 0, 0.9)
+    u.carer[user_rows] = rows
+
+
+def refresh_need(model, rows):
+    """Eligible formal need = total need minus what an active family carer gives unpaid."""
+    u, c = model.users, model.carers
+    carer = u.carer[rows]
+    informal = np.where(carer >= 0, c.informal[np.maximum(carer, 0)], 0.0)
+    u.need[rows] = np.maximum(u.total_need[rows] - informal, 0.0)
+
+
+def initial_population(model, rng):
+    """Council-funded users (community + residential) and self-funders for every council."""
+    cfg = model.cfg
+    sizes = model.council.n_users0
+    council = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
+    res = rng.random(council.size) < cfg.users.residential_share
+    route = np.where(res, RES, TRAD).astype(np.int8)
+    rows = create_users(model, council, route, rng)
+    community = rows[~res]
+    # Self-funders buy their own care in the same market.
+    n_self = rng.poisson(cfg.users.self_funder_ratio * np.bincount(
+        model.users.council[community], minlength=sizes.size))
+    sf = create_users(model, np.repeat(np.arange(sizes.size, dtype=np.int32), n_self),
+                      np.full(n_self.sum(), SELF, np.int8), rng)
+    return rows, sf
+
+
+def demography(model):
+    """Phase: entrants arrive, users leave (death/moving away/residential), needs progress."""
+    cfg, u, rng, G = model.cfg, model.users, model.rng, model.groups
+    act = np.flatnonzero(u.active)
+    grp = u.group[act]
+    route = u.route[act]
+    # Exits: annual hazard by group, higher in residential care (assumption: x2).
+    rate = G["exit_rate"][grp] * np.where(route == RES, 2.0, 1.0)
+    leaving = act[rng.random(act.size) < 1 - np.exp(-rate / WEEKS)]
+    model.remove_users(leaving)
+
+    # Need progression: proportional drift plus occasional step increases.
+    act = np.flatnonzero(u.active)
+    grp = u.group[act]
+    shock = rng.random(act.size) < cfg.users.need_shock_rate / WEEKS
+    growth = G["need_growth"][grp] / WEEKS + shock * cfg.users.need_shock_size
+    u.total_need[act] *= 1 + growth
+    refresh_need(model, act)
+
+    # Moves to residential care: high-need community users, if a bed is free in their council.
+    comm = act[(u.route[act] != RES) & (u.total_need[act] > cfg.users.residential_need_threshold)]
+    p = 1 - np.exp(-G["residential_rate"][u.group[comm]] / WEEKS)
+    movers = comm[rng.random(comm.size) < p]
+    if movers.size:
+        model.place_in_residential(movers)
+
+    # Entrants: incidence keeps each council's caseload near its start size (assumption).
+    n_c = model.council.n_users0
+    exit_rate = float(G["exit_rate"] @ (G["share"] / G["share"].sum()))
+    lam = n_c * (1 + cfg.users.self_funder_ratio) * exit_rate / WEEKS
+    n_new = rng.poisson(lam)
+    council = np.repeat(np.arange(n_c.size, dtype=np.int32), n_new)
+    rows = create_users(model, council, np.full(council.size, TRAD, np.int8), rng)
+    # Means test: a share of entrants fund themselves; below the eligibility threshold, nobody
+    # is council-funded (they buy their own care or go without: counted as turned away).
+    sf_p = cfg.users.self_funder_ratio / (1 + cfg.users.self_funder_ratio)
+    self_funded = rng.random(rows.size) < sf_p
+    below = u.need[rows] < model.council.threshold[u.council[rows]]
+    u.route[rows[self_funded]] = SELF
+    turned = rows[below & ~self_funded]
+    model.council.turned_away_week[:] = np.bincount(u.council[turned], minlength=n_c.size)
+    model.remove_users(turned, count_exit=False)
+    new = rows[~below | self_funded]
+    model.assign_new_users(new)
+    return new
+

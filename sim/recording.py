@@ -1,0 +1,207 @@
+"""Outputs: the per-council weekly time series and the headline summary.
+
+One row per council per step of model-level aggregates (bincounts over the arrays), never
+every agent every step, so recording stays cheap at national scale.  The column list and the
+summary's definitions are documented in the README; change them here and there together.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .market import hhi
+from .state import (AGENCY, COMMUNITY, DAY, DP, MPB, N_TYPES, PA, PROVIDER_TYPES, RES,
+                    RESIDENTIAL, SELF, TRAD)
+
+
+def _div(a, b):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+
+
+class Recorder:
+    def __init__(self, model):
+        self.rows: list[dict[str, np.ndarray]] = []
+        self._last: dict[str, float] = {}
+        self.start = self._snapshot(model)
+
+    def last(self, key):
+        return self._last.get(key, np.nan)
+
+    def _snapshot(self, model):
+        u, p = model.users, model.providers
+        act = np.flatnonzero(u.active)
+        route = u.route[act]
+        funded = (route == TRAD) | (route == DP) | (route == MPB)
+        pb = (route == DP) | (route == MPB)
+        live = np.flatnonzero(p.active)
+        return {
+            "pb_share": float(pb.sum() / max(funded.sum(), 1)),
+            "providers": int(live.size),
+        }
+
+    def record(self, model, ledger, cl, edge_rev):
+        u, p, e, c, C = model.users, model.providers, model.edges, model.carers, model.council
+        n = C.n
+        t = model.steps_done
+        act = np.flatnonzero(u.active)
+        route, council = u.route[act], u.council[act]
+
+        def count(mask):
+            return np.bincount(council[mask], minlength=n)
+
+        def total(mask, values):
+            return np.bincount(council[mask], values[mask], n)
+
+        funded = (route == TRAD) | (route == DP) | (route == MPB)
+        pb = (route == DP) | (route == MPB)
+        n_funded, n_pb, n_trad = count(funded), count(pb), count(route == TRAD)
+        need = u.need[act]
+        got = u.delivered[act].sum(axis=1)
+        unmet = np.maximum(need - got, 0.0)
+        in_q = u.in_queue[act]
+        planning = in_q & (u.planning_until[act] >= 0)
+
+        live = np.flatnonzero(p.active)
+        ptype = p.ptype[live]
+        ed = np.flatnonzero(e.active)
+        serve = np.zeros((n, N_TYPES), dtype=np.int64)
+        np.add.at(serve, (e.council[ed], p.ptype[e.provider[ed]]), 1)
+        cap_home = np.bincount(p.home[live], p.capacity[live] * (ptype != RESIDENTIAL), n)
+        del_home = np.bincount(p.home[live], p.delivered[live] * (ptype != RESIDENTIAL), n)
+        blk = ed[(e.block_volume[ed] > 0) & (p.ptype[e.provider[ed]] == AGENCY)]
+        block_vol = np.bincount(e.council[blk], e.block_volume[blk], n)
+        block_price = _div(np.bincount(e.council[blk], e.block_price[blk] * e.block_volume[blk], n),
+                           block_vol)
+        spot = cl.spot_price.reshape(n, N_TYPES)
+        ca = np.flatnonzero(c.active)
+        c_council = u.council[c.user[ca]]
+        spend_trad = ledger.spend_trad_block + ledger.spend_trad_spot
+        spend_dp = ledger.dp_transfers - ledger.clawback
+        spend_pb = spend_dp + ledger.spend_managed_pb
+        row = {
+            "step": np.full(n, t), "date": np.full(n, np.datetime64(model.date_of(t), "D")),
+            "council": np.arange(n),
+            "users": count(np.ones(act.size, bool)), "funded_community": n_funded,
+            "traditional": n_trad, "direct_payment": count(route == DP),
+            "managed_pb": count(route == MPB), "self_funders": count(route == SELF),
+            "residential": count(route == RES),
+            "pb_share": _div(n_pb, n_funded), "target_share": C.target_share(t),
+            "queue_length": count(in_q & ~planning), "in_planning": count(planning),
+            "plans_started": C.plans_started, "conversions_planned": C.conv_planned,
+            "conversions_unplanned": C.conv_unplanned,
+            "spend_traditional": spend_trad, "spend_direct_payment": spend_dp,
+            "spend_managed_pb": ledger.spend_managed_pb, "spend_residential": ledger.spend_residential,
+            "spend_planning": ledger.spend_planning, "spend_brokerage": ledger.spend_brokerage,
+            "clawback": ledger.clawback, "spend_total": ledger.council_net_spend,
+            "spend_self_funders": ledger.self_spend, "family_pay": ledger.family_received,
+            "cost_pb_per_user_week": _div(spend_pb, n_pb),
+            "cost_traditional_per_user_week": _div(spend_trad, n_trad),
+            "spot_price_agency": spot[:, AGENCY], "spot_price_day": spot[:, DAY],
+            "price_pa": spot[:, PA], "price_community": spot[:, COMMUNITY],
+            "block_price_agency": block_price, "block_volume_agency": block_vol,
+            "providers": serve.sum(axis=1),
+            **{f"providers_{name}": serve[:, i] for i, name in enumerate(PROVIDER_TYPES)},
+            "provider_entries": model.entries_week.copy(), "provider_exits": model.exits_week.copy(),
+            "hhi": hhi(e.council[ed], edge_rev[ed], n),
+            "utilisation": _div(del_home, cap_home),
+            "unmet_need_share": _div(total(funded, unmet), total(funded, need)),
+            "unmet_need_hours": total(funded, unmet),
+            "carers": np.bincount(c_council, minlength=n),
+            "carer_strain_mean": _div(np.bincount(c_council, c.strain[ca], n),
+                                      np.bincount(c_council, minlength=n)),
+            "carers_paid": np.bincount(c_council, c.paid[ca] > 0, n).astype(int),
+            "carer_burnouts": C.burnouts.copy(),
+            "qol_mean": _div(total(funded, u.qol[act]), n_funded),
+            "choice_mean": _div(total(funded, u.choice[act]), n_funded),
+            "eligibility_threshold": C.threshold.copy(), "turned_away": C.turned_away_week.copy(),
+            "wage": model.wage.copy(), "labour_tightness": model.labour_tightness.copy(),
+            "planning_wait_weeks": _div(C.conv_wait_sum, C.conversions),
+        }
+        self.rows.append(row)
+        self._last = {k: float(np.nanmean(v)) if np.issubdtype(np.asarray(v).dtype, np.number)
+                      and np.isfinite(v).any() else np.nan
+                      for k, v in row.items() if k not in ("date",)}
+        self._last["pb_share"] = float(n_pb.sum() / max(n_funded.sum(), 1))
+
+    def timeseries(self, model) -> pd.DataFrame:
+        if not self.rows:
+            return pd.DataFrame()
+        cols = {k: np.concatenate([r[k] for r in self.rows]) for k in self.rows[0]}
+        df = pd.DataFrame(cols)
+        df.insert(3, "council_name", np.asarray(model.council.names)[df["council"].to_numpy()])
+        return df
+
+
+def summary(model) -> dict:
+    """Headline figures of a finished run (definitions in the README)."""
+    u, rec, T = model.users, model.recorder, model.totals
+    ts = rec.timeseries(model)
+    steps = int(model.steps_done)
+    last = ts[ts["step"] > steps - 52]
+    end = ts[ts["step"] == steps]
+    by_step = last.groupby("step").sum(numeric_only=True)
+
+    conv = np.flatnonzero(u.active & (u.converted_step >= 0) & ((u.route == DP) | (u.route == MPB))
+                          & (u.cum_trad_equiv > 0))
+    saving = 100 * (1 - u.cum_pb_cost[conv] / u.cum_trad_equiv[conv])
+    top = conv[u.trad_cost_at_conv[conv] >= np.quantile(u.trad_cost_at_conv[conv], 0.9)] \
+        if conv.size else conv
+    top_saving = 100 * (1 - u.cum_pb_cost[top] / u.cum_trad_equiv[top])
+    thr = model.cfg.behaviour.outcome_threshold
+    dq = u.qol[conv] - u.qol_before[conv]
+    dc = u.choice[conv] - u.choice_before[conv]
+    n_pb_weeks = (by_step["direct_payment"] + by_step["managed_pb"]).sum()
+    n_trad_weeks = by_step["traditional"].sum()
+    pb_spend = (by_step["spend_direct_payment"] + by_step["spend_managed_pb"]).sum()
+
+    def hhi_all(frame):
+        w = frame["spend_total"].clip(lower=0)
+        return float(np.average(frame["hhi"], weights=w)) if w.sum() > 0 else float(frame["hhi"].mean())
+
+    first = ts[ts["step"] == 1]
+    budget_total = float(np.nansum(model.council.budget_week) * steps)
+    return {
+        "scenario": model.cfg.scenario,
+        "seed": int(model.cfg.seed), "steps": steps, "councils": int(model.council.n),
+        "pb_share_start": rec.start["pb_share"],
+        "pb_share_end": float(end["direct_payment"].sum() + end["managed_pb"].sum())
+        / max(float(end["funded_community"].sum()), 1.0),
+        "annual_cost_pb_mean": float(52 * pb_spend / n_pb_weeks) if n_pb_weeks else None,
+        "annual_cost_traditional_mean": float(52 * by_step["spend_traditional"].sum()
+                                              / n_trad_weeks) if n_trad_weeks else None,
+        "package_saving_pct_mean": float(saving.mean()) if conv.size else None,
+        "package_saving_pct_top_decile": float(top_saving.mean()) if top.size else None,
+        "pb_users_measured": int(conv.size),
+        "qol_improved_share": float((dq > thr).mean()) if conv.size else None,
+        "choice_improved_share": float((dc > thr).mean()) if conv.size else None,
+        "worse_off_share": float((dq < -thr).mean()) if conv.size else None,
+        "providers_start": int(rec.start["providers"]),
+        "providers_end": int(model.providers.n),
+        "provider_entries": int(T["entries"]), "provider_exits": int(T["exits"]),
+        "hhi_start": hhi_all(first), "hhi_end": hhi_all(end),
+        "spot_price_mean_end": _mean_price(end, "spot_price_agency"),
+        "block_price_mean_end": _mean_price(end, "block_price_agency"),
+        "unmet_need_share_end": float(end["unmet_need_hours"].sum()
+                                      / max(_need_end(model), 1e-9)),
+        "carer_burnouts": int(model.council.burnouts_total.sum()),
+        "planning_wait_weeks_mean": float(np.nansum(model.council.conv_wait_sum)
+                                          / max(model.council.conversions.sum(), 1)),
+        "conversions_planned": int(ts["conversions_planned"].sum()),
+        "conversions_unplanned": int(ts["conversions_unplanned"].sum()),
+        "council_spend_total": float(ts["spend_total"].sum()),
+        "council_budget_total": budget_total,
+    }
+
+
+def _mean_price(frame, col):
+    v = frame[col].to_numpy(float)
+    return float(np.nanmean(v)) if np.isfinite(v).any() else None
+
+
+def _need_end(model):
+    u = model.users
+    act = u.active & ((u.route == TRAD) | (u.route == DP) | (u.route == MPB))
+    return float(u.need[act].sum())

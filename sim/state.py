@@ -1,0 +1,131 @@
+"""Per-agent state as columns of numpy arrays.
+
+Why: the weekly step must touch 850,000 users without a Python loop (issue 3), so users,
+carers, providers and provider-council service edges each live in a ``Table`` of columns.
+Exited rows are marked inactive and their slots are reused by entrants, so row indices stay
+stable for the lifetime of an agent (a Mesa handle checks ``uid`` to notice reuse).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Funding routes of a user.
+TRAD, DP, MPB, SELF, RES = 0, 1, 2, 3, 4
+ROUTES = ("traditional", "direct_payment", "managed_pb", "self_funder", "residential")
+
+# Support options in a user's mix (columns of mix arrays) and provider types (0-3 shared).
+AGENCY, DAY, PA, COMMUNITY, FAMILY = 0, 1, 2, 3, 4
+OPTIONS = ("agency", "day", "pa", "community", "family")
+RESIDENTIAL = 4  # provider type only (beds, not hours)
+PROVIDER_TYPES = ("agency", "day", "pa", "community", "residential")
+N_TYPES = len(PROVIDER_TYPES)
+
+
+class Table:
+    """Fixed-schema columns with slot reuse; ``add`` returns the row indices it filled."""
+
+    def __init__(self, schema: dict[str, tuple], capacity: int):
+        self._schema = schema
+        self.size = max(int(capacity), 16)
+        self.active = np.zeros(self.size, dtype=bool)
+        self.uid = np.full(self.size, -1, dtype=np.int64)
+        self._next_uid = 0
+        for name, (dtype, fill, *shape) in schema.items():
+            setattr(self, name, np.full((self.size, *shape), fill, dtype=dtype))
+
+    def _grow(self, need: int):
+        new_cap = max(self.size * 2, self.size + need)
+        extra = new_cap - self.size
+        self.active = np.concatenate([self.active, np.zeros(extra, dtype=bool)])
+        self.uid = np.concatenate([self.uid, np.full(extra, -1, dtype=np.int64)])
+        for name, (dtype, fill, *shape) in self._schema.items():
+            old = getattr(self, name)
+            setattr(self, name, np.concatenate([old, np.full((extra, *shape), fill, dtype=dtype)]))
+        self.size = new_cap
+
+    def add(self, n: int) -> np.ndarray:
+        """Claim ``n`` rows (reset to the schema's fill values) and return their indices."""
+        if n <= 0:
+            return np.empty(0, dtype=np.int64)
+        free = np.flatnonzero(~self.active)
+        if free.size < n:
+            self._grow(n - free.size)
+            free = np.flatnonzero(~self.active)
+        rows = free[:n]
+        for name, (dtype, fill, *_shape) in self._schema.items():
+            getattr(self, name)[rows] = fill
+        self.active[rows] = True
+        self.uid[rows] = np.arange(self._next_uid, self._next_uid + n)
+        self._next_uid += n
+        return rows
+
+    def remove(self, rows: np.ndarray):
+        self.active[rows] = False
+
+    @property
+    def n(self) -> int:
+        return int(self.active.sum())
+
+
+def user_table(capacity: int) -> Table:
+    f8, i4, i1, b = np.float64, np.int32, np.int8, bool
+    return Table({
+        "council": (i4, -1), "group": (i1, 0), "route": (i1, TRAD),
+        "total_need": (f8, 0.0),        # hours/week before any family care
+        "need": (f8, 0.0),              # eligible formal need, hours/week (total - unpaid care)
+        "assessed": (f8, 0.0),          # need recorded at the last review
+        "pc_share": (f8, 0.5),          # share of need that is personal care
+        "fit": (f8, 0.5, 5),            # preference fit for each option (revealed by planning)
+        "planned": (b, False), "brokered": (b, False),
+        "in_queue": (b, False), "queue_since": (i4, -1), "planning_until": (i4, -1),
+        "converted_step": (i4, -1), "review_step": (i4, 0),
+        "budget": (f8, 0.0),            # £/week personal budget
+        "dp_balance": (f8, 0.0),        # £ held in a direct-payment account
+        "mix": (f8, 0.0, 5),            # care hours/week chosen per option
+        "delivered": (f8, 0.0, 5),      # care hours/week received per option
+        "spend": (f8, 0.0),             # £ spent on the user's support this week
+        "met": (f8, 1.0),               # share of need met this week
+        "qol": (f8, 0.5), "choice": (f8, 0.2),
+        "qol_before": (f8, np.nan), "choice_before": (f8, np.nan),
+        "trad_cost_at_conv": (f8, np.nan),
+        "cum_pb_cost": (f8, 0.0), "cum_trad_equiv": (f8, 0.0),
+        "main_provider": (i4, -1), "disrupted_until": (i4, -1),
+        "carer": (i4, -1),
+    }, capacity)
+
+
+def carer_table(capacity: int) -> Table:
+    f8, i4, b = np.float64, np.int32, bool
+    return Table({
+        "user": (i4, -1), "available": (f8, 0.0), "informal": (f8, 0.0), "paid": (f8, 0.0),
+        "same_household": (b, False), "strain": (f8, 0.2), "burnt_out": (b, False),
+        "cum_received": (f8, 0.0),
+    }, capacity)
+
+
+def provider_table(capacity: int) -> Table:
+    f8, i4, i1 = np.float64, np.int32, np.int8
+    return Table({
+        "ptype": (i1, 0), "home": (i4, -1),
+        "capacity": (f8, 0.0),          # billable hours (beds for residential) per week
+        "staffed": (f8, 0.0),           # paid staff hours per week
+        "price": (f8, 0.0),             # spot price £/hour (£/bed-week)
+        "overhead": (f8, 0.0),          # £/week fixed
+        "cash": (f8, 0.0),
+        "delivered": (f8, 0.0), "delivered_ema": (f8, 0.0), "revenue": (f8, 0.0),
+        "block_revenue": (f8, 0.0), "cost": (f8, 0.0),
+        "cum_revenue": (f8, 0.0), "cum_cost": (f8, 0.0),
+        "occupied": (f8, 0.0),          # beds occupied (residential)
+        "entered_step": (i4, 0), "exit_step": (i4, -1),
+    }, capacity)
+
+
+def edge_table(capacity: int) -> Table:
+    """Provider x council service edges; block contracts live on edges."""
+    f8, i4 = np.float64, np.int32
+    return Table({
+        "provider": (i4, -1), "council": (i4, -1),
+        "block_volume": (f8, 0.0), "block_price": (f8, 0.0), "block_end": (i4, -1),
+        "block_hours": (f8, 0.0), "spot_hours": (f8, 0.0),
+    }, capacity)
