@@ -48,16 +48,22 @@ def purchase_care(model, ledger: Ledger):
     u.dp_balance[dp] += u.budget[dp]
     ledger.dp_transfers += np.bincount(u.council[dp], u.budget[dp], n_c)
 
-    units = staff_units(model, u.mix[act])[:, :4]
-    m_idx = council[:, None] * N_TYPES + np.arange(4)[None, :]
+    mix = u.mix[act]
+    units = staff_units(model, mix)[:, :4]
     trad = route == TRAD
-    block_demand = np.bincount(m_idx[trad].ravel(), units[trad].ravel(), n_m)
-    spot_demand = np.bincount(m_idx[~trad].ravel(), units[~trad].ravel(), n_m)
+    w_trad = trad.astype(float)
+    block = np.zeros((n_c, N_TYPES))
+    spot = np.zeros((n_c, N_TYPES))
+    for t in range(4):
+        block[:, t] = np.bincount(council, units[:, t] * w_trad, n_c)
+        spot[:, t] = np.bincount(council, units[:, t], n_c) - block[:, t]
+    block_demand, spot_demand = block.ravel(), np.maximum(spot.ravel(), 0.0)
     # Council-funded residents are a block demand for beds in their council.
     res = np.flatnonzero(u.active & (u.route == RES))
-    res_m = u.council[res] * N_TYPES + RESIDENTIAL
-    model.last_trad_units = block_demand + np.bincount(res_m, minlength=n_m)
+    model.last_trad_units = block_demand.copy()
+    model.last_trad_units[RESIDENTIAL::N_TYPES] = np.bincount(u.council[res], minlength=n_c)
 
+    p.capacity_cleared[:] = p.capacity
     ed = np.flatnonzero(e.active & (p.ptype[e.provider] != RESIDENTIAL))
     prov = e.provider[ed]
     edge_market = e.council[ed] * N_TYPES + p.ptype[prov]
@@ -71,9 +77,10 @@ def purchase_care(model, ledger: Ledger):
     with np.errstate(invalid="ignore", divide="ignore"):
         trad_fill = np.where(block_demand > 0, (cl.block_delivered + cl.overflow * fill)
                              / block_demand, 1.0)
-    f_u = np.where(trad[:, None], trad_fill[m_idx], fill[m_idx])
-    u.delivered[act, :4] = u.mix[act, :4] * f_u
-    spend = (units * f_u * price[m_idx]).sum(axis=1)
+    by_c = (lambda a: a.reshape(n_c, N_TYPES)[:, :4][council])
+    f_u = np.where(trad[:, None], by_c(trad_fill), by_c(fill))
+    u.delivered[act, :4] = mix[:, :4] * f_u
+    spend = (units * f_u * by_c(price)).sum(axis=1)
     spend[trad] = 0.0
     u.spend[act] = spend
 
@@ -134,9 +141,10 @@ def clawback(model, ledger, rows=None):
             return
         rows = np.flatnonzero(u.active & (u.route == DP))
         keep = pol.clawback_buffer_weeks * u.budget[rows]
+        back = np.maximum(u.dp_balance[rows] - keep, 0.0)
     else:
-        keep = np.zeros(rows.size)
-    back = np.maximum(u.dp_balance[rows] - keep, 0.0)
+        # Leaving: the whole balance goes back; an overdrawn account is written off (< 0).
+        back = u.dp_balance[rows].copy()
     u.dp_balance[rows] -= back
     ledger.clawback += np.bincount(u.council[rows], back, model.council.n)
 

@@ -46,7 +46,7 @@ class CareUser(_Row):
 
     @property
     def support_mix(self) -> dict[str, float]:
-        return dict(zip(OPTIONS, map(float, self._get("mix"))))
+        return dict(zip(OPTIONS, map(float, self._get("mix")), strict=True))
 
     @property
     def provider(self):

@@ -22,8 +22,7 @@ from .outcomes import update_outcomes
 from .planning import compose_mix, convert, review, rollout, traditional_mix
 from .population import demography, group_arrays, initial_population
 from .recording import Recorder
-from .state import (DP, N_TYPES, RES, RESIDENTIAL, TRAD, carer_table, edge_table,
-                    provider_table, user_table)
+from .state import DP, N_TYPES, RES, RESIDENTIAL, TRAD, carer_table, edge_table, provider_table, user_table
 
 
 class CareMarketModel(mesa.Model):
@@ -64,11 +63,13 @@ class CareMarketModel(mesa.Model):
         self._initialise()
         self.recorder = Recorder(self)
         self.datacollector = mesa.DataCollector(model_reporters={
-            "pb_share": lambda m: m.recorder.last("pb_share"),
+            "pb_share": lambda m: m.recorder.last("direct_payment", "sum") / max(
+                m.recorder.last("funded_community", "sum"), 1) + m.recorder.last(
+                "managed_pb", "sum") / max(m.recorder.last("funded_community", "sum"), 1),
             "providers": lambda m: int(m.providers.n),
             "unmet_need_share": lambda m: m.recorder.last("unmet_need_share"),
             "spot_price_agency": lambda m: m.recorder.last("spot_price_agency"),
-            "spend_total": lambda m: m.recorder.last("spend_total"),
+            "spend_total": lambda m: m.recorder.last("spend_total", "sum"),
         })
 
     # ------------------------------------------------------------------ set-up
@@ -329,7 +330,7 @@ class CareMarketModel(mesa.Model):
         c = self.carers
         act = np.flatnonzero(c.active)
         g = nx.Graph()
-        g.add_edges_from(zip((f"u{x}" for x in c.user[act]), (f"c{x}" for x in act)))
+        g.add_edges_from(zip((f"u{x}" for x in c.user[act]), (f"c{x}" for x in act), strict=True))
         return g
 
     def run(self, steps: int | None = None, progress: bool = False):

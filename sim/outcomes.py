@@ -18,14 +18,17 @@ def update_outcomes(model):
     b = cfg.behaviour
     act = np.flatnonzero(u.active & (u.route != RES))
     delivered = u.delivered[act]
+    fitv = u.fit[act]
     hours = delivered.sum(axis=1)
     need = u.need[act]
     met = np.where(need > 0, np.minimum(hours / np.maximum(need, 1e-9), 1.0), 1.0)
-    fit = np.where(hours > 0, (delivered * u.fit[act]).sum(axis=1) / np.maximum(hours, 1e-9),
-                   u.fit[act].mean(axis=1))
+    fit = np.where(hours > 0, np.einsum("ij,ij->i", delivered, fitv) / np.maximum(hours, 1e-9),
+                   fitv.mean(axis=1))
     route = u.route[act]
-    control = np.select([route == TRAD, route == MPB, route == DP, route == SELF],
-                        [b.control_traditional, b.control_managed, b.control_dp, b.control_dp])
+    table = np.zeros(5)
+    table[[TRAD, MPB, DP, SELF]] = (b.control_traditional, b.control_managed, b.control_dp,
+                                    b.control_dp)
+    control = table[route]
     has_carer = u.carer[act] >= 0
     helped = has_carer | u.brokered[act]
     burden = np.where(route == DP, b.dp_admin_burden * np.where(helped, 0.3, 1.0), 0.0)

@@ -159,7 +159,7 @@ def rollout(model):
     convert(model, done, planned=True)
 
     # Queue enough traditional users to cover what the target still wants.
-    in_q = u.in_queue[act]
+    route, in_q = u.route[act], u.in_queue[act]
     pending = np.bincount(council[in_q], minlength=n_c)
     add = np.maximum(want - pending - np.bincount(u.council[done], minlength=n_c), 0)
     cand = act[(route == TRAD) & ~in_q]

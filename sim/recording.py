@@ -11,8 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .market import hhi
-from .state import (AGENCY, COMMUNITY, DAY, DP, MPB, N_TYPES, PA, PROVIDER_TYPES, RES,
-                    RESIDENTIAL, SELF, TRAD)
+from .state import AGENCY, COMMUNITY, DAY, DP, MPB, N_TYPES, PA, PROVIDER_TYPES, RES, RESIDENTIAL, SELF, TRAD
 
 
 def _div(a, b):
@@ -24,11 +23,16 @@ def _div(a, b):
 class Recorder:
     def __init__(self, model):
         self.rows: list[dict[str, np.ndarray]] = []
-        self._last: dict[str, float] = {}
         self.start = self._snapshot(model)
 
-    def last(self, key):
-        return self._last.get(key, np.nan)
+    def last(self, key, how="mean"):
+        """Last step's value of a column over councils (sum, or mean of finite values)."""
+        if not self.rows:
+            return np.nan
+        v = np.asarray(self.rows[-1][key], dtype=float)
+        if how == "sum":
+            return float(v.sum())
+        return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
 
     def _snapshot(self, model):
         u, p = model.users, model.providers
@@ -49,15 +53,17 @@ class Recorder:
         act = np.flatnonzero(u.active)
         route, council = u.route[act], u.council[act]
 
+        by_route = np.bincount(council * 5 + route, minlength=n * 5).reshape(n, 5)
+
         def count(mask):
-            return np.bincount(council[mask], minlength=n)
+            return np.bincount(council, mask, n).astype(np.int64)
 
         def total(mask, values):
-            return np.bincount(council[mask], values[mask], n)
+            return np.bincount(council, values * mask, n)
 
         funded = (route == TRAD) | (route == DP) | (route == MPB)
-        pb = (route == DP) | (route == MPB)
-        n_funded, n_pb, n_trad = count(funded), count(pb), count(route == TRAD)
+        n_trad, n_pb = by_route[:, TRAD], by_route[:, DP] + by_route[:, MPB]
+        n_funded = n_trad + n_pb
         need = u.need[act]
         got = u.delivered[act].sum(axis=1)
         unmet = np.maximum(need - got, 0.0)
@@ -69,7 +75,7 @@ class Recorder:
         ed = np.flatnonzero(e.active)
         serve = np.zeros((n, N_TYPES), dtype=np.int64)
         np.add.at(serve, (e.council[ed], p.ptype[e.provider[ed]]), 1)
-        cap_home = np.bincount(p.home[live], p.capacity[live] * (ptype != RESIDENTIAL), n)
+        cap_home = np.bincount(p.home[live], p.capacity_cleared[live] * (ptype != RESIDENTIAL), n)
         del_home = np.bincount(p.home[live], p.delivered[live] * (ptype != RESIDENTIAL), n)
         blk = ed[(e.block_volume[ed] > 0) & (p.ptype[e.provider[ed]] == AGENCY)]
         block_vol = np.bincount(e.council[blk], e.block_volume[blk], n)
@@ -84,10 +90,10 @@ class Recorder:
         row = {
             "step": np.full(n, t), "date": np.full(n, np.datetime64(model.date_of(t), "D")),
             "council": np.arange(n),
-            "users": count(np.ones(act.size, bool)), "funded_community": n_funded,
-            "traditional": n_trad, "direct_payment": count(route == DP),
-            "managed_pb": count(route == MPB), "self_funders": count(route == SELF),
-            "residential": count(route == RES),
+            "users": by_route.sum(axis=1), "funded_community": n_funded,
+            "traditional": n_trad, "direct_payment": by_route[:, DP],
+            "managed_pb": by_route[:, MPB], "self_funders": by_route[:, SELF],
+            "residential": by_route[:, RES],
             "pb_share": _div(n_pb, n_funded), "target_share": C.target_share(t),
             "queue_length": count(in_q & ~planning), "in_planning": count(planning),
             "plans_started": C.plans_started, "conversions_planned": C.conv_planned,
@@ -121,10 +127,6 @@ class Recorder:
             "planning_wait_weeks": _div(C.conv_wait_sum, C.conversions),
         }
         self.rows.append(row)
-        self._last = {k: float(np.nanmean(v)) if np.issubdtype(np.asarray(v).dtype, np.number)
-                      and np.isfinite(v).any() else np.nan
-                      for k, v in row.items() if k not in ("date",)}
-        self._last["pb_share"] = float(n_pb.sum() / max(n_funded.sum(), 1))
 
     def timeseries(self, model) -> pd.DataFrame:
         if not self.rows:

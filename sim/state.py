@@ -53,7 +53,7 @@ class Table:
             self._grow(n - free.size)
             free = np.flatnonzero(~self.active)
         rows = free[:n]
-        for name, (dtype, fill, *_shape) in self._schema.items():
+        for name, (_dtype, fill, *_shape) in self._schema.items():
             getattr(self, name)[rows] = fill
         self.active[rows] = True
         self.uid[rows] = np.arange(self._next_uid, self._next_uid + n)
@@ -109,6 +109,7 @@ def provider_table(capacity: int) -> Table:
     return Table({
         "ptype": (i1, 0), "home": (i4, -1),
         "capacity": (f8, 0.0),          # billable hours (beds for residential) per week
+        "capacity_cleared": (f8, 0.0),  # capacity when this week's market cleared
         "staffed": (f8, 0.0),           # paid staff hours per week
         "price": (f8, 0.0),             # spot price £/hour (£/bed-week)
         "overhead": (f8, 0.0),          # £/week fixed
