@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 import hydra
-from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from .config import ConfigError, SimConfig, to_config
+from .config import ConfigError, SimConfig, register_schema, to_config
 
 log = logging.getLogger("sim")
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
-ConfigStore.instance().store(name="schema", node=SimConfig)
+register_schema()
 
 
 def _discard_unfinished(out: Path):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .market import clear
-from .planning import staff_units, traditional_cost
+from .planning import staff_columns, traditional_cost
 from .state import DP, MPB, N_TYPES, RES, RESIDENTIAL, SELF, TRAD
 
 LEDGER_FIELDS = (
@@ -40,24 +40,25 @@ def purchase_care(model, ledger: Ledger):
     """Phase: DP transfers, market clearing, payments for care delivered, residential fees."""
     u, p, e, C = model.users, model.providers, model.edges, model.council
     n_c, n_m = C.n, C.n * N_TYPES
-    act = np.flatnonzero(u.active & (u.route != RES))
-    route, council = u.route[act], u.council[act]
+    # Whole columns, no gather: unused rows and residents have a zero mix (see state.py).
+    route, council = u.route, u.council
+    is_dp = route == DP
+    trad = route == TRAD
+    route_key = council * 6 + route     # one bin per (council, route)
 
     # Direct payments arrive in people's accounts at the start of the week.
-    dp = act[route == DP]
-    u.dp_balance[dp] += u.budget[dp]
-    ledger.dp_transfers += np.bincount(u.council[dp], u.budget[dp], n_c)
+    u.dp_balance += u.budget * is_dp
+    ledger.dp_transfers += np.bincount(route_key, u.budget, 6 * n_c).reshape(n_c, 6)[:, DP]
 
-    mix = u.mix[act]
-    units = staff_units(model, mix)[:, :4]
-    trad = route == TRAD
-    w_trad = trad.astype(float)
+    units = staff_columns(model, u.mix)
+    key = council * 2 + trad            # one row per (council, traditional or not)
+    demand = np.empty((n_c, 2, 4))
+    for t in range(4):
+        demand[:, :, t] = np.bincount(key, units[t], 2 * n_c).reshape(n_c, 2)
     block = np.zeros((n_c, N_TYPES))
     spot = np.zeros((n_c, N_TYPES))
-    for t in range(4):
-        block[:, t] = np.bincount(council, units[:, t] * w_trad, n_c)
-        spot[:, t] = np.bincount(council, units[:, t], n_c) - block[:, t]
-    block_demand, spot_demand = block.ravel(), np.maximum(spot.ravel(), 0.0)
+    block[:, :4], spot[:, :4] = demand[:, 1], demand[:, 0]
+    block_demand, spot_demand = block.ravel(), spot.ravel()
     # Council-funded residents are a block demand for beds in their council.
     res = np.flatnonzero(u.active & (u.route == RES))
     model.last_trad_units = block_demand.copy()
@@ -77,26 +78,36 @@ def purchase_care(model, ledger: Ledger):
     with np.errstate(invalid="ignore", divide="ignore"):
         trad_fill = np.where(block_demand > 0, (cl.block_delivered + cl.overflow * fill)
                              / block_demand, 1.0)
-    by_c = (lambda a: a.reshape(n_c, N_TYPES)[:, :4][council])
-    f_u = np.where(trad[:, None], by_c(trad_fill), by_c(fill))
-    u.delivered[act, :4] = mix[:, :4] * f_u
-    spend = (units * f_u * by_c(price)).sum(axis=1)
-    spend[trad] = 0.0
-    u.spend[act] = spend
+    # Fill ratio and price per (council, traditional or not, option), gathered once per user.
+    fill_tab = np.empty((n_c, 2, 4))
+    fill_tab[:, 0] = fill.reshape(n_c, N_TYPES)[:, :4]
+    fill_tab[:, 1] = trad_fill.reshape(n_c, N_TYPES)[:, :4]
+    pay_tab = fill_tab.copy()
+    pay_tab[:, 0] *= price.reshape(n_c, N_TYPES)[:, :4]
+    pay_tab[:, 1] = 0.0                 # the council pays for traditional care (block/overflow)
+    # Option-major, contiguous lookup tables: a 1-D take per option is the fast gather.
+    fill_tab = np.ascontiguousarray(fill_tab.reshape(2 * n_c, 4).T)
+    pay_tab = np.ascontiguousarray(pay_tab.reshape(2 * n_c, 4).T)
+    spend = u.spend
+    spend[:] = 0.0
+    for t in range(4):
+        np.multiply(u.mix[t], fill_tab[t].take(key), out=u.delivered[t])
+        spend += units[t] * pay_tab[t].take(key)
 
     ledger.spend_trad_block += cl.block_pay.reshape(n_c, N_TYPES).sum(axis=1)
     ledger.spend_trad_spot += (cl.overflow * fill * price).reshape(n_c, N_TYPES).sum(axis=1)
-    ledger.spend_managed_pb += np.bincount(council[route == MPB], spend[route == MPB], n_c)
-    ledger.dp_purchases += np.bincount(council[route == DP], spend[route == DP], n_c)
-    ledger.self_spend += np.bincount(council[route == SELF], spend[route == SELF], n_c)
-    u.dp_balance[act[route == DP]] -= spend[route == DP]
+    by_route = np.bincount(route_key, spend, 6 * n_c).reshape(n_c, 6)
+    ledger.spend_managed_pb += by_route[:, MPB]
+    ledger.dp_purchases += by_route[:, DP]
+    ledger.self_spend += by_route[:, SELF]
+    u.dp_balance -= spend * is_dp
 
     # Providers' receipts per provider (seller side), plus residential fees.
     delivered = np.bincount(prov, cl.edge_block + cl.edge_spot, p.capacity.size)
     block_rev = np.bincount(prov, cl.edge_block_pay, p.capacity.size)
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
-    edge_rev = np.zeros(e.size)
-    edge_rev[ed] = cl.edge_block_pay + cl.edge_spot_pay
+    e.revenue[:] = 0.0
+    e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
     home = res[u.main_provider[res] >= 0]
     occ = np.bincount(u.main_provider[home], minlength=p.capacity.size).astype(float)
     p.occupied[:] = occ
@@ -107,19 +118,21 @@ def purchase_care(model, ledger: Ledger):
     live = np.flatnonzero(p.active)
     ledger.spend_residential += np.bincount(p.home[live], fees[live], n_c)
     res_edges = np.flatnonzero(e.active & (p.ptype[e.provider] == RESIDENTIAL))
-    edge_rev[res_edges] = fees[e.provider[res_edges]]
+    e.revenue[res_edges] = fees[e.provider[res_edges]]
     ledger.provider_revenue += np.bincount(np.r_[e.council[ed], e.council[res_edges]],
                                            np.r_[cl.edge_block_pay + cl.edge_spot_pay,
                                                  fees[e.provider[res_edges]]], n_c)
     model.spot_price_ct = np.where(np.isnan(cl.spot_price), model.spot_price_ct.ravel(),
                                    cl.spot_price).reshape(n_c, N_TYPES)
-    return cl, delivered, revenue, block_rev, edge_rev
+    return cl, delivered, revenue, block_rev
 
 
 def pay_family(model, ledger, users, pay):
     """Family carers are paid from direct payments (the payment rule is applied when the mix
     is composed)."""
     u, n_c = model.users, model.council.n
+    paid = pay > 0
+    users, pay = users[paid], pay[paid]
     u.dp_balance[users] -= pay
     u.spend[users] += pay
     ledger.dp_family += np.bincount(u.council[users], pay, n_c)

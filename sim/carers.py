@@ -20,15 +20,15 @@ def family_care(model):
     act = np.flatnonzero(c.active)
     user = c.user[act]
     spare = np.maximum(c.available[act] - c.informal[act], 0.0) * cc.paid_extra_share
-    paid = np.minimum(u.mix[user, FAMILY], spare)
+    paid = np.minimum(u.mix[FAMILY, user], spare)
     c.paid[act] = paid
-    u.delivered[user, FAMILY] = paid
+    u.delivered[FAMILY, user] = paid
     pay = paid * cc.family_rate
     c.cum_received[act] += pay
 
     avail = np.maximum(c.available[act], 1.0)
     load = (c.informal[act] + paid * (1 - cc.payment_relief)) / avail
-    respite = (u.delivered[user, DAY] + u.delivered[user, COMMUNITY]) / 10.0
+    respite = (u.delivered[DAY, user] + u.delivered[COMMUNITY, user]) / 10.0
     strain = c.strain[act] + cc.strain_rate * (load - cc.strain_recovery_load) \
         - cc.respite_relief * respite
     c.strain[act] = np.clip(strain, 0.0, 1.0)
@@ -39,7 +39,7 @@ def family_care(model):
         model.council.burnouts[:] = np.bincount(u.council[c.user[burnt]], minlength=model.council.n)
         model.council.burnouts_total += model.council.burnouts
         withdraw(model, burnt)
-    return c.user[act], pay
+    return user, pay
 
 
 def withdraw(model, carer_rows):
@@ -51,6 +51,7 @@ def withdraw(model, carer_rows):
     users = c.user[carer_rows]
     c.burnt_out[carer_rows] = True
     u.carer[users] = -1
+    u.informal[users] = 0.0
     c.remove(carer_rows)
     refresh_need(model, users)
     reassess(model, users[u.route[users] != 4])

@@ -342,3 +342,25 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
         msg = str(exc).splitlines()[0]
         raise ConfigError(f"invalid configuration at {key!r}: {msg}") from None
     return validate(obj)
+
+
+CONFIG_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "configs"
+
+
+def register_schema():
+    """Make ``schema`` (the dataclasses above) available to Hydra's defaults list."""
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="schema", node=SimConfig)
+
+
+def compose(*overrides: str) -> SimConfig:
+    """The validated config for Hydra-style overrides, as ``python -m sim`` would build it
+    (for notebooks, benchmarks and tests): ``compose("scenario=england", "seed=3")``."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+
+    register_schema()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        dc = hydra_compose("config", overrides=list(overrides))
+    return to_config(dc)

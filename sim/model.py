@@ -43,7 +43,7 @@ class CareMarketModel(mesa.Model):
         self.council = councils.CouncilState(cfg, self.rng)
         n_c = self.council.n
         n0 = int(self.council.n_users0.sum() * (1 + cfg.users.self_funder_ratio))
-        self.users = user_table(int(n0 * 1.2))
+        self.users = user_table(int(n0 * 1.05))
         self.carers = carer_table(int(n0 * 0.6))
         self.providers = provider_table(1024)
         self.edges = edge_table(2048)
@@ -77,8 +77,8 @@ class CareMarketModel(mesa.Model):
         cfg, u, rng = self.cfg, self.users, self.rng
         initial_population(self, rng)
         comm = np.flatnonzero(u.active & (u.route != RES))
-        u.mix[comm] = traditional_mix(self, comm)
-        u.delivered[comm] = u.mix[comm]
+        u.set_rows("mix", comm, traditional_mix(self, comm))
+        u.delivered[:, comm] = u.mix[:, comm]
         update_outcomes(self)
         # Existing PB holders converted before the start (some without proper planning).
         funded = np.flatnonzero(u.active & (u.route == TRAD))
@@ -94,7 +94,7 @@ class CareMarketModel(mesa.Model):
         # Markets sized to the demand of day one, then block contracts and main providers.
         comm = np.flatnonzero(u.active & (u.route != RES))
         from .planning import staff_units
-        units = staff_units(self, u.mix[comm])[:, :4]
+        units = staff_units(self, u.mix[:4, comm]).T
         demand = np.zeros((self.council.n, N_TYPES))
         np.add.at(demand, (np.repeat(u.council[comm], 4), np.tile(np.arange(4), comm.size)),
                   units.ravel())
@@ -102,7 +102,7 @@ class CareMarketModel(mesa.Model):
         demand[:, RESIDENTIAL] = np.bincount(u.council[res], minlength=self.council.n)
         trad = np.zeros_like(demand)
         t_rows = comm[u.route[comm] == TRAD]
-        t_units = staff_units(self, u.mix[t_rows])[:, :4]
+        t_units = staff_units(self, u.mix[:4, t_rows]).T
         np.add.at(trad, (np.repeat(u.council[t_rows], 4), np.tile(np.arange(4), t_rows.size)),
                   t_units.ravel())
         trad[:, RESIDENTIAL] = demand[:, RESIDENTIAL]
@@ -127,7 +127,7 @@ class CareMarketModel(mesa.Model):
         review(self)                                       # annual reviews of need and budget
         councils.uplift_fees(self)                         # yearly fee rates
         councils.manage_blocks(self, self.last_trad_units.reshape(self.council.n, N_TYPES))
-        cl, delivered, revenue, block_rev, edge_rev = accounting.purchase_care(self, ledger)
+        cl, delivered, revenue, block_rev = accounting.purchase_care(self, ledger)
         users, pay = family_care(self)                     # paid family care, strain, burnout
         accounting.pay_family(self, ledger, users, pay)
         accounting.staff_costs(self, ledger)
@@ -139,7 +139,7 @@ class CareMarketModel(mesa.Model):
         providers.entry(self, self.excess_demand(cl), self.market_margins())
         councils.budget_response(self, ledger.council_net_spend)
         self._book_totals(ledger)
-        self.recorder.record(self, ledger, cl, edge_rev)
+        self.recorder.record(self, ledger, cl)
         self.datacollector.collect(self)
 
     # ------------------------------------------------------------------ helpers used by phases
@@ -242,11 +242,12 @@ class CareMarketModel(mesa.Model):
         carers = u.carer[placed]
         self.carers.remove(carers[carers >= 0])
         u.carer[placed] = -1
+        u.informal[placed] = 0.0
         u.route[placed] = RES
         u.in_queue[placed] = False
         u.planning_until[placed] = -1
-        u.mix[placed] = 0.0
-        u.delivered[placed] = 0.0
+        u.mix[:, placed] = 0.0
+        u.delivered[:, placed] = 0.0
         u.main_provider[placed] = home
 
     def assign_new_users(self, rows):
@@ -291,7 +292,7 @@ class CareMarketModel(mesa.Model):
         res = hit[u.route[hit] == RES]
         self.assign_residents(res)
         comm = hit[u.route[hit] != RES]
-        main = np.argmax(u.mix[comm][:, :4], axis=1)
+        main = np.argmax(u.mix[:4, comm], axis=0)
         u.main_provider[comm] = self.sample_provider(u.council[comm] * N_TYPES + main)
         for r in rows:
             self.provider_agents.pop(int(r)).remove()

@@ -10,35 +10,52 @@ from __future__ import annotations
 
 import numpy as np
 
-from .state import DP, MPB, RES, SELF, TRAD
+from .state import DP, GONE, MPB, RES, SELF, TRAD
+
+
+def _situation_tables(b):
+    """Control-and-burden terms for each (route, helped, planned) situation.
+
+    ``helped`` means a family carer or a broker shares the work of a direct payment; without
+    support planning the burden is ``unplanned_burden_mult`` times larger.
+    """
+    control = np.zeros(GONE + 1)
+    control[[TRAD, MPB, DP, SELF]] = (b.control_traditional, b.control_managed, b.control_dp,
+                                      b.control_dp)
+    route, helped, planned = np.meshgrid(np.arange(GONE + 1), [0, 1], [0, 1], indexing="ij")
+    burden = np.where(route == DP, b.dp_admin_burden * np.where(helped, 0.3, 1.0), 0.0)
+    burden = burden * np.where(planned, 1.0, b.unplanned_burden_mult)
+    ctrl = control[route]
+    qol_part = (b.w_control * ctrl - burden).ravel()
+    choice_part = (0.8 * ctrl * (1 - np.minimum(burden * 2, 1.0))).ravel()
+    return qol_part, choice_part
 
 
 def update_outcomes(model):
+    """Phase: outcomes for every community user (whole columns; residents keep theirs)."""
     cfg, u, t = model.cfg, model.users, model.steps_done
     b = cfg.behaviour
-    act = np.flatnonzero(u.active & (u.route != RES))
-    delivered = u.delivered[act]
-    fitv = u.fit[act]
-    hours = delivered.sum(axis=1)
-    need = u.need[act]
-    met = np.where(need > 0, np.minimum(hours / np.maximum(need, 1e-9), 1.0), 1.0)
-    fit = np.where(hours > 0, np.einsum("ij,ij->i", delivered, fitv) / np.maximum(hours, 1e-9),
-                   fitv.mean(axis=1))
-    route = u.route[act]
-    table = np.zeros(5)
-    table[[TRAD, MPB, DP, SELF]] = (b.control_traditional, b.control_managed, b.control_dp,
-                                    b.control_dp)
-    control = table[route]
-    has_carer = u.carer[act] >= 0
-    helped = has_carer | u.brokered[act]
-    burden = np.where(route == DP, b.dp_admin_burden * np.where(helped, 0.3, 1.0), 0.0)
-    burden *= np.where(u.planned[act], 1.0, b.unplanned_burden_mult)
-    disrupted = u.disrupted_until[act] > t
-    qol = b.w_met * met + b.w_fit * fit + b.w_control * control - burden \
-        - b.disruption_penalty * disrupted
-    used = (delivered > 0.5).sum(axis=1)
-    diversity = np.clip((used - 1) / 3.0, 0.0, 1.0)
-    choice = 0.8 * control * (1 - np.minimum(burden * 2, 1.0)) + 0.2 * diversity
-    u.met[act] = met
-    u.qol[act] = np.clip(qol, 0.0, 1.0)
-    u.choice[act] = np.clip(choice, 0.0, 1.0)
+    d, f = u.delivered, u.fit
+    hours = np.einsum("ij->j", d)
+    model.hours_delivered = hours
+    need = u.need
+    met = np.minimum(hours, need)
+    met /= np.maximum(need, 1e-9)
+    fitted = np.einsum("ij,ij->j", d, f)
+    fitted /= np.maximum(hours, 1e-9)
+    community = u.route < RES
+    idle = np.flatnonzero((hours <= 0) & community)
+    fitted[idle] = f[:, idle].mean(axis=0)          # no support: fit of what they'd like
+    met[idle[need[idle] <= 0]] = 1.0                # no need, nothing unmet
+    qol_tab, choice_tab = _situation_tables(b)
+    code = u.route * 4 + ((u.carer >= 0) | u.brokered) * 2 + u.planned
+    qol = b.w_met * met
+    qol += b.w_fit * fitted
+    qol += qol_tab.take(code)
+    qol -= b.disruption_penalty * (u.disrupted_until > t)
+    used = (d > 0.5).sum(axis=0, dtype=np.int8)
+    choice = choice_tab.take(code)
+    choice += 0.2 / 3 * np.clip(used - 1, 0, 3)
+    np.copyto(u.met, met, where=community)
+    np.copyto(u.qol, np.clip(qol, 0.0, 1.0), where=community)
+    np.copyto(u.choice, np.clip(choice, 0.0, 1.0), where=community)

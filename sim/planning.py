@@ -18,12 +18,31 @@ UNLIMITED = 1e6  # hours/week: an option with no cap (finite so cumulative sums 
 
 
 def staff_units(model, mix: np.ndarray) -> np.ndarray:
-    """Billable units per option for care hours ``mix`` (intensive hours need more staff)."""
+    """Billable units per option, option-major ``(k, n)``, for care hours ``mix`` (same
+    shape): intensive agency/PA hours need more staff (double-up, waking nights)."""
     m = model.cfg.market
-    units = mix.copy()
+    units = np.array(mix, dtype=float, copy=True)
     for col, factor in ((AGENCY, m.agency_intensive_factor), (PA, m.pa_intensive_factor)):
-        units[:, col] += (factor - 1.0) * np.maximum(mix[:, col] - m.intensive_threshold, 0.0)
+        if factor != 1.0 and col < len(mix):
+            extra = mix[col] - m.intensive_threshold
+            np.maximum(extra, 0.0, out=extra)
+            units[col] += (factor - 1.0) * extra
     return units
+
+
+def staff_columns(model, mix: np.ndarray) -> list[np.ndarray]:
+    """Billable units of the four market options for whole option-major columns; options
+    without an intensity premium are returned as views (no copy of a million rows)."""
+    m = model.cfg.market
+    cols = [mix[t] for t in range(4)]
+    for col, factor in ((AGENCY, m.agency_intensive_factor), (PA, m.pa_intensive_factor)):
+        if factor != 1.0:
+            extra = mix[col] - m.intensive_threshold
+            np.maximum(extra, 0.0, out=extra)
+            extra *= factor - 1.0
+            extra += mix[col]
+            cols[col] = extra
+    return cols
 
 
 def traditional_mix(model, rows, hours=None) -> np.ndarray:
@@ -38,7 +57,7 @@ def traditional_mix(model, rows, hours=None) -> np.ndarray:
 def traditional_cost(model, rows, hours=None) -> np.ndarray:
     """£/week the council would pay for this need under block contracts (the RAS reference)."""
     c = model.users.council[rows]
-    units = staff_units(model, traditional_mix(model, rows, hours))
+    units = staff_units(model, traditional_mix(model, rows, hours).T).T
     return units[:, AGENCY] * model.council.block_price[c, AGENCY] + \
         units[:, DAY] * model.council.block_price[c, DAY]
 
@@ -96,13 +115,14 @@ def compose_mix(model, rows):
     if chooses.any():
         r = rows[chooses]
         mix[chooses] = _chosen_mix(model, r)
-    u.mix[rows] = mix
-    u.mix[rows[route == RES]] = 0.0
+    mix[route == RES] = 0.0
+    u.set_rows("mix", rows, mix)
     if pb.any():
         r = rows[pb]
-        cost = (staff_units(model, u.mix[r]) * unit_prices(model, r)).sum(axis=1)
+        m = u.rows_of("mix", r)
+        cost = (staff_units(model, m.T).T * unit_prices(model, r)).sum(axis=1)
         scale = np.where(cost > u.budget[r], u.budget[r] / np.maximum(cost, 1e-9), 1.0)
-        u.mix[r] *= scale[:, None]
+        u.set_rows("mix", r, m * scale[:, None])
     _assign_main_provider(model, rows)
 
 
@@ -111,7 +131,7 @@ def _chosen_mix(model, r):
     u, b = model.users, model.cfg.behaviour
     prices = unit_prices(model, r)
     ref = np.maximum(prices[:, AGENCY], 1e-9)
-    fit = u.fit[r]
+    fit = u.rows_of("fit", r)
     score = fit - b.price_sensitivity * prices / ref[:, None]
     h_pc = u.assessed[r] * u.pc_share[r]
     h_soc = u.assessed[r] - h_pc
@@ -135,8 +155,9 @@ def _assign_main_provider(model, rows):
     """Each user's main provider: sampled from providers of their main option in their council,
     weighted by capacity.  Used for continuity (a provider exit disrupts its users)."""
     u = model.users
-    main = np.argmax(u.mix[rows][:, :4], axis=1)
-    has = u.mix[rows][:, :4].max(axis=1) > 0
+    mix = u.mix[:4, rows]
+    main = np.argmax(mix, axis=0)
+    has = mix.max(axis=0) > 0
     markets = u.council[rows] * model.n_types + main
     u.main_provider[rows] = np.where(has, model.sample_provider(markets), -1)
 
@@ -193,17 +214,26 @@ def rollout(model):
 
 
 def _take_per_group(rng, rows, group, k):
-    """The first k[g] rows of each group g (in random order when ``rng`` is given)."""
+    """k[g] rows of each group g: the first ones, or a random sample when ``rng`` is given.
+
+    Random sampling draws only k[g] positions per group (not a permutation of all rows),
+    because at national scale the candidates are ~600,000 and the sample a few thousand."""
     if rows.size == 0 or k.sum() == 0:
         return rows[:0]
-    if rng is not None:
-        perm = rng.permutation(rows.size)
-        rows, group = rows[perm], group[perm]
-    return _first_k(rows, group, k)
+    if rng is None:
+        return _first_k(rows, group, k)
+    order = np.argsort(group.astype(np.int16 if k.size < 2**15 else np.int32), kind="stable")
+    rows, group = rows[order], group[order]
+    start = np.searchsorted(group, np.arange(k.size))
+    count = np.bincount(group, minlength=k.size)
+    picks = [start[g] + rng.choice(count[g], size=min(k[g], count[g]), replace=False)
+             for g in np.flatnonzero((k > 0) & (count > 0))]
+    return rows[np.sort(np.concatenate(picks))] if picks else rows[:0]
 
 
 def _first_k(rows, group, k):
-    order = np.argsort(group, kind="stable")
+    # int16 keys make numpy's stable sort a radix sort: ~8x faster than int32 at 1M rows.
+    order = np.argsort(group.astype(np.int16 if k.size < 2**15 else np.int32), kind="stable")
     rows, group = rows[order], group[order]
     start = np.searchsorted(group, np.arange(k.size))
     rank = np.arange(rows.size) - start[group]

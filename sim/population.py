@@ -49,14 +49,15 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
         need[low] = draw_need(rng, G["need_mean_hours"][group[low]], G["need_cv"][group[low]])
     u.total_need[rows] = np.maximum(need, floor)
     u.pc_share[rows] = np.clip(G["personal_care_share"][group] + rng.normal(0, 0.1, n), 0.05, 0.95)
-    u.fit[rows] = rng.beta(cfg.users.fit_alpha, cfg.users.fit_beta, size=(n, 5))
+    u.fit[:, rows] = rng.beta(cfg.users.fit_alpha, cfg.users.fit_beta, size=(5, n))
     u.review_step[rows] = model.steps_done - rng.integers(0, cfg.council.review_interval_weeks, n)
     has_carer = rng.random(n) < G["carer_prob"][group]
     has_carer &= route != RES
     add_carers(model, rows[has_carer], rng)
     carer = u.carer[rows]
     # Family care comes on top of the eligible need: total need includes it.
-    u.total_need[rows] += np.where(carer >= 0, model.carers.informal[np.maximum(carer, 0)], 0.0)
+    del carer
+    u.total_need[rows] += u.informal[rows]
     refresh_need(model, rows)
     u.assessed[rows] = u.need[rows]
     return rows
@@ -73,14 +74,18 @@ def add_carers(model, user_rows: np.ndarray, rng):
     c.same_household[rows] = rng.random(k) < cc.same_household_prob
     c.strain[rows] = np.clip(rng.normal(0.35, 0.15, k), 0, 0.9)
     u.carer[user_rows] = rows
+    u.informal[user_rows] = c.informal[rows]
 
 
-def refresh_need(model, rows):
-    """Eligible formal need = total need minus what an active family carer gives unpaid."""
-    u, c = model.users, model.carers
-    carer = u.carer[rows]
-    informal = np.where(carer >= 0, c.informal[np.maximum(carer, 0)], 0.0)
-    u.need[rows] = np.maximum(u.total_need[rows] - informal, 0.0)
+def refresh_need(model, rows=None):
+    """Eligible formal need = total need minus what an active family carer gives unpaid
+    (for ``rows``, or every row at once)."""
+    u = model.users
+    if rows is None:
+        np.subtract(u.total_need, u.informal, out=u.need)
+        np.maximum(u.need, 0.0, out=u.need)
+    else:
+        u.need[rows] = np.maximum(u.total_need[rows] - u.informal[rows], 0.0)
 
 
 def initial_population(model, rng):
@@ -103,21 +108,20 @@ def initial_population(model, rng):
 def demography(model):
     """Phase: entrants arrive, users leave (death/moving away/residential), needs progress."""
     cfg, u, rng, G = model.cfg, model.users, model.rng, model.groups
-    act = np.flatnonzero(u.active)
-    grp = u.group[act]
-    route = u.route[act]
-    # Exits: annual hazard by group, higher in residential care (assumption: x2).
-    rate = G["exit_rate"][grp] * np.where(route == RES, 2.0, 1.0)
-    leaving = act[rng.random(act.size) < 1 - np.exp(-rate / WEEKS)]
+    # Exits: weekly probability by group, doubled in residential care (assumption); drawn
+    # for every row (unused rows have probability 0) so no gather of active rows is needed.
+    p_exit = 1 - np.exp(-np.outer([1.0, 2.0], G["exit_rate"]) / WEEKS)
+    p_row = np.append(p_exit.ravel(), 0.0)
+    code = np.where(u.active, (u.route == RES) * 4 + u.group, 8)
+    leaving = np.flatnonzero(rng.random(u.size) < p_row.take(code))
     model.remove_users(leaving)
 
     # Need progression: proportional drift plus occasional step increases.
+    drift = G["need_growth"] / WEEKS
+    shock = rng.random(u.size) < cfg.users.need_shock_rate / WEEKS
+    u.total_need *= 1 + drift.take(u.group) + shock * cfg.users.need_shock_size
+    refresh_need(model)
     act = np.flatnonzero(u.active)
-    grp = u.group[act]
-    shock = rng.random(act.size) < cfg.users.need_shock_rate / WEEKS
-    growth = G["need_growth"][grp] / WEEKS + shock * cfg.users.need_shock_size
-    u.total_need[act] *= 1 + growth
-    refresh_need(model, act)
 
     # Moves to residential care: high-need community users, if a bed is free in their council.
     comm = act[(u.route[act] != RES) & (u.total_need[act] > cfg.users.residential_need_threshold)]

@@ -11,7 +11,21 @@ import numpy as np
 import pandas as pd
 
 from .market import hhi
-from .state import AGENCY, COMMUNITY, DAY, DP, MPB, N_TYPES, PA, PROVIDER_TYPES, RES, RESIDENTIAL, SELF, TRAD
+from .state import (
+    AGENCY,
+    COMMUNITY,
+    DAY,
+    DP,
+    GONE,
+    MPB,
+    N_TYPES,
+    PA,
+    PROVIDER_TYPES,
+    RES,
+    RESIDENTIAL,
+    SELF,
+    TRAD,
+)
 
 
 def _div(a, b):
@@ -36,39 +50,32 @@ class Recorder:
 
     def _snapshot(self, model):
         u, p = model.users, model.providers
-        act = np.flatnonzero(u.active)
-        route = u.route[act]
+        route = u.route[u.active]
         funded = (route == TRAD) | (route == DP) | (route == MPB)
         pb = (route == DP) | (route == MPB)
-        live = np.flatnonzero(p.active)
         return {
             "pb_share": float(pb.sum() / max(funded.sum(), 1)),
-            "providers": int(live.size),
+            "providers": int(p.active.sum()),
         }
 
-    def record(self, model, ledger, cl, edge_rev):
+    def record(self, model, ledger, cl):
         u, p, e, c, C = model.users, model.providers, model.edges, model.carers, model.council
         n = C.n
         t = model.steps_done
-        act = np.flatnonzero(u.active)
-        route, council = u.route[act], u.council[act]
+        # Whole columns, one bincount per quantity over (council, route) bins: unused rows
+        # have route GONE and zero need (see state.py).
+        route_key = u.council * 6 + u.route
+        by_route = np.bincount(route_key, minlength=n * 6).reshape(n, 6)
 
-        by_route = np.bincount(council * 5 + route, minlength=n * 5).reshape(n, 5)
+        def funded_sum(values):
+            return np.bincount(route_key, values, n * 6).reshape(n, 6)[:, :SELF].sum(axis=1)
 
-        def count(mask):
-            return np.bincount(council, mask, n).astype(np.int64)
-
-        def total(mask, values):
-            return np.bincount(council, values * mask, n)
-
-        funded = (route == TRAD) | (route == DP) | (route == MPB)
         n_trad, n_pb = by_route[:, TRAD], by_route[:, DP] + by_route[:, MPB]
         n_funded = n_trad + n_pb
-        need = u.need[act]
-        got = u.delivered[act].sum(axis=1)
-        unmet = np.maximum(need - got, 0.0)
-        in_q = u.in_queue[act]
-        planning = in_q & (u.planning_until[act] >= 0)
+        unmet = np.maximum(u.need - model.hours_delivered, 0.0)
+        unmet_hours, need_hours = funded_sum(unmet), funded_sum(u.need)
+        queue = np.bincount(u.council * 3 + u.in_queue + (u.planning_until >= 0) * u.in_queue,
+                            minlength=n * 3).reshape(n, 3)
 
         live = np.flatnonzero(p.active)
         ptype = p.ptype[live]
@@ -90,12 +97,12 @@ class Recorder:
         row = {
             "step": np.full(n, t), "date": np.full(n, np.datetime64(model.date_of(t), "D")),
             "council": np.arange(n),
-            "users": by_route.sum(axis=1), "funded_community": n_funded,
+            "users": by_route[:, :GONE].sum(axis=1), "funded_community": n_funded,
             "traditional": n_trad, "direct_payment": by_route[:, DP],
             "managed_pb": by_route[:, MPB], "self_funders": by_route[:, SELF],
             "residential": by_route[:, RES],
             "pb_share": _div(n_pb, n_funded), "target_share": C.target_share(t),
-            "queue_length": count(in_q & ~planning), "in_planning": count(planning),
+            "queue_length": queue[:, 1], "in_planning": queue[:, 2],
             "plans_started": C.plans_started, "conversions_planned": C.conv_planned,
             "conversions_unplanned": C.conv_unplanned,
             "spend_traditional": spend_trad, "spend_direct_payment": spend_dp,
@@ -111,17 +118,16 @@ class Recorder:
             "providers": serve.sum(axis=1),
             **{f"providers_{name}": serve[:, i] for i, name in enumerate(PROVIDER_TYPES)},
             "provider_entries": model.entries_week.copy(), "provider_exits": model.exits_week.copy(),
-            "hhi": hhi(e.council[ed], edge_rev[ed], n),
+            "hhi": hhi(e.council[ed], e.revenue[ed], n),
             "utilisation": _div(del_home, cap_home),
-            "unmet_need_share": _div(total(funded, unmet), total(funded, need)),
-            "unmet_need_hours": total(funded, unmet),
+            "unmet_need_share": _div(unmet_hours, need_hours), "unmet_need_hours": unmet_hours,
             "carers": np.bincount(c_council, minlength=n),
             "carer_strain_mean": _div(np.bincount(c_council, c.strain[ca], n),
                                       np.bincount(c_council, minlength=n)),
             "carers_paid": np.bincount(c_council, c.paid[ca] > 0, n).astype(int),
             "carer_burnouts": C.burnouts.copy(),
-            "qol_mean": _div(total(funded, u.qol[act]), n_funded),
-            "choice_mean": _div(total(funded, u.choice[act]), n_funded),
+            "qol_mean": _div(funded_sum(u.qol), n_funded),
+            "choice_mean": _div(funded_sum(u.choice), n_funded),
             "eligibility_threshold": C.threshold.copy(), "turned_away": C.turned_away_week.copy(),
             "wage": model.wage.copy(), "labour_tightness": model.labour_tightness.copy(),
             "planning_wait_weeks": _div(C.conv_wait_sum, C.conversions),

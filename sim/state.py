@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 # Funding routes of a user.
-TRAD, DP, MPB, SELF, RES = 0, 1, 2, 3, 4
-ROUTES = ("traditional", "direct_payment", "managed_pb", "self_funder", "residential")
+TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5
+ROUTES = ("traditional", "direct_payment", "managed_pb", "self_funder", "residential", "gone")
 
 # Support options in a user's mix (columns of mix arrays) and provider types (0-3 shared).
 AGENCY, DAY, PA, COMMUNITY, FAMILY = 0, 1, 2, 3, 4
@@ -31,17 +31,20 @@ class Table:
         self.active = np.zeros(self.size, dtype=bool)
         self.uid = np.full(self.size, -1, dtype=np.int64)
         self._next_uid = 0
+        # Shaped columns are stored option-major, (k, rows): each option is a contiguous
+        # row, so whole-column arithmetic is 1-D and fast (a (rows, 5) layout was 5-20x slower).
         for name, (dtype, fill, *shape) in schema.items():
-            setattr(self, name, np.full((self.size, *shape), fill, dtype=dtype))
+            setattr(self, name, np.full((*shape, self.size), fill, dtype=dtype))
 
     def _grow(self, need: int):
-        new_cap = max(self.size * 2, self.size + need)
+        new_cap = max(int(self.size * 1.25), self.size + need)
         extra = new_cap - self.size
         self.active = np.concatenate([self.active, np.zeros(extra, dtype=bool)])
         self.uid = np.concatenate([self.uid, np.full(extra, -1, dtype=np.int64)])
         for name, (dtype, fill, *shape) in self._schema.items():
             old = getattr(self, name)
-            setattr(self, name, np.concatenate([old, np.full((extra, *shape), fill, dtype=dtype)]))
+            setattr(self, name, np.concatenate([old, np.full((*shape, extra), fill, dtype=dtype)],
+                                               axis=-1))
         self.size = new_cap
 
     def add(self, n: int) -> np.ndarray:
@@ -54,14 +57,28 @@ class Table:
             free = np.flatnonzero(~self.active)
         rows = free[:n]
         for name, (_dtype, fill, *_shape) in self._schema.items():
-            getattr(self, name)[rows] = fill
+            getattr(self, name)[..., rows] = fill
         self.active[rows] = True
         self.uid[rows] = np.arange(self._next_uid, self._next_uid + n)
         self._next_uid += n
         return rows
 
     def remove(self, rows: np.ndarray):
+        """Mark rows inactive and reset them to the schema's fill values, so that phases
+        working on whole columns (no gather of active rows) see neutral values there."""
         self.active[rows] = False
+        for name, (_dtype, fill, *_shape) in self._schema.items():
+            if name not in self._keep_on_remove:
+                getattr(self, name)[..., rows] = fill
+
+    _keep_on_remove: tuple = ()
+
+    def rows_of(self, name: str, rows) -> np.ndarray:
+        """A shaped column for some rows, as (len(rows), k)."""
+        return getattr(self, name)[:, rows].T
+
+    def set_rows(self, name: str, rows, values):
+        getattr(self, name)[:, rows] = np.asarray(values).T
 
     @property
     def n(self) -> int:
@@ -71,9 +88,13 @@ class Table:
 def user_table(capacity: int) -> Table:
     f8, i4, i1, b = np.float64, np.int32, np.int8, bool
     return Table({
-        "council": (i4, -1), "group": (i1, 0), "route": (i1, TRAD),
+        # Unused rows: council 0 and route GONE with zero need and mix, so whole-column
+        # operations (bincount by council, masks by route) ignore them without a gather.
+        # council is intp: bincount would convert an int32 key on every call.
+        "council": (np.intp, 0), "group": (i1, 0), "route": (i1, GONE),
         "total_need": (f8, 0.0),        # hours/week before any family care
         "need": (f8, 0.0),              # eligible formal need, hours/week (total - unpaid care)
+        "informal": (f8, 0.0),          # hours/week of unpaid care from the family carer
         "assessed": (f8, 0.0),          # need recorded at the last review
         "pc_share": (f8, 0.5),          # share of need that is personal care
         "fit": (f8, 0.5, 5),            # preference fit for each option (revealed by planning)
@@ -129,4 +150,5 @@ def edge_table(capacity: int) -> Table:
         "provider": (i4, -1), "council": (i4, -1),
         "block_volume": (f8, 0.0), "block_price": (f8, 0.0), "block_end": (i4, -1),
         "block_hours": (f8, 0.0), "spot_hours": (f8, 0.0),
+        "revenue": (f8, 0.0),           # £ received this week through this edge
     }, capacity)

@@ -49,7 +49,7 @@ def test_unplanned_pb_users_cost_more_than_planned():
     ratio = lambda r: u.cum_pb_cost[r].sum() / u.cum_trad_equiv[r].sum()  # noqa: E731
     assert ratio(unplanned) > ratio(planned) + 0.03
     # Planned users use cheaper, better-fitting options; unplanned re-buy agency care.
-    assert u.mix[planned, 2:].sum() > 3 * u.mix[unplanned, 2:].sum() / unplanned.size * planned.size
+    assert u.mix[2:, planned].sum() > 3 * u.mix[2:, unplanned].sum() / unplanned.size * planned.size
 
 
 def _agency_revenue(m, steps):
