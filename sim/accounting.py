@@ -42,13 +42,15 @@ def purchase_care(model, ledger: Ledger):
     n_c, n_m = C.n, C.n * N_TYPES
     # Whole columns, no gather: unused rows and residents have a zero mix (see state.py).
     route, council = u.route, u.council
-    is_dp = route == DP
     trad = route == TRAD
-    route_key = council * 6 + route     # one bin per (council, route)
+    # Buyers paying spot prices themselves or through a PB (a third of rows at most).
+    buyers = np.flatnonzero((route >= DP) & (route <= SELF))
+    b_route, b_council = route[buyers], council[buyers]
+    dp = buyers[b_route == DP]
 
     # Direct payments arrive in people's accounts at the start of the week.
-    u.dp_balance += u.budget * is_dp
-    ledger.dp_transfers += np.bincount(route_key, u.budget, 6 * n_c).reshape(n_c, 6)[:, DP]
+    u.dp_balance[dp] += u.budget[dp]
+    ledger.dp_transfers += np.bincount(council[dp], u.budget[dp], n_c)
 
     units = staff_columns(model, u.mix)
     key = council * 2 + trad            # one row per (council, traditional or not)
@@ -88,19 +90,22 @@ def purchase_care(model, ledger: Ledger):
     # Option-major, contiguous lookup tables: a 1-D take per option is the fast gather.
     fill_tab = np.ascontiguousarray(fill_tab.reshape(2 * n_c, 4).T)
     pay_tab = np.ascontiguousarray(pay_tab.reshape(2 * n_c, 4).T)
-    spend = u.spend
-    spend[:] = 0.0
     for t in range(4):
         np.multiply(u.mix[t], fill_tab[t].take(key), out=u.delivered[t])
-        spend += units[t] * pay_tab[t].take(key)
+    b_key = key[buyers]
+    spend = np.zeros(buyers.size)
+    for t in range(4):
+        spend += units[t][buyers] * pay_tab[t].take(b_key)
+    u.spend[:] = 0.0
+    u.spend[buyers] = spend
 
     ledger.spend_trad_block += cl.block_pay.reshape(n_c, N_TYPES).sum(axis=1)
     ledger.spend_trad_spot += (cl.overflow * fill * price).reshape(n_c, N_TYPES).sum(axis=1)
-    by_route = np.bincount(route_key, spend, 6 * n_c).reshape(n_c, 6)
+    by_route = np.bincount(b_council * 6 + b_route, spend, 6 * n_c).reshape(n_c, 6)
     ledger.spend_managed_pb += by_route[:, MPB]
     ledger.dp_purchases += by_route[:, DP]
     ledger.self_spend += by_route[:, SELF]
-    u.dp_balance -= spend * is_dp
+    u.dp_balance[dp] -= spend[b_route == DP]
 
     # Providers' receipts per provider (seller side), plus residential fees.
     delivered = np.bincount(prov, cl.edge_block + cl.edge_spot, p.capacity.size)

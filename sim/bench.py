@@ -1,0 +1,182 @@
+"""``python -m sim.bench``: how fast the simulator is, against Mesa's own BoltzmannWealth.
+
+Each workload runs in its own subprocess (so its peak RSS is its own), several times; the
+table reports the median wall time of the simulation (model construction + all steps),
+user-steps per second, peak RSS, and the ratio to Mesa's BoltzmannWealth agent-steps per
+second measured in the same run.  The council workload also times the whole ``python -m sim``
+process.  Timings are machine-dependent: they belong here, never in pass/fail tests.
+
+    python -m sim.bench                 # full: council, region, England (several minutes)
+    python -m sim.bench --quick         # under a minute, for CI (fewer steps and repetitions)
+    python -m sim.bench --json out.json --plot out.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+WORKLOADS = {
+    # name: (overrides, steps, quick_steps)
+    "council": (["council.n_users=10000"], 156, 156),
+    "region": (["council.n_users=100000", "council.planning_staff=60", "council.brokers=30",
+                "council.block_providers=30"], 260, 26),
+    "england": (["scenario=england"], 260, 13),
+}
+
+
+def _child(name: str, steps: int) -> dict:
+    """Run one workload in this process and report wall time and peak RSS."""
+    from .config import compose
+    from .model import CareMarketModel
+
+    overrides, _, _ = WORKLOADS[name]
+    cfg = compose(*overrides, f"steps={steps}", "output.figures=false")
+    t0 = time.perf_counter()
+    model = CareMarketModel(cfg)
+    t1 = time.perf_counter()
+    model.run()
+    t2 = time.perf_counter()
+    users = int(model.users.n)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"name": name, "users": users, "steps": steps, "init_s": t1 - t0, "run_s": t2 - t1,
+            "wall_s": t2 - t0, "peak_rss_mb": rss}
+
+
+def _mesa_boltzmann(n=10_000, steps=20) -> float:
+    from mesa.examples import BoltzmannWealth
+
+    model = BoltzmannWealth(n=n, width=100, height=100, seed=42)
+    model.step()  # warm-up
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        model.step()
+    return n * steps / (time.perf_counter() - t0)
+
+
+def _process_wall(reps: int) -> float:
+    """Median wall time of a whole ``python -m sim`` process on the council workload."""
+    times = []
+    for _ in range(reps):
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "sim", "council.n_users=10000", "steps=156",
+                            "output.figures=false", f"hydra.run.dir={d}/run"], check=True,
+                           capture_output=True)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_bench(quick: bool, reps: int | None = None) -> dict:
+    reps = reps or (1 if quick else 3)
+    results = []
+    for name, (_, steps, quick_steps) in WORKLOADS.items():
+        n_steps = quick_steps if quick else steps
+        runs = []
+        for _ in range(reps):
+            out = subprocess.run([sys.executable, "-m", "sim.bench", "--child", name,
+                                  "--steps", str(n_steps)], check=True, capture_output=True,
+                                 text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        wall = statistics.median(r["wall_s"] for r in runs)
+        users = runs[0]["users"]
+        results.append({
+            "name": name, "users": users, "steps": n_steps, "repetitions": reps,
+            "wall_s_median": wall,
+            "init_s_median": statistics.median(r["init_s"] for r in runs),
+            "run_s_median": statistics.median(r["run_s"] for r in runs),
+            "user_steps_per_s": users * n_steps / statistics.median(r["run_s"] for r in runs),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        })
+        print(f"  {name}: {wall:.2f} s", file=sys.stderr)
+    mesa_rate = statistics.median(_mesa_boltzmann() for _ in range(reps))
+    by = {r["name"]: r for r in results}
+    out = {
+        "workloads": results,
+        "mesa_boltzmann_agent_steps_per_s": mesa_rate,
+        "ratio_vs_mesa": by["england"]["user_steps_per_s"] / mesa_rate,
+        "england_over_region_time_per_step_ratio":
+            (by["england"]["run_s_median"] / by["england"]["steps"])
+            / (by["region"]["run_s_median"] / by["region"]["steps"]),
+        "council_process_wall_s": _process_wall(reps),
+        "quick": quick,
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+    }
+    return out
+
+
+def table(res: dict) -> str:
+    lines = ["| workload | users | steps | wall s (median) | of which init s | user-steps/s | "
+             "peak RSS MB | x Mesa |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    m = res["mesa_boltzmann_agent_steps_per_s"]
+    for r in res["workloads"]:
+        lines.append(f"| {r['name']} | {r['users']:,} | {r['steps']} | {r['wall_s_median']:.2f} | "
+                     f"{r['init_s_median']:.2f} | {r['user_steps_per_s']:,.0f} | "
+                     f"{r['peak_rss_mb']:,.0f} | {r['user_steps_per_s'] / m:.1f} |")
+    lines.append("")
+    lines.append(f"Mesa BoltzmannWealth (10,000 agents): {m:,.0f} agent-steps/s; "
+                 f"England ratio {res['ratio_vs_mesa']:.1f}x; "
+                 f"England/region time per step {res['england_over_region_time_per_step_ratio']:.1f}; "
+                 f"whole `python -m sim` process (council): {res['council_process_wall_s']:.2f} s")
+    return "\n".join(lines)
+
+
+def plot(res: dict, path: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    w = res["workloads"]
+    users = [r["users"] for r in w]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.8))
+    ax[0].loglog(users, [r["run_s_median"] / r["steps"] * 1000 for r in w], "o-")
+    ax[0].set_xlabel("users")
+    ax[0].set_ylabel("ms per weekly step")
+    ax[0].set_title("Time per step vs users")
+    ax[1].loglog(users, [r["peak_rss_mb"] for r in w], "s-", color="C1")
+    ax[1].set_xlabel("users")
+    ax[1].set_ylabel("peak RSS (MB)")
+    ax[1].set_title("Memory vs users")
+    for a in ax:
+        a.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short runs, one repetition (CI)")
+    ap.add_argument("--reps", type=int, default=None, help="repetitions per workload")
+    ap.add_argument("--json", type=Path, default=None, help="write results as JSON here")
+    ap.add_argument("--plot", type=Path, default=None, help="write the scaling plot here")
+    ap.add_argument("--child", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
+    ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        print(json.dumps(_child(a.child, a.steps)))
+        return 0
+    res = run_bench(a.quick, a.reps)
+    print(table(res))
+    if a.json:
+        from .outputs import atomic_write
+        atomic_write(a.json, lambda p: p.write_text(json.dumps(res, indent=2)))
+    plot_path = a.plot or (a.json.with_suffix(".png") if a.json else None)
+    if plot_path:
+        plot(res, plot_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
