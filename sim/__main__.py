@@ -6,6 +6,7 @@ Examples::
     python -m sim policy.rollout_months=6 seed=3    # faster rollout, another seed
     python -m sim scenario=england steps=260        # all of England
     python -m sim --cfg job                         # print the resolved configuration
+    python -m sim -m experiment=rollout_vs_planning # a named sweep into one results store
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from .config import ConfigError, SimConfig, register_schema, to_config
+from .outputs import ResultsExistError
 
 log = logging.getLogger("sim")
 logging.getLogger("MESA").setLevel(logging.WARNING)  # Mesa logs every step at INFO
@@ -37,6 +40,7 @@ def run(cfg: SimConfig, out: Path, progress: bool = True) -> dict:
     from .model import CareMarketModel
     from .outputs import write_run
 
+    logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra resets logging per job
     t0 = time.perf_counter()
     model = CareMarketModel(cfg)
     model.run(progress=progress)
@@ -44,16 +48,29 @@ def run(cfg: SimConfig, out: Path, progress: bool = True) -> dict:
     return write_run(model, out, figures=cfg.output.figures, extra={"wall_s_simulation": wall})
 
 
+def _run_from_dictconfig(dcfg: DictConfig, out: Path) -> dict:
+    return run(to_config(dcfg), out, progress=False)
+
+
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")
 def main(dcfg: DictConfig) -> None:
-    out = Path(HydraConfig.get().runtime.output_dir)
+    hc = HydraConfig.get()
+    out = Path(hc.runtime.output_dir)
+    if hc.mode == RunMode.MULTIRUN:
+        from .sweep import run_job
+        run_job(dcfg, _run_from_dictconfig)
+        return
     try:
         cfg = to_config(dcfg)
     except ConfigError as exc:
         _discard_unfinished(out)
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
-    summ = run(cfg, out, progress=sys.stderr.isatty())
+    try:
+        summ = run(cfg, out, progress=sys.stderr.isatty())
+    except ResultsExistError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(3)
     keys = ("pb_share_start", "pb_share_end", "annual_cost_pb_mean", "annual_cost_traditional_mean",
             "package_saving_pct_mean", "worse_off_share", "providers_start", "providers_end",
             "unmet_need_share_end", "wall_s_simulation")

@@ -1,0 +1,111 @@
+"""Running one job of a Hydra multirun into the sweep store, and sweep progress.
+
+A job whose run key is already in the store is skipped (resume); a job whose run folder holds a
+finished ``summary.json`` but never reached the store (killed in between) is ingested from the
+folder; a job that raises is recorded as failed and returns normally, so the launcher carries
+on with the others.  ``SweepProgress`` is a Hydra callback that watches the store from the
+launching process and shows progress with an ETA.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+from math import prod
+from pathlib import Path
+
+import pandas as pd
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
+
+from .results import Store, run_key
+
+log = logging.getLogger("sim.sweep")
+
+
+def run_job(dcfg, run_one) -> dict | None:
+    """Run (or skip, or ingest) one multirun job; never raises for a failing model."""
+    hc = HydraConfig.get()
+    overrides = list(hc.overrides.task)
+    store = Store(Path(hc.sweep.dir))
+    key = run_key(overrides)
+    out = Path(hc.runtime.output_dir)
+    if store.is_finished(key):
+        log.info("skip %s (finished): %s", key, " ".join(overrides))
+        return None
+    try:
+        if (out / "summary.json").exists():
+            summ = json.loads((out / "summary.json").read_text())
+        else:
+            summ = run_one(dcfg, out)
+        ts = pd.read_parquet(out / "timeseries.parquet")
+        store.write(key, overrides, summ, ts)
+        return summ
+    except Exception as exc:  # recorded, not raised: the other jobs must go on
+        store.write_failure(key, overrides, exc, traceback.format_exc())
+        log.error("run %s failed: %s: %s", key, type(exc).__name__, exc)
+        return None
+
+
+def count_jobs(sweeper_params: dict, cli_overrides: list[str]) -> int:
+    """Number of jobs in a basic-sweeper multirun (cartesian product of sweeps)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    spec = {k: f"{k}={v}" for k, v in (sweeper_params or {}).items()}
+    for o in cli_overrides:
+        if "=" in o:
+            spec[o.split("=", 1)[0].lstrip("+~")] = o
+    parsed = OverridesParser.create().parse_overrides(list(spec.values()))
+    sizes = [len(list(p.sweep_iterator())) for p in parsed if p.is_sweep_override()]
+    return prod(sizes) if sizes else 1
+
+
+class SweepProgress(Callback):
+    """Progress bar with ETA for a multirun, driven by the store (works with any launcher)."""
+
+    def __init__(self, interval: float = 1.0):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = None
+
+    def __getstate__(self):
+        # Launchers pickle callbacks with each job; the watcher stays in the launching process.
+        return {"interval": self.interval}
+
+    def __setstate__(self, state):
+        self.__init__(**state)
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        try:
+            total = count_jobs(config.hydra.sweeper.get("params"), list(config.hydra.overrides.task))
+        except Exception:  # a sweep we cannot count still runs, without a total
+            total = None
+        store = Store(Path(config.hydra.sweep.dir))
+        self._thread = threading.Thread(target=self._watch, args=(store, total), daemon=True)
+        self._thread.start()
+
+    def _watch(self, store, total):
+        from tqdm import tqdm
+
+        done0 = sum(store.counts())
+        bar = tqdm(total=total, initial=done0, desc="sweep", unit="run", dynamic_ncols=True)
+        last = done0
+        while not self._stop.is_set():
+            done, failed = store.counts()
+            if done + failed != last:
+                bar.update(done + failed - last)
+                last = done + failed
+                bar.set_postfix(failed=failed)
+            time.sleep(self.interval)
+        done, failed = store.counts()
+        bar.update(done + failed - last)
+        bar.set_postfix(failed=failed)
+        bar.close()
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
