@@ -252,6 +252,15 @@ class OutputConfig:
 
 
 @dataclass
+class DesignConfig:
+    """A row of an experimental design (CSV of dotted keys) applied on top of the config;
+    used by sensitivity analysis to run arbitrary points through the same sweep machinery."""
+
+    path: str = P("", "CSV file of a design (empty = none)")
+    row: int = P(-1, "row of the design to apply", ASSUMPTION, -1, 10**9)
+
+
+@dataclass
 class SimConfig:
     seed: int = P(0, "random seed", ASSUMPTION, 0, 2**32 - 1)
     steps: int = P(156, "weeks simulated", ASSUMPTION, 1, 5200)
@@ -265,6 +274,7 @@ class SimConfig:
     market: MarketConfig = field(default_factory=MarketConfig)
     geography: GeographyConfig = field(default_factory=GeographyConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    design: DesignConfig = field(default_factory=DesignConfig)
 
 
 class ConfigError(ValueError):
@@ -318,6 +328,22 @@ def validate(cfg: SimConfig) -> SimConfig:
 GROUPS = ("older", "physical", "learning", "mental")
 
 
+def _design_row(cfg) -> dict:
+    """The overrides in row ``design.row`` of the CSV at ``design.path`` (none if unset)."""
+    path, row = cfg.design.path, cfg.design.row
+    if not path:
+        return {}
+    import pandas as pd
+
+    try:
+        design = pd.read_csv(path)
+    except OSError as exc:
+        raise ConfigError(f"design.path={path!r} cannot be read: {exc}") from None
+    if not 0 <= row < len(design):
+        raise ConfigError(f"design.row={row} is out of range; allowed [0, {len(design) - 1}]")
+    return {k: v.item() if hasattr(v, "item") else v for k, v in design.iloc[row].items()}
+
+
 def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> SimConfig:
     """Merge a Hydra/dict config onto the schema and validate it.
 
@@ -334,7 +360,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
             merged = OmegaConf.merge(base, cfg)
         else:
             merged = base
-        for key, value in overrides.items():
+        for key, value in {**_design_row(merged), **overrides}.items():
             OmegaConf.update(merged, key, value, merge=True)
         obj = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:

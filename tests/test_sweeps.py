@@ -85,3 +85,30 @@ def test_resume_after_sigkill_gives_each_run_once_with_same_results(tmp_path):
     # Every stored time series is readable (no half-written Parquet file).
     assert pd.concat([pd.read_parquet(p) for p in
                       (tmp_path / "killed/store/timeseries").glob("*.parquet")])["run_key"].nunique() == 12
+
+
+def test_report_writes_table_heatmaps_and_fan_charts(tmp_path):
+    sweep(tmp_path, "council.planning_staff=1,6")
+    from sim.report import make_report
+    out = make_report(tmp_path)
+    table = pd.read_csv(out / "table.csv")
+    assert len(table) == 4 and (table["runs"] == 2).all()
+    assert {"package_saving_pct_mean_mean", "package_saving_pct_mean_p05",
+            "package_saving_pct_mean_p95"} <= set(table.columns)
+    for name in ("heatmap_package_saving_pct_mean", "heatmap_worse_off_share",
+                 "heatmap_provider_exits", "fan_pb_share", "fan_spend_total", "fan_providers"):
+        assert (out / f"{name}.png").stat().st_size > 1000
+    assert "[" in (out / "table.md").read_text()
+
+
+def test_sensitivity_runs_a_morris_design_through_the_store(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "sim.sensitivity", "--trajectories", "2",
+                        "--sweep-dir", str(tmp_path), "council.n_users=300", "steps=8"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    table = pd.read_csv(tmp_path / "sensitivity.csv")
+    from sim.sensitivity import OUTPUTS, PARAMETERS
+    assert set(table["parameter"]) == set(PARAMETERS) and set(table["output"]) == set(OUTPUTS)
+    assert (table["mu_star"] >= 0).all()
+    assert (tmp_path / "sensitivity.png").exists()
+    assert len(load(tmp_path).summary) == 2 * (len(PARAMETERS) + 1)
