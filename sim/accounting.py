@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .market import clear
-from .planning import staff_columns, traditional_cost
-from .state import DP, MPB, N_TYPES, RES, RESIDENTIAL, SELF, TRAD
+from .planning import traditional_cost
+from .state import DP, MPB, N_TYPES, RES, RESIDENTIAL, SELF
 
 LEDGER_FIELDS = (
     "spend_trad_block", "spend_trad_spot", "spend_managed_pb", "dp_transfers", "clawback",
@@ -40,31 +41,20 @@ def purchase_care(model, ledger: Ledger):
     """Phase: DP transfers, market clearing, payments for care delivered, residential fees."""
     u, p, e, C = model.users, model.providers, model.edges, model.council
     n_c, n_m = C.n, C.n * N_TYPES
-    # Whole columns, no gather: unused rows and residents have a zero mix (see state.py).
-    route, council = u.route, u.council
-    trad = route == TRAD
-    # Buyers paying spot prices themselves or through a PB (a third of rows at most).
-    buyers = np.flatnonzero((route >= DP) & (route <= SELF))
-    b_route, b_council = route[buyers], council[buyers]
-    dp = buyers[b_route == DP]
-
-    # Direct payments arrive in people's accounts at the start of the week.
-    u.dp_balance[dp] += u.budget[dp]
-    ledger.dp_transfers += np.bincount(council[dp], u.budget[dp], n_c)
-
-    units = staff_columns(model, u.mix)
-    key = council * 2 + trad            # one row per (council, traditional or not)
-    demand = np.empty((n_c, 2, 4))
-    for t in range(4):
-        demand[:, :, t] = np.bincount(key, units[t], 2 * n_c).reshape(n_c, 2)
+    # One fused pass over all rows (see kernels.py): demand per (council, traditional?, option),
+    # residents per council, and direct payments paid into accounts.
+    m = model.cfg.market
+    factors = (m.agency_intensive_factor, m.pa_intensive_factor, m.intensive_threshold)
+    demand, residents, transfers = kernels.demand_and_transfers(
+        u.mix, u.route, u.council, u.budget, u.dp_balance, n_c, *factors)
+    ledger.dp_transfers += transfers
     block = np.zeros((n_c, N_TYPES))
     spot = np.zeros((n_c, N_TYPES))
     block[:, :4], spot[:, :4] = demand[:, 1], demand[:, 0]
     block_demand, spot_demand = block.ravel(), spot.ravel()
     # Council-funded residents are a block demand for beds in their council.
-    res = np.flatnonzero(u.active & (u.route == RES))
     model.last_trad_units = block_demand.copy()
-    model.last_trad_units[RESIDENTIAL::N_TYPES] = np.bincount(u.council[res], minlength=n_c)
+    model.last_trad_units[RESIDENTIAL::N_TYPES] = residents
 
     p.capacity_cleared[:] = p.capacity
     ed = np.flatnonzero(e.active & (p.ptype[e.provider] != RESIDENTIAL))
@@ -80,32 +70,21 @@ def purchase_care(model, ledger: Ledger):
     with np.errstate(invalid="ignore", divide="ignore"):
         trad_fill = np.where(block_demand > 0, (cl.block_delivered + cl.overflow * fill)
                              / block_demand, 1.0)
-    # Fill ratio and price per (council, traditional or not, option), gathered once per user.
+    # Fill ratio and price per (council, traditional or not, option).
     fill_tab = np.empty((n_c, 2, 4))
     fill_tab[:, 0] = fill.reshape(n_c, N_TYPES)[:, :4]
     fill_tab[:, 1] = trad_fill.reshape(n_c, N_TYPES)[:, :4]
     pay_tab = fill_tab.copy()
     pay_tab[:, 0] *= price.reshape(n_c, N_TYPES)[:, :4]
     pay_tab[:, 1] = 0.0                 # the council pays for traditional care (block/overflow)
-    # Option-major, contiguous lookup tables: a 1-D take per option is the fast gather.
-    fill_tab = np.ascontiguousarray(fill_tab.reshape(2 * n_c, 4).T)
-    pay_tab = np.ascontiguousarray(pay_tab.reshape(2 * n_c, 4).T)
-    for t in range(4):
-        np.multiply(u.mix[t], fill_tab[t].take(key), out=u.delivered[t])
-    b_key = key[buyers]
-    spend = np.zeros(buyers.size)
-    for t in range(4):
-        spend += units[t][buyers] * pay_tab[t].take(b_key)
-    u.spend[:] = 0.0
-    u.spend[buyers] = spend
+    by_route = kernels.deliver_and_pay(u.mix, u.route, u.council, fill_tab, pay_tab, u.delivered,
+                                       u.spend, u.dp_balance, n_c, *factors)
 
     ledger.spend_trad_block += cl.block_pay.reshape(n_c, N_TYPES).sum(axis=1)
     ledger.spend_trad_spot += (cl.overflow * fill * price).reshape(n_c, N_TYPES).sum(axis=1)
-    by_route = np.bincount(b_council * 6 + b_route, spend, 6 * n_c).reshape(n_c, 6)
     ledger.spend_managed_pb += by_route[:, MPB]
     ledger.dp_purchases += by_route[:, DP]
     ledger.self_spend += by_route[:, SELF]
-    u.dp_balance[dp] -= spend[b_route == DP]
 
     # Providers' receipts per provider (seller side), plus residential fees.
     delivered = np.bincount(prov, cl.edge_block + cl.edge_spot, p.capacity.size)
@@ -113,7 +92,7 @@ def purchase_care(model, ledger: Ledger):
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
     e.revenue[:] = 0.0
     e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
-    home = res[u.main_provider[res] >= 0]
+    home = np.flatnonzero((u.route == RES) & (u.main_provider >= 0))
     occ = np.bincount(u.main_provider[home], minlength=p.capacity.size).astype(float)
     p.occupied[:] = occ
     fees = occ * p.price
@@ -136,8 +115,6 @@ def pay_family(model, ledger, users, pay):
     """Family carers are paid from direct payments (the payment rule is applied when the mix
     is composed)."""
     u, n_c = model.users, model.council.n
-    paid = pay > 0
-    users, pay = users[paid], pay[paid]
     u.dp_balance[users] -= pay
     u.spend[users] += pay
     ledger.dp_family += np.bincount(u.council[users], pay, n_c)

@@ -10,31 +10,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from .state import COMMUNITY, DAY, FAMILY
+from . import kernels
 
 
 def family_care(model):
     """Phase: paid family hours, strain, burnout. Returns £ paid to carers per user row."""
     cfg, u, c, rng = model.cfg, model.users, model.carers, model.rng
     cc = cfg.carers
-    act = np.flatnonzero(c.active)
-    user = c.user[act]
-    spare = np.maximum(c.available[act] - c.informal[act], 0.0) * cc.paid_extra_share
-    paid = np.minimum(u.mix[FAMILY, user], spare)
-    c.paid[act] = paid
-    u.delivered[FAMILY, user] = paid
-    pay = paid * cc.family_rate
-    c.cum_received[act] += pay
-
-    avail = np.maximum(c.available[act], 1.0)
-    load = (c.informal[act] + paid * (1 - cc.payment_relief)) / avail
-    respite = (u.delivered[DAY, user] + u.delivered[COMMUNITY, user]) / 10.0
-    strain = c.strain[act] + cc.strain_rate * (load - cc.strain_recovery_load) \
-        - cc.respite_relief * respite
-    c.strain[act] = np.clip(strain, 0.0, 1.0)
-
-    over = np.maximum(c.strain[act] - cc.burnout_threshold, 0.0) / max(1 - cc.burnout_threshold, 1e-9)
-    burnt = act[rng.random(act.size) < cc.burnout_hazard * over]
+    # One pass over all carer rows (kernels.family_pass): load = (unpaid + paid x (1 -
+    # payment_relief)) / available hours; strain moves by strain_rate x (load - recovery load)
+    # minus respite; burnout with a probability rising above the threshold.
+    pay, burnt = kernels.family_pass(
+        c.active, c.user, c.available, c.informal, c.strain, c.paid, c.cum_received, u.mix,
+        u.delivered, rng.random(c.size), cc.paid_extra_share, cc.family_rate, cc.payment_relief,
+        cc.strain_rate, cc.strain_recovery_load, cc.respite_relief, cc.burnout_threshold,
+        cc.burnout_hazard)
+    paying = np.flatnonzero(pay > 0)
+    user, pay = c.user[paying], pay[paying]
+    burnt = np.flatnonzero(burnt)
     if burnt.size:
         model.council.burnouts[:] = np.bincount(u.council[c.user[burnt]], minlength=model.council.n)
         model.council.burnouts_total += model.council.burnouts

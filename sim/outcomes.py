@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .state import DP, GONE, MPB, RES, SELF, TRAD
+from . import kernels
+from .state import DP, GONE, MPB, SELF, TRAD
 
 
 def _situation_tables(b):
@@ -32,30 +33,16 @@ def _situation_tables(b):
 
 
 def update_outcomes(model):
-    """Phase: outcomes for every community user (whole columns; residents keep theirs)."""
+    """Phase: outcomes for every community user (residents keep theirs), in one fused pass
+    that also leaves the per-council sums the weekly record needs in ``model.user_sums``."""
     cfg, u, t = model.cfg, model.users, model.steps_done
     b = cfg.behaviour
-    d, f = u.delivered, u.fit
-    hours = np.einsum("ij->j", d)
-    model.hours_delivered = hours
-    need = u.need
-    met = np.minimum(hours, need)
-    met /= np.maximum(need, 1e-9)
-    fitted = np.einsum("ij,ij->j", d, f)
-    fitted /= np.maximum(hours, 1e-9)
-    community = u.route < RES
-    idle = np.flatnonzero((hours <= 0) & community)
-    fitted[idle] = f[:, idle].mean(axis=0)          # no support: fit of what they'd like
-    met[idle[need[idle] <= 0]] = 1.0                # no need, nothing unmet
     qol_tab, choice_tab = _situation_tables(b)
-    code = u.route * 4 + ((u.carer >= 0) | u.brokered) * 2 + u.planned
-    qol = b.w_met * met
-    qol += b.w_fit * fitted
-    qol += qol_tab.take(code)
-    qol -= b.disruption_penalty * (u.disrupted_until > t)
-    used = (d > 0.5).sum(axis=0, dtype=np.int8)
-    choice = choice_tab.take(code)
-    choice += 0.2 / 3 * np.clip(used - 1, 0, 3)
-    np.copyto(u.met, met, where=community)
-    np.copyto(u.qol, np.clip(qol, 0.0, 1.0), where=community)
-    np.copyto(u.choice, np.clip(choice, 0.0, 1.0), where=community)
+    hours = np.empty(u.size)
+    sums, queue = kernels.outcomes(
+        u.delivered, u.fit, u.need, u.route, u.council, u.carer, u.brokered, u.planned,
+        u.disrupted_until, u.in_queue, u.planning_until, t, b.w_met, b.w_fit,
+        b.disruption_penalty, qol_tab, choice_tab, u.met, u.qol, u.choice, hours, model.council.n)
+    model.hours_delivered = hours
+    model.user_sums = dict(zip(("count", "need", "unmet", "qol", "choice"), sums, strict=True))
+    model.queue_counts = queue

@@ -167,24 +167,21 @@ def rollout(model):
     convert finished plans; convert the shortfall unplanned as far as the target is enforced."""
     cfg, u, C, t = model.cfg, model.users, model.council, model.steps_done
     n_c = C.n
-    act = np.flatnonzero(u.active)
-    route, council = u.route[act], u.council[act]
-    funded = (route == TRAD) | (route == DP) | (route == MPB)
-    n_funded = np.bincount(council[funded], minlength=n_c)
-    n_pb = np.bincount(council[(route == DP) | (route == MPB)], minlength=n_c)
+    by_route = np.bincount(u.council * 6 + u.route, minlength=n_c * 6).reshape(n_c, 6)
+    n_pb = by_route[:, DP] + by_route[:, MPB]
+    n_funded = by_route[:, TRAD] + n_pb
     target = C.target_share(t)
     want = np.ceil(target * n_funded).astype(int) - n_pb
 
     # Finished plans become planned PBs.
-    done = act[u.in_queue[act] & (u.planning_until[act] >= 0) & (u.planning_until[act] <= t)]
+    done = np.flatnonzero(u.in_queue & (u.planning_until <= t) & (u.planning_until >= 0))
     convert(model, done, planned=True)
 
     # Queue enough traditional users to cover what the target still wants.
-    route, in_q = u.route[act], u.in_queue[act]
-    pending = np.bincount(council[in_q], minlength=n_c)
+    queued = np.flatnonzero(u.in_queue)
+    pending = np.bincount(u.council[queued], minlength=n_c)
     add = np.maximum(want - pending - np.bincount(u.council[done], minlength=n_c), 0)
-    cand = act[(route == TRAD) & ~in_q]
-    joining = _take_per_group(model.rng, cand, u.council[cand], add)
+    joining = _sample_traditional(model, add)
     u.in_queue[joining] = True
     u.queue_since[joining] = t
 
@@ -211,6 +208,38 @@ def rollout(model):
     convert(model, forced, planned=False)
     C.conv_planned[:] = np.bincount(u.council[done], minlength=n_c)
     C.conv_unplanned[:] = np.bincount(u.council[forced], minlength=n_c)
+
+
+def _sample_traditional(model, k, rounds=6):
+    """k[c] random traditional users not yet queued, from each council c.
+
+    Draws candidate rows uniformly from the whole table and keeps the eligible ones, a few
+    times the number needed per round (the national quota is a few thousand a week, the
+    candidates ~600,000, so scanning and sorting all of them would cost more than the rest of
+    the phase); councils still short after a few rounds are filled from a full scan."""
+    u, rng = model.users, model.rng
+    need = k.astype(np.int64).copy()
+    chosen = []
+    for _ in range(rounds):
+        total = int(need.sum())
+        if total == 0:
+            break
+        draw = np.unique(rng.integers(0, u.size, 3 * total + 16))
+        draw = draw[rng.permutation(draw.size)]
+        ok = draw[(u.route[draw] == TRAD) & ~u.in_queue[draw]]
+        if chosen:
+            ok = ok[~np.isin(ok, np.concatenate(chosen))]
+        take = _first_k(ok, u.council[ok], need)
+        chosen.append(take)
+        need -= np.bincount(u.council[take], minlength=need.size)
+    if need.sum() > 0:
+        short = need > 0
+        cand = np.flatnonzero((u.route == TRAD) & ~u.in_queue)
+        cand = cand[short[u.council[cand]]]
+        if chosen:
+            cand = cand[~np.isin(cand, np.concatenate(chosen))]
+        chosen.append(_take_per_group(rng, cand, u.council[cand], need))
+    return np.concatenate(chosen) if chosen else np.empty(0, np.int64)
 
 
 def _take_per_group(rng, rows, group, k):
@@ -280,8 +309,7 @@ def _broker(model, rows):
 def review(model):
     """Phase: annual reviews re-assess need, reset budgets and re-compose support."""
     u, t = model.users, model.steps_done
-    act = np.flatnonzero(u.active)
-    due = act[(t - u.review_step[act]) >= model.cfg.council.review_interval_weeks]
+    due = np.flatnonzero(u.active & (u.review_step <= t - model.cfg.council.review_interval_weeks))
     reassess(model, due)
 
 

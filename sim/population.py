@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .config import GROUPS
 from .state import RES, SELF, TRAD
 
@@ -108,23 +109,17 @@ def initial_population(model, rng):
 def demography(model):
     """Phase: entrants arrive, users leave (death/moving away/residential), needs progress."""
     cfg, u, rng, G = model.cfg, model.users, model.rng, model.groups
-    # Exits: weekly probability by group, doubled in residential care (assumption); drawn
-    # for every row (unused rows have probability 0) so no gather of active rows is needed.
+    # Exits (weekly probability by group, doubled in residential care: assumption) and need
+    # progression (drift plus occasional step increases), in one pass over all rows.
     p_exit = 1 - np.exp(-np.outer([1.0, 2.0], G["exit_rate"]) / WEEKS)
-    p_row = np.append(p_exit.ravel(), 0.0)
-    code = np.where(u.active, (u.route == RES) * 4 + u.group, 8)
-    leaving = np.flatnonzero(rng.random(u.size) < p_row.take(code))
-    model.remove_users(leaving)
-
-    # Need progression: proportional drift plus occasional step increases.
-    drift = G["need_growth"] / WEEKS
-    shock = rng.random(u.size) < cfg.users.need_shock_rate / WEEKS
-    u.total_need *= 1 + drift.take(u.group) + shock * cfg.users.need_shock_size
-    refresh_need(model)
-    act = np.flatnonzero(u.active)
+    leaving = kernels.exits_and_need(
+        u.route, u.group, u.total_need, u.informal, u.need, rng.random(u.size),
+        rng.random(u.size), p_exit, G["need_growth"] / WEEKS, cfg.users.need_shock_rate / WEEKS,
+        cfg.users.need_shock_size)
+    model.remove_users(np.flatnonzero(leaving))
 
     # Moves to residential care: high-need community users, if a bed is free in their council.
-    comm = act[(u.route[act] != RES) & (u.total_need[act] > cfg.users.residential_need_threshold)]
+    comm = np.flatnonzero((u.route < RES) & (u.total_need > cfg.users.residential_need_threshold))
     p = 1 - np.exp(-G["residential_rate"][u.group[comm]] / WEEKS)
     movers = comm[rng.random(comm.size) < p]
     if movers.size:

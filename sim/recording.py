@@ -62,20 +62,18 @@ class Recorder:
         u, p, e, c, C = model.users, model.providers, model.edges, model.carers, model.council
         n = C.n
         t = model.steps_done
-        # Whole columns, one bincount per quantity over (council, route) bins: unused rows
-        # have route GONE and zero need (see state.py).
-        route_key = u.council * 6 + u.route
-        by_route = np.bincount(route_key, minlength=n * 6).reshape(n, 6)
+        # Per-(council, route) sums of people, need, unmet need, QoL and choice come from the
+        # outcomes pass (one fused pass over all rows, see kernels.py).
+        S = model.user_sums
+        by_route = S["count"].astype(np.int64)
 
-        def funded_sum(values):
-            return np.bincount(route_key, values, n * 6).reshape(n, 6)[:, :SELF].sum(axis=1)
+        def funded_sum(name):
+            return S[name][:, :SELF].sum(axis=1)
 
         n_trad, n_pb = by_route[:, TRAD], by_route[:, DP] + by_route[:, MPB]
         n_funded = n_trad + n_pb
-        unmet = np.maximum(u.need - model.hours_delivered, 0.0)
-        unmet_hours, need_hours = funded_sum(unmet), funded_sum(u.need)
-        queue = np.bincount(u.council * 3 + u.in_queue + (u.planning_until >= 0) * u.in_queue,
-                            minlength=n * 3).reshape(n, 3)
+        unmet_hours, need_hours = funded_sum("unmet"), funded_sum("need")
+        queue = model.queue_counts.astype(np.int64)
 
         live = np.flatnonzero(p.active)
         ptype = p.ptype[live]
@@ -102,7 +100,7 @@ class Recorder:
             "managed_pb": by_route[:, MPB], "self_funders": by_route[:, SELF],
             "residential": by_route[:, RES],
             "pb_share": _div(n_pb, n_funded), "target_share": C.target_share(t),
-            "queue_length": queue[:, 1], "in_planning": queue[:, 2],
+            "queue_length": queue[:, 0], "in_planning": queue[:, 1],
             "plans_started": C.plans_started, "conversions_planned": C.conv_planned,
             "conversions_unplanned": C.conv_unplanned,
             "spend_traditional": spend_trad, "spend_direct_payment": spend_dp,
@@ -126,8 +124,8 @@ class Recorder:
                                       np.bincount(c_council, minlength=n)),
             "carers_paid": np.bincount(c_council, c.paid[ca] > 0, n).astype(int),
             "carer_burnouts": C.burnouts.copy(),
-            "qol_mean": _div(funded_sum(u.qol), n_funded),
-            "choice_mean": _div(funded_sum(u.choice), n_funded),
+            "qol_mean": _div(funded_sum("qol"), n_funded),
+            "choice_mean": _div(funded_sum("choice"), n_funded),
             "eligibility_threshold": C.threshold.copy(), "turned_away": C.turned_away_week.copy(),
             "wage": model.wage.copy(), "labour_tightness": model.labour_tightness.copy(),
             "planning_wait_weeks": _div(C.conv_wait_sum, C.conversions),

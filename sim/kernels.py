@@ -1,0 +1,189 @@
+"""Fused per-user passes, compiled with numba.
+
+Why: at national scale (1.1 million user rows) the weekly step is memory-bound.  Each numpy
+expression over a column allocates and streams a fresh 9 MB temporary, about 2-4 ms here, and
+the per-user arithmetic of one week was ~150 such expressions.  These kernels do the same
+arithmetic in one pass each, reading every column once.  They hold no model logic of their own
+beyond what their docstrings say, and they work on whole columns of the tables in
+``sim.state`` (unused rows have route GONE and are skipped).
+
+Compiled on first use and cached next to this file (``cache=True``), so only the first run on
+a machine pays the compile time (a few seconds).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5
+AGENCY, PA = 0, 2
+
+
+@njit(cache=True, nogil=True)
+def _units(h, factor, threshold):
+    """Billable units for ``h`` care hours: hours above the threshold cost ``factor`` each."""
+    extra = h - threshold
+    return h + (factor - 1.0) * extra if extra > 0.0 else h
+
+
+@njit(cache=True, nogil=True)
+def demand_and_transfers(mix, route, council, budget, dp_balance, n_c, ag_factor, pa_factor,
+                         threshold):
+    """Market demand per (council, traditional?, option) in billable units; residents per
+    council; and the week's direct-payment transfers (added to balances, summed by council)."""
+    demand = np.zeros((n_c, 2, 4))
+    residents = np.zeros(n_c)
+    transfers = np.zeros(n_c)
+    for i in range(route.size):
+        r = route[i]
+        if r >= GONE:
+            continue
+        c = council[i]
+        if r == RES:
+            residents[c] += 1.0
+            continue
+        if r == DP:
+            dp_balance[i] += budget[i]
+            transfers[c] += budget[i]
+        k = 1 if r == TRAD else 0
+        demand[c, k, 0] += _units(mix[0, i], ag_factor, threshold)
+        demand[c, k, 1] += mix[1, i]
+        demand[c, k, 2] += _units(mix[2, i], pa_factor, threshold)
+        demand[c, k, 3] += mix[3, i]
+    return demand, residents, transfers
+
+
+@njit(cache=True, nogil=True)
+def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance, n_c,
+                    ag_factor, pa_factor, threshold):
+    """Hours delivered (mix x the market's fill ratio) and what each buyer pays (units x fill x
+    price; traditional users pay nothing, their council does).  Direct-payment balances are
+    debited; returns spend per (council, route)."""
+    by_route = np.zeros((n_c, 6))
+    for i in range(route.size):
+        r = route[i]
+        if r >= RES:
+            spend[i] = 0.0
+            continue
+        c = council[i]
+        k = 1 if r == TRAD else 0
+        s = 0.0
+        for t in range(4):
+            h = mix[t, i]
+            delivered[t, i] = h * fill[c, k, t]
+            if h > 0.0:
+                if t == AGENCY:
+                    units = _units(h, ag_factor, threshold)
+                elif t == PA:
+                    units = _units(h, pa_factor, threshold)
+                else:
+                    units = h
+                s += units * pay[c, k, t]
+        spend[i] = s
+        by_route[c, r] += s
+        if r == DP:
+            dp_balance[i] -= s
+    return by_route
+
+
+@njit(cache=True, nogil=True)
+def outcomes(delivered, fit, need, route, council, carer, brokered, planned, disrupted_until,
+             in_queue, planning_until, t, w_met, w_fit, disruption_penalty, qol_tab, choice_tab,
+             met_out, qol_out, choice_out, hours_out, n_c):
+    """Quality of life, choice/control and need met for community users (see outcomes.py for
+    the formula), plus the per-(council, route) sums the weekly record needs: people, need,
+    unmet need, quality of life, choice; and queue/planning counts per council."""
+    sums = np.zeros((5, n_c, 6))   # count, need, unmet, qol, choice
+    queue = np.zeros((n_c, 2))     # waiting, in planning
+    for i in range(route.size):
+        r = route[i]
+        if r >= GONE:
+            hours_out[i] = 0.0
+            continue
+        c = council[i]
+        hours = 0.0
+        fitted = 0.0
+        used = 0
+        fit_sum = 0.0
+        for k in range(5):
+            d = delivered[k, i]
+            hours += d
+            fitted += d * fit[k, i]
+            fit_sum += fit[k, i]
+            if d > 0.5:
+                used += 1
+        hours_out[i] = hours
+        nd = need[i]
+        if r < RES:
+            met = min(hours, nd) / nd if nd > 0.0 else 1.0   # no need: nothing unmet
+            fm = fitted / hours if hours > 0.0 else fit_sum / 5.0
+            helped = 1 if (carer[i] >= 0 or brokered[i]) else 0
+            code = r * 4 + helped * 2 + (1 if planned[i] else 0)
+            q = w_met * met + w_fit * fm + qol_tab[code]
+            if disrupted_until[i] > t:
+                q -= disruption_penalty
+            ch = choice_tab[code] + 0.2 / 3.0 * min(max(used - 1, 0), 3)
+            met_out[i] = met
+            qol_out[i] = min(max(q, 0.0), 1.0)
+            choice_out[i] = min(max(ch, 0.0), 1.0)
+        sums[0, c, r] += 1.0
+        sums[1, c, r] += nd
+        sums[2, c, r] += max(nd - hours, 0.0)
+        sums[3, c, r] += qol_out[i]
+        sums[4, c, r] += choice_out[i]
+        if in_queue[i]:
+            queue[c, 1 if planning_until[i] >= 0 else 0] += 1.0
+    return sums, queue
+
+
+@njit(cache=True, nogil=True)
+def exits_and_need(route, group, total_need, informal, need, u_exit, u_shock, p_exit, drift,
+                   p_shock, shock_size):
+    """Who leaves this week (``u_exit`` below the weekly exit probability of their group,
+    doubled in care homes), and everyone's need progression: drift by group plus, with
+    probability ``p_shock``, a step increase; eligible need = total need - unpaid care."""
+    leaving = np.zeros(route.size, dtype=np.bool_)
+    for i in range(route.size):
+        r = route[i]
+        if r >= GONE:
+            continue
+        g = group[i]
+        if u_exit[i] < p_exit[1 if r == RES else 0, g]:
+            leaving[i] = True
+        grow = 1.0 + drift[g]
+        if u_shock[i] < p_shock:
+            grow += shock_size
+        total_need[i] *= grow
+        need[i] = max(total_need[i] - informal[i], 0.0)
+    return leaving
+
+
+@njit(cache=True, nogil=True)
+def family_pass(active, user, available, informal, strain, paid, cum_received, mix, delivered,
+                u_burn, paid_extra_share, family_rate, payment_relief, strain_rate,
+                recovery_load, respite_relief, burnout_threshold, burnout_hazard):
+    """Family carers' week (see carers.py): paid hours up to their spare hours, strain from
+    load net of pay relief and respite, and burnout draws.  Returns £ paid per carer row and
+    burnout flags."""
+    pay = np.zeros(active.size)
+    burnt = np.zeros(active.size, dtype=np.bool_)
+    span = max(1.0 - burnout_threshold, 1e-9)
+    for k in range(active.size):
+        if not active[k]:
+            continue
+        i = user[k]
+        spare = max(available[k] - informal[k], 0.0) * paid_extra_share
+        h = min(mix[4, i], spare)
+        paid[k] = h
+        delivered[4, i] = h
+        pay[k] = h * family_rate
+        cum_received[k] += pay[k]
+        load = (informal[k] + h * (1.0 - payment_relief)) / max(available[k], 1.0)
+        respite = (delivered[1, i] + delivered[3, i]) / 10.0
+        s = strain[k] + strain_rate * (load - recovery_load) - respite_relief * respite
+        s = min(max(s, 0.0), 1.0)
+        strain[k] = s
+        if u_burn[k] < burnout_hazard * max(s - burnout_threshold, 0.0) / span:
+            burnt[k] = True
+    return pay, burnt
