@@ -13,8 +13,7 @@ import numpy as np
 
 from . import kernels
 from .market import clear
-from .planning import traditional_cost
-from .state import DP, MPB, N_TYPES, RES, RESIDENTIAL, SELF
+from .state import AGENCY, DAY, DP, MPB, N_TYPES, RESIDENTIAL, SELF
 
 LEDGER_FIELDS = (
     "spend_trad_block", "spend_trad_spot", "spend_managed_pb", "dp_transfers", "clawback",
@@ -92,8 +91,7 @@ def purchase_care(model, ledger: Ledger):
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
     e.revenue[:] = 0.0
     e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
-    home = np.flatnonzero((u.route == RES) & (u.main_provider >= 0))
-    occ = np.bincount(u.main_provider[home], minlength=p.capacity.size).astype(float)
+    occ = kernels.residents_per_home(u.route, u.main_provider, p.capacity.size)
     p.occupied[:] = occ
     fees = occ * p.price
     revenue += fees
@@ -147,8 +145,9 @@ def clawback(model, ledger, rows=None):
 def package_costs(model, ledger):
     """Accumulate each PB holder's package cost and the traditional cost of the same need,
     from which each person's saving is measured."""
-    u, cc = model.users, model.cfg.council
-    pb = np.flatnonzero(u.active & ((u.route == DP) | (u.route == MPB)))
-    broker_fee = cc.broker_cost_per_week / max(cc.brokerage_caseload, 1)
-    u.cum_pb_cost[pb] += u.spend[pb] + u.brokered[pb] * broker_fee
-    u.cum_trad_equiv[pb] += traditional_cost(model, pb, u.assessed[pb])
+    u, cc, m, bp = model.users, model.cfg.council, model.cfg.market, model.council.block_price
+    kernels.package_costs(u.route, u.council, u.spend, u.brokered, u.assessed, u.pc_share,
+                          u.cum_pb_cost, u.cum_trad_equiv,
+                          cc.broker_cost_per_week / max(cc.brokerage_caseload, 1),
+                          np.ascontiguousarray(bp[:, AGENCY]), np.ascontiguousarray(bp[:, DAY]),
+                          m.agency_intensive_factor, m.intensive_threshold)

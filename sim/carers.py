@@ -20,11 +20,11 @@ def family_care(model):
     # One pass over all carer rows (kernels.family_pass): load = (unpaid + paid x (1 -
     # payment_relief)) / available hours; strain moves by strain_rate x (load - recovery load)
     # minus respite; burnout with a probability rising above the threshold.
-    pay, burnt = kernels.family_pass(
+    pay, burnt, model.carer_sums = kernels.family_pass(
         c.active, c.user, c.available, c.informal, c.strain, c.paid, c.cum_received, u.mix,
         u.delivered, rng.random(c.size), cc.paid_extra_share, cc.family_rate, cc.payment_relief,
         cc.strain_rate, cc.strain_recovery_load, cc.respite_relief, cc.burnout_threshold,
-        cc.burnout_hazard)
+        cc.burnout_hazard, u.council, model.council.n)
     paying = np.flatnonzero(pay > 0)
     user, pay = c.user[paying], pay[paying]
     burnt = np.flatnonzero(burnt)

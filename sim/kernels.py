@@ -162,12 +162,14 @@ def exits_and_need(route, group, total_need, informal, need, u_exit, u_shock, p_
 @njit(cache=True, nogil=True)
 def family_pass(active, user, available, informal, strain, paid, cum_received, mix, delivered,
                 u_burn, paid_extra_share, family_rate, payment_relief, strain_rate,
-                recovery_load, respite_relief, burnout_threshold, burnout_hazard):
+                recovery_load, respite_relief, burnout_threshold, burnout_hazard, council, n_c):
     """Family carers' week (see carers.py): paid hours up to their spare hours, strain from
-    load net of pay relief and respite, and burnout draws.  Returns £ paid per carer row and
-    burnout flags."""
+    load net of pay relief and respite, and burnout draws.  Returns £ paid per carer row,
+    burnout flags, and per council the carers still caring, their total strain and how many
+    are paid (for the weekly record)."""
     pay = np.zeros(active.size)
     burnt = np.zeros(active.size, dtype=np.bool_)
+    sums = np.zeros((n_c, 3))
     span = max(1.0 - burnout_threshold, 1e-9)
     for k in range(active.size):
         if not active[k]:
@@ -186,4 +188,62 @@ def family_pass(active, user, available, informal, strain, paid, cum_received, m
         strain[k] = s
         if u_burn[k] < burnout_hazard * max(s - burnout_threshold, 0.0) / span:
             burnt[k] = True
-    return pay, burnt
+        else:
+            c = council[i]
+            sums[c, 0] += 1.0
+            sums[c, 1] += s
+            if h > 0.0:
+                sums[c, 2] += 1.0
+    return pay, burnt, sums
+
+
+@njit(cache=True, nogil=True)
+def count_by_route(council, route, n_c):
+    """People per (council, route)."""
+    out = np.zeros((n_c, 6), dtype=np.int64)
+    for i in range(route.size):
+        out[council[i], route[i]] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def residents_per_home(route, main_provider, n_providers):
+    """Occupied beds per care home."""
+    occ = np.zeros(n_providers)
+    for i in range(route.size):
+        if route[i] == RES and main_provider[i] >= 0:
+            occ[main_provider[i]] += 1.0
+    return occ
+
+
+@njit(cache=True, nogil=True)
+def package_costs(route, council, spend, brokered, assessed, pc_share, cum_pb_cost,
+                  cum_trad_equiv, broker_fee, block_agency, block_day, ag_factor, threshold):
+    """PB holders' weekly package cost (support bought + brokerage share) and the traditional
+    cost of the same assessed need at the council's block prices, accumulated per person."""
+    for i in range(route.size):
+        r = route[i]
+        if r != DP and r != MPB:
+            continue
+        cum_pb_cost[i] += spend[i] + (broker_fee if brokered[i] else 0.0)
+        cum_trad_equiv[i] += _trad_cost(assessed[i], pc_share[i], block_agency[council[i]],
+                                        block_day[council[i]], ag_factor, threshold)
+
+
+@njit(cache=True, nogil=True)
+def _trad_cost(hours, pc_share, block_agency, block_day, ag_factor, threshold):
+    """£/week the council pays for ``hours`` of need under block contracts: agency care for the
+    personal-care share (intensive hours cost more staff time), day services for the rest."""
+    agency = _units(hours * pc_share, ag_factor, threshold)
+    return agency * block_agency + hours * (1.0 - pc_share) * block_day
+
+
+@njit(cache=True, nogil=True)
+def traditional_cost(hours, pc_share, council, block_agency, block_day, ag_factor, threshold):
+    """``_trad_cost`` for a set of people (the RAS reference and the saving baseline)."""
+    out = np.empty(hours.size)
+    for j in range(hours.size):
+        c = council[j]
+        out[j] = _trad_cost(hours[j], pc_share[j], block_agency[c], block_day[c], ag_factor,
+                            threshold)
+    return out

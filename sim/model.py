@@ -14,7 +14,7 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from . import accounting, councils, providers
+from . import accounting, councils, kernels, providers
 from .agents import CareUser, Council, FamilyCarer, Provider
 from .carers import family_care
 from .config import SimConfig, to_config
@@ -193,26 +193,37 @@ class CareMarketModel(mesa.Model):
 
     def sample_provider(self, markets: np.ndarray) -> np.ndarray:
         """Draw one provider per requested market, weighted by capacity (-1 if none)."""
-        p, e = self.providers, self.edges
-        ed = np.flatnonzero(e.active)
-        if ed.size == 0 or markets.size == 0:
+        if markets.size == 0 or not self.edges.active.any():
             return np.full(markets.size, -1, dtype=np.int32)
-        prov = e.provider[ed]
-        em = e.council[ed] * N_TYPES + p.ptype[prov]
-        order = np.argsort(em, kind="stable")
-        em, prov = em[order], prov[order]
-        w = np.maximum(p.capacity[prov], 1e-9)
-        cum = np.cumsum(w)
-        n = self.council.n * N_TYPES
-        lo = np.searchsorted(em, np.arange(n))
-        hi = np.searchsorted(em, np.arange(n), side="right")
-        base = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
-        top = np.where(hi > 0, cum[np.maximum(hi - 1, 0)], 0.0)
+        prov, cum, lo, hi, base, top = self._provider_index()
         has = hi[markets] > lo[markets]
         draw = base[markets] + self.rng.random(markets.size) * (top[markets] - base[markets])
         idx = np.clip(np.searchsorted(cum, draw, side="right"), lo[markets],
                       np.maximum(hi[markets] - 1, 0))
         return np.where(has, prov[np.minimum(idx, prov.size - 1)], -1).astype(np.int32)
+
+    def _provider_index(self):
+        """Edges sorted by market with cumulative capacity, for sampling providers.
+
+        Rebuilt when providers enter or leave or a new week starts (capacities change once a
+        week, in the providers' phase), not on every call."""
+        stamp = (self.steps, self.providers._next_uid, self.providers.n, self.edges.n)
+        if getattr(self, "_pindex_stamp", None) == stamp:
+            return self._pindex
+        p, e = self.providers, self.edges
+        ed = np.flatnonzero(e.active)
+        prov = e.provider[ed]
+        em = e.council[ed] * N_TYPES + p.ptype[prov]
+        order = np.argsort(em, kind="stable")
+        em, prov = em[order], prov[order]
+        cum = np.cumsum(np.maximum(p.capacity[prov], 1e-9))
+        n = self.council.n * N_TYPES
+        lo = np.searchsorted(em, np.arange(n))
+        hi = np.searchsorted(em, np.arange(n), side="right")
+        base = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
+        top = np.where(hi > 0, cum[np.maximum(hi - 1, 0)], 0.0)
+        self._pindex, self._pindex_stamp = (prov, cum, lo, hi, base, top), stamp
+        return self._pindex
 
     def assign_residents(self, rows):
         u = self.users
@@ -222,8 +233,7 @@ class CareMarketModel(mesa.Model):
         """Move users into care homes with a free bed in their council; others stay at home."""
         u, p, rng = self.users, self.providers, self.rng
         homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
-        occ = np.bincount(u.main_provider[u.active & (u.route == RES) & (u.main_provider >= 0)],
-                          minlength=p.capacity.size)
+        occ = kernels.residents_per_home(u.route, u.main_provider, p.capacity.size)
         vac = np.maximum(np.floor(p.capacity[homes] - occ[homes]), 0).astype(int)
         slots = np.repeat(homes, vac)
         if slots.size == 0:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import kernels
 from .state import AGENCY, COMMUNITY, DAY, DP, FAMILY, MPB, PA, RES, TRAD
 
 UNLIMITED = 1e6  # hours/week: an option with no cap (finite so cumulative sums stay exact)
@@ -56,10 +57,12 @@ def traditional_mix(model, rows, hours=None) -> np.ndarray:
 
 def traditional_cost(model, rows, hours=None) -> np.ndarray:
     """£/week the council would pay for this need under block contracts (the RAS reference)."""
-    c = model.users.council[rows]
-    units = staff_units(model, traditional_mix(model, rows, hours).T).T
-    return units[:, AGENCY] * model.council.block_price[c, AGENCY] + \
-        units[:, DAY] * model.council.block_price[c, DAY]
+    u, m, bp = model.users, model.cfg.market, model.council.block_price
+    h = u.need[rows] if hours is None else hours
+    return kernels.traditional_cost(np.asarray(h, dtype=float), u.pc_share[rows], u.council[rows],
+                                    np.ascontiguousarray(bp[:, AGENCY]),
+                                    np.ascontiguousarray(bp[:, DAY]),
+                                    m.agency_intensive_factor, m.intensive_threshold)
 
 
 def ras_budget(model, rows) -> np.ndarray:
@@ -167,7 +170,7 @@ def rollout(model):
     convert finished plans; convert the shortfall unplanned as far as the target is enforced."""
     cfg, u, C, t = model.cfg, model.users, model.council, model.steps_done
     n_c = C.n
-    by_route = np.bincount(u.council * 6 + u.route, minlength=n_c * 6).reshape(n_c, 6)
+    by_route = kernels.count_by_route(u.council, u.route, n_c)
     n_pb = by_route[:, DP] + by_route[:, MPB]
     n_funded = by_route[:, TRAD] + n_pb
     target = C.target_share(t)

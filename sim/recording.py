@@ -59,7 +59,7 @@ class Recorder:
         }
 
     def record(self, model, ledger, cl):
-        u, p, e, c, C = model.users, model.providers, model.edges, model.carers, model.council
+        p, e, C = model.providers, model.edges, model.council
         n = C.n
         t = model.steps_done
         # Per-(council, route) sums of people, need, unmet need, QoL and choice come from the
@@ -87,8 +87,6 @@ class Recorder:
         block_price = _div(np.bincount(e.council[blk], e.block_price[blk] * e.block_volume[blk], n),
                            block_vol)
         spot = cl.spot_price.reshape(n, N_TYPES)
-        ca = np.flatnonzero(c.active)
-        c_council = u.council[c.user[ca]]
         spend_trad = ledger.spend_trad_block + ledger.spend_trad_spot
         spend_dp = ledger.dp_transfers - ledger.clawback
         spend_pb = spend_dp + ledger.spend_managed_pb
@@ -119,10 +117,9 @@ class Recorder:
             "hhi": hhi(e.council[ed], e.revenue[ed], n),
             "utilisation": _div(del_home, cap_home),
             "unmet_need_share": _div(unmet_hours, need_hours), "unmet_need_hours": unmet_hours,
-            "carers": np.bincount(c_council, minlength=n),
-            "carer_strain_mean": _div(np.bincount(c_council, c.strain[ca], n),
-                                      np.bincount(c_council, minlength=n)),
-            "carers_paid": np.bincount(c_council, c.paid[ca] > 0, n).astype(int),
+            "carers": model.carer_sums[:, 0].astype(np.int64),
+            "carer_strain_mean": _div(model.carer_sums[:, 1], model.carer_sums[:, 0]),
+            "carers_paid": model.carer_sums[:, 2].astype(np.int64),
             "carer_burnouts": C.burnouts.copy(),
             "qol_mean": _div(funded_sum("qol"), n_funded),
             "choice_mean": _div(funded_sum("choice"), n_funded),

@@ -64,14 +64,15 @@ class Table:
         return rows
 
     def remove(self, rows: np.ndarray):
-        """Mark rows inactive and reset them to the schema's fill values, so that phases
-        working on whole columns (no gather of active rows) see neutral values there."""
+        """Mark rows inactive and reset the columns that whole-column phases read (all of them
+        unless ``reset_on_remove`` names a subset), so they see neutral values there; ``add``
+        resets every column when a row is reused."""
         self.active[rows] = False
-        for name, (_dtype, fill, *_shape) in self._schema.items():
-            if name not in self._keep_on_remove:
-                getattr(self, name)[..., rows] = fill
+        names = self.reset_on_remove if self.reset_on_remove is not None else self._schema
+        for name in names:
+            getattr(self, name)[..., rows] = self._schema[name][1]
 
-    _keep_on_remove: tuple = ()
+    reset_on_remove: tuple | None = None
 
     def rows_of(self, name: str, rows) -> np.ndarray:
         """A shaped column for some rows, as (len(rows), k)."""
@@ -87,7 +88,7 @@ class Table:
 
 def user_table(capacity: int) -> Table:
     f8, i4, i1, b = np.float64, np.int32, np.int8, bool
-    return Table({
+    table = Table({
         # Unused rows: council 0 and route GONE with zero need and mix, so whole-column
         # operations (bincount by council, masks by route) ignore them without a gather.
         # council is intp: bincount would convert an int32 key on every call.
@@ -114,6 +115,10 @@ def user_table(capacity: int) -> Table:
         "main_provider": (i4, -1), "disrupted_until": (i4, -1),
         "carer": (i4, -1),
     }, capacity)
+    # Kernels skip route GONE; the queue, balances and carer link are read by masks.
+    table.reset_on_remove = ("route", "in_queue", "planning_until", "dp_balance", "carer",
+                             "main_provider", "brokered", "spend", "budget")
+    return table
 
 
 def carer_table(capacity: int) -> Table:
