@@ -45,10 +45,13 @@ def _child(name: str, steps: int) -> dict:
     t1 = time.perf_counter()
     model.run()
     t2 = time.perf_counter()
-    users = int(model.users.n)
+    # Users simulated per step (all people in the model: council-funded, self-funders,
+    # residents), averaged over the run.
+    user_steps = int(model.recorder.timeseries(model)["users"].sum())
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"name": name, "users": users, "steps": steps, "init_s": t1 - t0, "run_s": t2 - t1,
-            "wall_s": t2 - t0, "peak_rss_mb": rss}
+    return {"name": name, "users": round(user_steps / steps), "user_steps": user_steps,
+            "steps": steps, "init_s": t1 - t0, "run_s": t2 - t1, "wall_s": t2 - t0,
+            "peak_rss_mb": rss}
 
 
 def _mesa_boltzmann(n=10_000, steps=20) -> float:
@@ -87,13 +90,13 @@ def run_bench(quick: bool, reps: int | None = None) -> dict:
                                  text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
         wall = statistics.median(r["wall_s"] for r in runs)
-        users = runs[0]["users"]
+        users = runs[0]["users"]   # mean over the run's steps
         results.append({
             "name": name, "users": users, "steps": n_steps, "repetitions": reps,
             "wall_s_median": wall,
             "init_s_median": statistics.median(r["init_s"] for r in runs),
             "run_s_median": statistics.median(r["run_s"] for r in runs),
-            "user_steps_per_s": users * n_steps / statistics.median(r["run_s"] for r in runs),
+            "user_steps_per_s": runs[0]["user_steps"] / statistics.median(r["run_s"] for r in runs),
             "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         })
         print(f"  {name}: {wall:.2f} s", file=sys.stderr)

@@ -138,25 +138,26 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, dis
 
 
 @njit(cache=True, nogil=True)
-def exits_and_need(route, group, total_need, informal, need, u_exit, u_shock, p_exit, drift,
-                   p_shock, shock_size):
-    """Who leaves this week (``u_exit`` below the weekly exit probability of their group,
-    doubled in care homes), and everyone's need progression: drift by group plus, with
-    probability ``p_shock``, a step increase; eligible need = total need - unpaid care."""
+def exits_and_need(route, group, total_need, informal, need, exit_step, shock_step, t, drift,
+                   shock_size):
+    """Who leaves this week (their exit step has come), and everyone's need progression:
+    drift by group, plus a step increase for those whose shock step has come.  Returns the
+    leaving flags and the flags of those shocked (who need a new shock step drawn)."""
     leaving = np.zeros(route.size, dtype=np.bool_)
+    shocked = np.zeros(route.size, dtype=np.bool_)
     for i in range(route.size):
         r = route[i]
         if r >= GONE:
             continue
-        g = group[i]
-        if u_exit[i] < p_exit[1 if r == RES else 0, g]:
+        if exit_step[i] <= t:
             leaving[i] = True
-        grow = 1.0 + drift[g]
-        if u_shock[i] < p_shock:
+        grow = 1.0 + drift[group[i]]
+        if shock_step[i] <= t:
             grow += shock_size
+            shocked[i] = True
         total_need[i] *= grow
         need[i] = max(total_need[i] - informal[i], 0.0)
-    return leaving
+    return leaving, shocked
 
 
 @njit(cache=True, nogil=True)

@@ -20,7 +20,7 @@ from .carers import family_care
 from .config import SimConfig, to_config
 from .outcomes import update_outcomes
 from .planning import compose_mix, convert, review, rollout, traditional_mix
-from .population import demography, group_arrays, initial_population
+from .population import demography, draw_exit_steps, group_arrays, initial_population
 from .recording import Recorder
 from .state import DP, N_TYPES, RES, RESIDENTIAL, TRAD, carer_table, edge_table, provider_table, user_table
 
@@ -259,6 +259,7 @@ class CareMarketModel(mesa.Model):
         u.mix[:, placed] = 0.0
         u.delivered[:, placed] = 0.0
         u.main_provider[placed] = home
+        draw_exit_steps(self, placed)
 
     def assign_new_users(self, rows):
         compose_mix(self, rows)

@@ -65,6 +65,9 @@ def write_run(model, out_dir: Path, figures: bool = True, extra: dict | None = N
     atomic_write(out_dir / CONFIG, lambda p: p.write_text(cfg_yaml))
     ts = model.recorder.timeseries(model)
     atomic_write(out_dir / TIMESERIES, lambda p: ts.to_parquet(p, index=False))
+    panel = model.recorder.panel_frame()
+    if not panel.empty:
+        atomic_write(out_dir / "panel.parquet", lambda p: panel.to_parquet(p, index=False))
     if figures:
         from .figures import run_figures
         run_figures(ts, out_dir / "figures")

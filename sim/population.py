@@ -61,6 +61,8 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
     u.total_need[rows] += u.informal[rows]
     refresh_need(model, rows)
     u.assessed[rows] = u.need[rows]
+    draw_exit_steps(model, rows)
+    u.shock_step[rows] = model.steps_done + _waiting_time(rng, cfg.users.need_shock_rate, n)
     return rows
 
 
@@ -106,17 +108,32 @@ def initial_population(model, rng):
     return rows, sf
 
 
+def _waiting_time(rng, annual_rate, size):
+    """Weeks until an event with a constant annual hazard (geometric, at least one week)."""
+    p = 1 - np.exp(-np.asarray(annual_rate, dtype=float) / WEEKS)
+    return np.where(p > 0, rng.geometric(np.clip(p, 1e-12, 1.0), size), 2**30).astype(np.int32)
+
+
+def draw_exit_steps(model, rows):
+    """Next exit of these users from their group's hazard (doubled in care homes: assumption)."""
+    u, G = model.users, model.groups
+    rate = G["exit_rate"][u.group[rows]] * np.where(u.route[rows] == RES, 2.0, 1.0)
+    u.exit_step[rows] = model.steps_done + _waiting_time(model.rng, rate, rows.size)
+
+
 def demography(model):
     """Phase: entrants arrive, users leave (death/moving away/residential), needs progress."""
     cfg, u, rng, G = model.cfg, model.users, model.rng, model.groups
-    # Exits (weekly probability by group, doubled in residential care: assumption) and need
-    # progression (drift plus occasional step increases), in one pass over all rows.
-    p_exit = 1 - np.exp(-np.outer([1.0, 2.0], G["exit_rate"]) / WEEKS)
-    leaving = kernels.exits_and_need(
-        u.route, u.group, u.total_need, u.informal, u.need, rng.random(u.size),
-        rng.random(u.size), p_exit, G["need_growth"] / WEEKS, cfg.users.need_shock_rate / WEEKS,
-        cfg.users.need_shock_size)
-    model.remove_users(np.flatnonzero(leaving))
+    # Exits and need progression (drift plus occasional step increases), one pass over all rows.
+    t = model.steps_done
+    leaving, shocked = kernels.exits_and_need(
+        u.route, u.group, u.total_need, u.informal, u.need, u.exit_step, u.shock_step, t,
+        G["need_growth"] / WEEKS, cfg.users.need_shock_size)
+    leaving = np.flatnonzero(leaving)
+    left = np.bincount(u.council[leaving], minlength=model.council.n)
+    shocked = np.flatnonzero(shocked)
+    u.shock_step[shocked] = t + _waiting_time(rng, cfg.users.need_shock_rate, shocked.size)
+    model.remove_users(leaving)
 
     # Moves to residential care: high-need community users, if a bed is free in their council.
     comm = np.flatnonzero((u.route < RES) & (u.total_need > cfg.users.residential_need_threshold))
@@ -125,11 +142,10 @@ def demography(model):
     if movers.size:
         model.place_in_residential(movers)
 
-    # Entrants: incidence keeps each council's caseload near its start size (assumption).
+    # Entrants: incidence replaces those who left, so each council's caseload is stationary in
+    # expectation (assumption; growth in demand is a scenario, not a default).
     n_c = model.council.n_users0
-    exit_rate = float(G["exit_rate"] @ (G["share"] / G["share"].sum()))
-    lam = n_c * (1 + cfg.users.self_funder_ratio) * exit_rate / WEEKS
-    n_new = rng.poisson(lam)
+    n_new = rng.poisson(left)
     council = np.repeat(np.arange(n_c.size, dtype=np.int32), n_new)
     rows = create_users(model, council, np.full(council.size, TRAD, np.int8), rng)
     # Means test: a share of entrants fund themselves; below the eligibility threshold, nobody

@@ -37,7 +37,13 @@ def _div(a, b):
 class Recorder:
     def __init__(self, model):
         self.rows: list[dict[str, np.ndarray]] = []
+        self.panel_rows: list[pd.DataFrame] = []
         self.start = self._snapshot(model)
+        # A sampled panel of people followed week by week (their rows, while they stay).
+        k = model.cfg.output.panel_size
+        live = np.flatnonzero(model.users.active)
+        rows = np.sort(model.rng.choice(live, size=min(k, live.size), replace=False)) if k else live[:0]
+        self.panel = (rows, model.users.uid[rows].copy())
 
     def last(self, key, how="mean"):
         """Last step's value of a column over councils (sum, or mean of finite values)."""
@@ -128,6 +134,26 @@ class Recorder:
             "planning_wait_weeks": _div(C.conv_wait_sum, C.conversions),
         }
         self.rows.append(row)
+        self._record_panel(model, t)
+
+    def _record_panel(self, model, t):
+        rows, uids = self.panel
+        if rows.size == 0:
+            return
+        u = model.users
+        here = rows[(u.uid[rows] == uids) & u.active[rows]]
+        self.panel_rows.append(pd.DataFrame({
+            "step": t, "uid": u.uid[here], "council": u.council[here], "group": u.group[here],
+            "route": u.route[here], "planned": u.planned[here], "need": u.need[here],
+            "budget": u.budget[here], "spend": u.spend[here],
+            "hours_delivered": u.delivered[:, here].sum(axis=0), "met": u.met[here],
+            "qol": u.qol[here], "choice": u.choice[here], "main_provider": u.main_provider[here],
+            "carer": u.carer[here]}))
+
+    def panel_frame(self) -> pd.DataFrame:
+        """The sampled agent panel (``output.panel_size`` people), one row per person-week;
+        route codes as in ``sim.state.ROUTES``."""
+        return pd.concat(self.panel_rows, ignore_index=True) if self.panel_rows else pd.DataFrame()
 
     def timeseries(self, model) -> pd.DataFrame:
         if not self.rows:
@@ -178,6 +204,7 @@ def summary(model) -> dict:
         "package_saving_pct_mean": float(saving.mean()) if conv.size else None,
         "package_saving_pct_top_decile": float(top_saving.mean()) if top.size else None,
         "pb_users_measured": int(conv.size),
+        **_pb_spend_shares(model, conv),
         "qol_improved_share": float((dq > thr).mean()) if conv.size else None,
         "choice_improved_share": float((dc > thr).mean()) if conv.size else None,
         "worse_off_share": float((dq < -thr).mean()) if conv.size else None,
@@ -197,6 +224,22 @@ def summary(model) -> dict:
         "council_spend_total": float(ts["spend_total"].sum()),
         "council_budget_total": budget_total,
     }
+
+
+def _pb_spend_shares(model, rows) -> dict:
+    """How PB holders who moved spend their money now, by option (their traditional packages
+    were agency and day services only): share of their weekly spend on each option."""
+    from .state import OPTIONS
+
+    u = model.users
+    if rows.size == 0:
+        return {f"pb_spend_share_{o}": None for o in OPTIONS}
+    prices = np.empty((5, rows.size))
+    prices[:4] = model.spot_price_ct[u.council[rows], :4].T
+    prices[4] = model.cfg.carers.family_rate
+    spend = (u.delivered[:, rows] * prices).sum(axis=1)
+    total = max(spend.sum(), 1e-9)
+    return {f"pb_spend_share_{o}": float(s / total) for o, s in zip(OPTIONS, spend, strict=True)}
 
 
 def _mean_price(frame, col):

@@ -102,6 +102,10 @@ def user_table(capacity: int) -> Table:
         "planned": (b, False), "brokered": (b, False),
         "in_queue": (b, False), "queue_since": (i4, -1), "planning_until": (i4, -1),
         "converted_step": (i4, -1), "review_step": (i4, 0),
+        # Next exit and next step-increase in need, drawn as geometric waiting times (the
+        # weekly hazard is constant, so this is the same process as a weekly coin flip,
+        # without a million random numbers a week).
+        "exit_step": (i4, 2**31 - 1), "shock_step": (i4, 2**31 - 1),
         "budget": (f8, 0.0),            # £/week personal budget
         "dp_balance": (f8, 0.0),        # £ held in a direct-payment account
         "mix": (f8, 0.0, 5),            # care hours/week chosen per option

@@ -142,10 +142,15 @@ def test_burnout_raises_formal_demand():
     assert m.recorder.timeseries(m)["carer_burnouts"].sum() >= 45
 
 
-def test_residential_moves_use_free_beds_only():
-    m = run(steps=52)
+def test_moves_into_residential_care_use_free_beds_only():
+    m = CareMarketModel(small_cfg())
     p, u = m.providers, m.users
     homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
-    occ = np.bincount(u.main_provider[u.active & (u.route == 4) & (u.main_provider >= 0)],
-                      minlength=p.capacity.size)
-    assert (occ[homes] <= np.ceil(p.capacity[homes]) + 1).all()
+    before = kernels.residents_per_home(u.route, u.main_provider, p.capacity.size)
+    free = np.floor(p.capacity[homes] - before[homes]).clip(0).sum()
+    movers = np.flatnonzero(u.active & (u.route < 4))[: int(free) + 200]
+    m.place_in_residential(movers)
+    after = kernels.residents_per_home(u.route, u.main_provider, p.capacity.size)
+    assert (after[homes] <= np.maximum(np.floor(p.capacity[homes]), before[homes])).all()
+    assert (after.sum() - before.sum()) == free           # every free bed, and no more
+    assert (u.route[movers] == 4).sum() == free
