@@ -62,6 +62,7 @@ def purchase_care(model, ledger: Ledger):
     cl = clear(n_m, edge_market, prov, p.capacity * p.active, p.price, e.block_volume[ed],
                e.block_price[ed], model.cfg.council.block_guarantee, block_demand, spot_demand,
                model.cfg.market.price_choice_beta)
+    p.asked[:] = np.bincount(prov, cl.edge_asked, p.capacity.size)
     e.block_hours[ed] = cl.edge_block
     e.spot_hours[ed] = cl.edge_spot
     price = np.nan_to_num(cl.spot_price)

@@ -68,12 +68,17 @@ class UserGroups:
 @dataclass
 class UsersConfig:
     groups: UserGroups = field(default_factory=UserGroups)
+    need_scale: float = P(1.0, "multiplier on every group's mean need", ASSUMPTION, 0.1, 10)
     self_funder_ratio: float = P(0.3, "self-funders per council-funded community user", ASSUMPTION, 0, 5)
     residential_share: float = P(0.25, "share of council-funded users in residential care at start",
                                  NHSIC_2010, 0, 0.9)
     residential_need_threshold: float = P(30.0, "hours/week of total need", ASSUMPTION, 0, 168)
     fit_alpha: float = P(2.0, "Beta(a,b) a for preference fit", ASSUMPTION, 0.1, 50)
     fit_beta: float = P(2.0, "Beta(a,b) b for preference fit", ASSUMPTION, 0.1, 50)
+    autonomy_alpha: float = P(3.0, "Beta(a,b) a for wanting control of one's care", ASSUMPTION,
+                              0.1, 50)
+    autonomy_beta: float = P(1.5, "Beta(a,b) b for wanting control of one's care", ASSUMPTION,
+                             0.1, 50)
     need_shock_rate: float = P(0.15, "per year, chance of a step increase in need", ASSUMPTION, 0, 5)
     need_shock_size: float = P(0.25, "proportional step increase in need", ASSUMPTION, 0, 5)
 
@@ -219,6 +224,8 @@ class MarketConfig:
     entry_margin: float = P(0.05, "market margin above which providers enter", ASSUMPTION, -1, 1)
     entry_rate: float = P(0.05, "entrants per week per typical provider's worth of excess demand",
                           ASSUMPTION, 0, 100)
+    pa_entry_rate: float = P(0.5, "new personal assistants per week per PA's worth of excess "
+                             "demand (individuals respond faster than firms)", ASSUMPTION, 0, 100)
     pa_hours: float = P(25.0, "hours/week one personal assistant offers", ASSUMPTION, 1, 80)
     agency_hours_mean: float = P(1500.0, "staffed hours/week of a typical agency", ASSUMPTION, 1, 1e6)
     day_hours_mean: float = P(800.0, "hours/week of a typical day service", ASSUMPTION, 1, 1e6)

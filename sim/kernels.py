@@ -88,9 +88,10 @@ def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance
 
 
 @njit(cache=True, nogil=True)
-def outcomes(delivered, fit, need, route, council, carer, brokered, planned, disrupted_until,
-             in_queue, planning_until, t, w_met, w_fit, disruption_penalty, qol_tab, choice_tab,
-             met_out, qol_out, choice_out, hours_out, n_c):
+def outcomes(delivered, fit, need, route, council, carer, brokered, planned, autonomy,
+             disrupted_until, in_queue, planning_until, t, w_met, w_fit, w_control,
+             disruption_penalty, control_tab, burden_tab, met_out, qol_out, choice_out, hours_out,
+             n_c):
     """Quality of life, choice/control and need met for community users (see outcomes.py for
     the formula), plus the per-(council, route) sums the weekly record needs: people, need,
     unmet need, quality of life, choice; and queue/planning counts per council."""
@@ -119,11 +120,15 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, dis
             met = min(hours, nd) / nd if nd > 0.0 else 1.0   # no need: nothing unmet
             fm = fitted / hours if hours > 0.0 else fit_sum / 5.0
             helped = 1 if (carer[i] >= 0 or brokered[i]) else 0
-            code = r * 4 + helped * 2 + (1 if planned[i] else 0)
-            q = w_met * met + w_fit * fm + qol_tab[code]
+            pl = 1 if planned[i] else 0
+            control = control_tab[r * 2 + pl]
+            burden = burden_tab[r * 4 + helped * 2 + pl]
+            a = autonomy[i]
+            q = w_met * met + w_fit * fm + w_control * control - burden
             if disrupted_until[i] > t:
                 q -= disruption_penalty
-            ch = choice_tab[code] + 0.2 / 3.0 * min(max(used - 1, 0), 3)
+            ch = 0.8 * (control * a - 2.0 * burden * (1.0 - a)) \
+                + 0.2 / 3.0 * min(max(used - 1, 0), 3)
             met_out[i] = met
             qol_out[i] = min(max(q, 0.0), 1.0)
             choice_out[i] = min(max(ch, 0.0), 1.0)

@@ -35,6 +35,7 @@ class Clearing:
     edge_block_pay: np.ndarray    # per edge, £
     edge_spot: np.ndarray         # per edge, spot units delivered
     edge_spot_pay: np.ndarray     # per edge, £
+    edge_asked: np.ndarray        # per edge, units asked of it (block call-off + first spot round)
 
     @property
     def spot_fill(self) -> np.ndarray:
@@ -69,7 +70,8 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
     left = demand.copy()
     edge_spot = np.zeros(edge_market.size)
     p_e = price[edge_provider]
-    for _ in range(ROUNDS):
+    edge_asked = alloc.copy()
+    for rnd in range(ROUNDS):
         cap_e = free[edge_provider]
         base = cap_e * (left[edge_market] > 0)
         mean_p = _weighted_mean(edge_market, p_e, base, n_markets)
@@ -80,6 +82,8 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
         with np.errstate(invalid="ignore", divide="ignore"):
             share = np.where(w_m[edge_market] > 0, w / w_m[edge_market], 0.0)
         req = left[edge_market] * share
+        if rnd == 0:
+            edge_asked += req
         req_p = np.bincount(edge_provider, req, n_prov)
         with np.errstate(invalid="ignore", divide="ignore"):
             f_p = np.where(req_p > free, free / req_p, 1.0)
@@ -96,7 +100,7 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
         spot_price = np.where(spot_del > 0, spot_rev / spot_del, np.nan)
     return Clearing(block_del, np.bincount(edge_market, edge_block_pay, n_markets), overflow,
                     demand, spot_del, spot_price, edge_block, edge_block_pay, edge_spot,
-                    edge_spot_pay)
+                    edge_spot_pay, edge_asked)
 
 
 def _weighted_mean(groups, values, weights, n):

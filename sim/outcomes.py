@@ -2,7 +2,10 @@
 
 Quality of life combines need met, how well the support fits the person's preferences and how
 much control they have, minus the burden of running a direct payment without help and the
-disruption when a provider fails.  Nobody's outcome is set directly: a person is better or
+disruption when a provider
+fails.  Choice and control as felt = control x autonomy - 2 x burden x (1 - autonomy), plus a
+little for the variety of support used: people who do not want to manage their own care feel
+its burden more than its control.  Nobody's outcome is set directly: a person is better or
 worse off after a move to a personal budget because these ingredients changed.
 """
 
@@ -15,21 +18,22 @@ from .state import DP, GONE, MPB, SELF, TRAD
 
 
 def _situation_tables(b):
-    """Control-and-burden terms for each (route, helped, planned) situation.
+    """Control for each (route, planned) and admin burden for each (route, helped, planned).
 
-    ``helped`` means a family carer or a broker shares the work of a direct payment; without
-    support planning the burden is ``unplanned_burden_mult`` times larger.
+    A managed PB without support planning is a change of paperwork, not of control: its
+    holders keep the traditional control score.  ``helped`` means a family carer or a broker
+    shares the work of a direct payment; without support planning the burden is
+    ``unplanned_burden_mult`` times larger.
     """
-    control = np.zeros(GONE + 1)
-    control[[TRAD, MPB, DP, SELF]] = (b.control_traditional, b.control_managed, b.control_dp,
-                                      b.control_dp)
+    control = np.zeros((GONE + 1, 2))
+    control[TRAD] = b.control_traditional
+    control[MPB] = (b.control_traditional, b.control_managed)
+    control[DP] = b.control_dp
+    control[SELF] = b.control_dp
     route, helped, planned = np.meshgrid(np.arange(GONE + 1), [0, 1], [0, 1], indexing="ij")
     burden = np.where(route == DP, b.dp_admin_burden * np.where(helped, 0.3, 1.0), 0.0)
     burden = burden * np.where(planned, 1.0, b.unplanned_burden_mult)
-    ctrl = control[route]
-    qol_part = (b.w_control * ctrl - burden).ravel()
-    choice_part = (0.8 * ctrl * (1 - np.minimum(burden * 2, 1.0))).ravel()
-    return qol_part, choice_part
+    return control.ravel(), burden.ravel()
 
 
 def update_outcomes(model):
@@ -37,12 +41,13 @@ def update_outcomes(model):
     that also leaves the per-council sums the weekly record needs in ``model.user_sums``."""
     cfg, u, t = model.cfg, model.users, model.steps_done
     b = cfg.behaviour
-    qol_tab, choice_tab = _situation_tables(b)
+    control_tab, burden_tab = _situation_tables(b)
     hours = np.empty(u.size)
     sums, queue = kernels.outcomes(
         u.delivered, u.fit, u.need, u.route, u.council, u.carer, u.brokered, u.planned,
-        u.disrupted_until, u.in_queue, u.planning_until, t, b.w_met, b.w_fit,
-        b.disruption_penalty, qol_tab, choice_tab, u.met, u.qol, u.choice, hours, model.council.n)
+        u.autonomy, u.disrupted_until, u.in_queue, u.planning_until, t, b.w_met, b.w_fit,
+        b.w_control, b.disruption_penalty, control_tab, burden_tab, u.met, u.qol, u.choice, hours,
+        model.council.n)
     model.hours_delivered = hours
     model.user_sums = dict(zip(("count", "need", "unmet", "qol", "choice"), sums, strict=True))
     model.queue_counts = queue

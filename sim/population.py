@@ -41,16 +41,19 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
     u.route[rows] = route
     # Need is drawn as assessed eligible need (what councils record); draws under the
     # eligibility threshold are redrawn, as such people would not be on the caseload.
-    need = draw_need(rng, G["need_mean_hours"][group], G["need_cv"][group])
+    scale = cfg.users.need_scale
+    need = draw_need(rng, scale * G["need_mean_hours"][group], G["need_cv"][group])
     floor = cfg.council.eligibility_threshold
     for _ in range(5):
         low = need < floor
         if not low.any():
             break
-        need[low] = draw_need(rng, G["need_mean_hours"][group[low]], G["need_cv"][group[low]])
+        need[low] = draw_need(rng, scale * G["need_mean_hours"][group[low]],
+                              G["need_cv"][group[low]])
     u.total_need[rows] = np.maximum(need, floor)
     u.pc_share[rows] = np.clip(G["personal_care_share"][group] + rng.normal(0, 0.1, n), 0.05, 0.95)
     u.fit[:, rows] = rng.beta(cfg.users.fit_alpha, cfg.users.fit_beta, size=(5, n))
+    u.autonomy[rows] = rng.beta(cfg.users.autonomy_alpha, cfg.users.autonomy_beta, n)
     u.review_step[rows] = model.steps_done - rng.integers(0, cfg.council.review_interval_weeks, n)
     has_carer = rng.random(n) < G["carer_prob"][group]
     has_carer &= route != RES

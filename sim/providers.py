@@ -89,7 +89,9 @@ def initial_market(model, demand_units, rng):
         for t in range(N_TYPES):
             need = demand_units[c, t] * (1 + cfg.market.capacity_slack)
             if need <= 0:
-                continue
+                # Every area has some of each kind of support (a community group, a few
+                # personal assistants), even before anyone in it buys one.
+                need = size[t] * (3 if t == PA else 1)
             k = max(1, int(round(need / size[t])))
             share = rng.dirichlet(np.full(k, 2.0)) if t != PA else np.full(k, 1.0 / k)
             types.append(np.full(k, t, np.int8))
@@ -141,11 +143,13 @@ def finances(model, delivered, revenue, block_revenue):
     p.cum_cost[act] += cost
     p.delivered_ema[act] = 0.9 * p.delivered_ema[act] + 0.1 * delivered[act]
 
-    # Prices move toward target utilisation; never below labour cost per unit.
+    # Prices move with demand pressure (units asked / capacity, which exceeds 1 when buyers are
+    # turned away) toward the target utilisation, at most 5% a week; never below labour cost.
     with np.errstate(invalid="ignore", divide="ignore"):
-        util = np.where(p.capacity[act] > 0, delivered[act] / p.capacity[act], 0.0)
+        pressure = np.where(p.capacity[act] > 0, p.asked[act] / p.capacity[act], 0.0)
     spot = ptype != RESIDENTIAL
-    new_price = p.price[act] * (1 + m.price_adjust * (util - m.target_utilisation))
+    change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -0.05, 0.05)
+    new_price = p.price[act] * (1 + change)
     p.price[act] = np.where(spot, np.maximum(new_price, unit_cost), p.price[act])
 
     # Staffing toward recent demand plus slack; hires limited by the care-worker pool.
@@ -177,7 +181,8 @@ def entry(model, excess, margin_by_market):
     types = np.tile(np.arange(N_TYPES), n_c)
     councils = np.repeat(np.arange(n_c), N_TYPES)
     ok = (excess > 0) & (margin_by_market > cfg.market.entry_margin) & (types != RESIDENTIAL)
-    lam = np.where(ok, cfg.market.entry_rate * excess / size[types], 0.0)
+    rate = np.where(types == PA, cfg.market.pa_entry_rate, cfg.market.entry_rate)
+    lam = np.where(ok, rate * excess / size[types], 0.0)
     k = rng.poisson(np.minimum(lam, 1e6))
     if k.sum() == 0:
         return np.empty(0, np.int64)

@@ -99,6 +99,7 @@ def user_table(capacity: int) -> Table:
         "assessed": (f8, 0.0),          # need recorded at the last review
         "pc_share": (f8, 0.5),          # share of need that is personal care
         "fit": (f8, 0.5, 5),            # preference fit for each option (revealed by planning)
+        "autonomy": (f8, 0.5),          # how much the person wants to manage their own care
         "planned": (b, False), "brokered": (b, False),
         "in_queue": (b, False), "queue_since": (i4, -1), "planning_until": (i4, -1),
         "converted_step": (i4, -1), "review_step": (i4, 0),
@@ -145,6 +146,7 @@ def provider_table(capacity: int) -> Table:
         "overhead": (f8, 0.0),          # £/week fixed
         "cash": (f8, 0.0),
         "delivered": (f8, 0.0), "delivered_ema": (f8, 0.0), "revenue": (f8, 0.0),
+        "asked": (f8, 0.0),             # units buyers asked of it this week (demand pressure)
         "block_revenue": (f8, 0.0), "cost": (f8, 0.0),
         "cum_revenue": (f8, 0.0), "cum_cost": (f8, 0.0),
         "occupied": (f8, 0.0),          # beds occupied (residential)
