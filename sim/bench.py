@@ -54,6 +54,55 @@ def _child(name: str, steps: int) -> dict:
             "peak_rss_mb": rss}
 
 
+def profile_phases(name: str, steps: int) -> list[tuple[str, float]]:
+    """Milliseconds per step spent in each phase of the weekly step (wall time)."""
+    import functools
+
+    import sim.model as sm
+
+    from . import accounting, councils, providers
+    from .config import compose
+
+    overrides, _, _ = WORKLOADS[name]
+    model = sm.CareMarketModel(compose(*overrides, f"steps={steps}", "output.figures=false"))
+    spent: dict[str, float] = {}
+
+    def timed(mod, fn):
+        f = getattr(mod, fn)
+
+        @functools.wraps(f)
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                spent[fn] = spent.get(fn, 0.0) + time.perf_counter() - t
+        return wrapper
+
+    targets = [(sm, "demography"), (sm, "rollout"), (sm, "review"), (accounting, "purchase_care"),
+               (sm, "family_care"), (accounting, "pay_family"), (accounting, "package_costs"),
+               (sm, "update_outcomes"), (providers, "finances"), (providers, "entry"),
+               (councils, "manage_blocks")]
+    saved = [(mod, fn, getattr(mod, fn)) for mod, fn in targets]
+    try:
+        for mod, fn in targets:
+            setattr(mod, fn, timed(mod, fn))
+        record = model.recorder.record
+        model.recorder.record = lambda *a: (lambda t: (record(*a), spent.__setitem__(
+            "record", spent.get("record", 0.0) + time.perf_counter() - t)))(time.perf_counter())
+        t0 = time.perf_counter()
+        model.run(steps)
+        total = time.perf_counter() - t0
+    finally:
+        for mod, fn, f in saved:
+            setattr(mod, fn, f)
+    rows = sorted(((k, v / steps * 1000) for k, v in spent.items()), key=lambda kv: -kv[1])
+    rows.append(("other (labour market, budgets, collection)",
+                 (total - sum(spent.values())) / steps * 1000))
+    rows.append(("total per step", total / steps * 1000))
+    return rows
+
+
 def _mesa_boltzmann(n=10_000, steps=20) -> float:
     from mesa.examples import BoltzmannWealth
 
@@ -164,11 +213,19 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=None, help="repetitions per workload")
     ap.add_argument("--json", type=Path, default=None, help="write results as JSON here")
     ap.add_argument("--plot", type=Path, default=None, help="write the scaling plot here")
+    ap.add_argument("--profile", choices=sorted(WORKLOADS), default=None,
+                    help="print milliseconds per step by phase for one workload, and exit")
     ap.add_argument("--child", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
     ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         print(json.dumps(_child(a.child, a.steps)))
+        return 0
+    if a.profile:
+        steps = a.steps or 26
+        print(f"| phase | ms per step ({a.profile}, {steps} steps) |\n|---|---:|")
+        for k, v in profile_phases(a.profile, steps):
+            print(f"| {k} | {v:.1f} |")
         return 0
     res = run_bench(a.quick, a.reps)
     print(table(res))

@@ -14,7 +14,6 @@ sweep folder.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .outputs import atomic_write
-from .results import load
+from .sweep import run_design
 
 # Main policy levers and behavioural parameters, with the ranges screened (units as in
 # docs/parameters.md).
@@ -81,25 +80,12 @@ def main(argv=None):
     n = a.trajectories if a.method == "morris" else a.samples
     X = design(a.method, n, a.seed)
     sweep = a.sweep_dir.resolve()
-    sweep.mkdir(parents=True, exist_ok=True)
-    df = pd.DataFrame(X, columns=list(PARAMETERS))
-    path = sweep / "design.csv"
-    if path.exists() and not np.allclose(pd.read_csv(path).to_numpy(), X):
-        print(f"error: {path} holds a different design; use another --sweep-dir", file=sys.stderr)
-        return 2
-    atomic_write(path, lambda p: df.to_csv(p, index=False))
-    cmd = [sys.executable, "-m", "sim", "-m", f"hydra.sweep.dir={sweep}", f"design.path={path}",
-           f"design.row=range(0,{len(X)})", f"seed={a.seed}", "output.figures=false", *a.overrides]
-    subprocess.run(cmd, check=True)
-
-    res = load(sweep).summary
-    res = res[res["ov.design.path"] == str(path)]
-    rows = pd.to_numeric(res["ov.design.row"]).to_numpy()
-    if len(set(rows)) < len(X):
-        print(f"error: only {len(set(rows))} of {len(X)} design points finished; rerun to resume",
-              file=sys.stderr)
+    res = run_design(sweep, pd.DataFrame(X, columns=list(PARAMETERS)), a.overrides, str(a.seed))
+    if res["design_row"].nunique() < len(X):
+        print(f"error: only {res['design_row'].nunique()} of {len(X)} design points finished; "
+              "rerun to resume", file=sys.stderr)
         return 1
-    by_row = res.assign(row=rows).set_index("row").sort_index()
+    by_row = res.set_index("design_row").sort_index()
     tables = []
     for out in OUTPUTS:
         Y = pd.to_numeric(by_row[out], errors="coerce").fillna(0.0).to_numpy(dtype=float)

@@ -109,3 +109,38 @@ class SweepProgress(Callback):
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+def run_design(sweep_dir: Path, design: pd.DataFrame, overrides: list[str] = (),
+               seeds: str = "0") -> pd.DataFrame:
+    """Run every row of ``design`` (columns = dotted config keys) for each seed in ``seeds``
+    (a Hydra sweep value such as ``0,1`` or ``range(0,20)``) as one multirun into the store of
+    ``sweep_dir``, and return the finished runs' summaries with a ``design_row`` column.
+
+    Rerunning resumes; a design that differs from the one already in ``sweep_dir`` is refused
+    (its stored results would not match)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from .outputs import atomic_write
+    from .results import load
+
+    sweep = Path(sweep_dir).resolve()
+    sweep.mkdir(parents=True, exist_ok=True)
+    path = sweep / "design.csv"
+    if path.exists():
+        old = pd.read_csv(path)
+        if list(old.columns) != list(design.columns) or old.shape != design.shape or \
+                not np.allclose(old.to_numpy(float), design.to_numpy(float)):
+            raise SystemExit(f"error: {path} holds a different design; use another folder")
+    atomic_write(path, lambda p: design.to_csv(p, index=False))
+    cmd = [sys.executable, "-m", "sim", "-m", f"hydra.sweep.dir={sweep}", f"design.path={path}",
+           f"design.row=range(0,{len(design)})", f"seed={seeds}", "output.figures=false",
+           *overrides]
+    subprocess.run(cmd, check=True)
+    res = load(sweep).summary
+    res = res[res["ov.design.path"] == str(path)].copy()
+    res["design_row"] = pd.to_numeric(res["ov.design.row"]).astype(int)
+    return res
