@@ -54,6 +54,28 @@ def _child(name: str, steps: int) -> dict:
             "peak_rss_mb": rss}
 
 
+def sweep_bench(n_runs: int, sweep_dir: Path) -> dict:
+    """Wall time of an ``n_runs`` sweep of a small council with the default (joblib) launcher,
+    and the overhead of launcher + store per run relative to the simulation itself."""
+    import shutil
+
+    from .results import load
+
+    shutil.rmtree(sweep_dir, ignore_errors=True)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sim", "-m", "experiment=sweep_bench",
+                    f"seed=range(0,{n_runs})", f"hydra.sweep.dir={sweep_dir.resolve()}"],
+                   check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    summ = load(sweep_dir).summary
+    sim_s = float(summ["wall_s_simulation"].mean())
+    cores = os.cpu_count() or 1
+    per_run = wall * cores / len(summ)          # core-seconds per finished run
+    return {"runs": int(len(summ)), "wall_s": wall, "cores": cores,
+            "simulation_s_per_run": sim_s, "core_s_per_run": per_run,
+            "overhead_share": (per_run - sim_s) / sim_s}
+
+
 def profile_phases(name: str, steps: int) -> list[tuple[str, float]]:
     """Milliseconds per step spent in each phase of the weekly step (wall time)."""
     import functools
@@ -213,6 +235,8 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=None, help="repetitions per workload")
     ap.add_argument("--json", type=Path, default=None, help="write results as JSON here")
     ap.add_argument("--plot", type=Path, default=None, help="write the scaling plot here")
+    ap.add_argument("--sweep", type=int, default=None, metavar="N",
+                    help="time an N-run sweep of a 2,000-user council (launcher + store), and exit")
     ap.add_argument("--profile", choices=sorted(WORKLOADS), default=None,
                     help="print milliseconds per step by phase for one workload, and exit")
     ap.add_argument("--child", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
@@ -220,6 +244,13 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.child:
         print(json.dumps(_child(a.child, a.steps)))
+        return 0
+    if a.sweep:
+        r = sweep_bench(a.sweep, Path("outputs/sweeps/sweep_bench"))
+        print(json.dumps(r, indent=2))
+        if a.json:
+            from .outputs import atomic_write
+            atomic_write(a.json, lambda p: p.write_text(json.dumps(r, indent=2)))
         return 0
     if a.profile:
         steps = a.steps or 26
