@@ -62,6 +62,9 @@ def main(dcfg: DictConfig) -> None:
         return
     try:
         cfg = to_config(dcfg)
+        if cfg.replicates > 1:
+            raise ConfigError(f"replicates={cfg.replicates} needs a multirun (python -m sim -m ...); "
+                              "a single run has one seed")
     except ConfigError as exc:
         _discard_unfinished(out)
         print(f"error: {exc}", file=sys.stderr)

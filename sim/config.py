@@ -273,6 +273,9 @@ class SimConfig:
     steps: int = P(156, "weeks simulated", ASSUMPTION, 1, 5200)
     start_date: str = P("2010-04-05", "ISO date of step 1 (week start)", DEMOS_2010)
     scenario: str = P("default", "label")
+    replicates: int = P(1, "runs per sweep job, with seeds seed..seed+replicates-1 (multirun "
+                        "only; amortises the launcher's per-job cost for short runs)",
+                        ASSUMPTION, 1, 10_000)
     council: CouncilConfig = field(default_factory=CouncilConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     users: UsersConfig = field(default_factory=UsersConfig)

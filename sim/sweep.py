@@ -26,16 +26,32 @@ from .results import Store, run_key
 log = logging.getLogger("sim.sweep")
 
 
-def run_job(dcfg, run_one) -> dict | None:
-    """Run (or skip, or ingest) one multirun job; never raises for a failing model."""
+def run_job(dcfg, run_one) -> None:
+    """Run (or skip, or ingest) one multirun job; never raises for a failing model.
+
+    With ``replicates=K`` a job runs seeds ``seed .. seed+K-1`` one after another, each stored
+    as its own run (keyed as if it had been launched alone with that seed), so a sweep of
+    short runs pays the launcher's per-job cost once per K runs."""
     hc = HydraConfig.get()
-    overrides = list(hc.overrides.task)
+    base = [o for o in hc.overrides.task if not o.startswith(("seed=", "replicates="))]
     store = Store(Path(hc.sweep.dir))
-    key = run_key(overrides)
     out = Path(hc.runtime.output_dir)
+    k = int(dcfg.get("replicates", 1))
+    if k <= 1:
+        _run_one_stored(store, list(hc.overrides.task), out, dcfg, run_one)
+        return
+    for r in range(k):
+        seed = int(dcfg.seed) + r
+        cfg_r = dcfg.copy()
+        cfg_r.seed, cfg_r.replicates = seed, 1
+        _run_one_stored(store, [*base, f"seed={seed}"], out / f"seed={seed}", cfg_r, run_one)
+
+
+def _run_one_stored(store, overrides, out: Path, dcfg, run_one):
+    key = run_key(overrides)
     if store.is_finished(key):
         log.info("skip %s (finished): %s", key, " ".join(overrides))
-        return None
+        return
     try:
         if (out / "summary.json").exists():
             summ = json.loads((out / "summary.json").read_text())
@@ -43,11 +59,13 @@ def run_job(dcfg, run_one) -> dict | None:
             summ = run_one(dcfg, out)
         ts = pd.read_parquet(out / "timeseries.parquet")
         store.write(key, overrides, summ, ts)
-        return summ
     except Exception as exc:  # recorded, not raised: the other jobs must go on
         store.write_failure(key, overrides, exc, traceback.format_exc())
         log.error("run %s failed: %s: %s", key, type(exc).__name__, exc)
-        return None
+
+
+def count_runs(sweeper_params: dict, cli_overrides: list[str], replicates: int = 1) -> int:
+    return count_jobs(sweeper_params, cli_overrides) * max(int(replicates), 1)
 
 
 def count_jobs(sweeper_params: dict, cli_overrides: list[str]) -> int:
@@ -80,7 +98,8 @@ class SweepProgress(Callback):
 
     def on_multirun_start(self, config, **kwargs) -> None:
         try:
-            total = count_jobs(config.hydra.sweeper.get("params"), list(config.hydra.overrides.task))
+            total = count_runs(config.hydra.sweeper.get("params"), list(config.hydra.overrides.task),
+                               config.get("replicates", 1))
         except Exception:  # a sweep we cannot count still runs, without a total
             total = None
         store = Store(Path(config.hydra.sweep.dir))

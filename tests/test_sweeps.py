@@ -112,3 +112,13 @@ def test_sensitivity_runs_a_morris_design_through_the_store(tmp_path):
     assert (table["mu_star"] >= 0).all()
     assert (tmp_path / "sensitivity.png").exists()
     assert len(load(tmp_path).summary) == 2 * (len(PARAMETERS) + 1)
+
+
+def test_replicates_store_one_run_per_seed_like_separate_jobs(tmp_path):
+    sweep(tmp_path / "rep", "seed=0", "replicates=2", "policy.rollout_months=3")
+    sweep(tmp_path / "sep", "seed=0,1", "policy.rollout_months=3")
+    a, b = load(tmp_path / "rep"), load(tmp_path / "sep")
+    assert len(a.summary) == 2
+    assert set(a.summary["run_key"]) == set(b.summary["run_key"])
+    pdt.assert_frame_equal(_stable(a.summary).drop(columns=["overrides"]),
+                           _stable(b.summary).drop(columns=["overrides"]), check_like=True)
