@@ -36,20 +36,23 @@ def _discard_unfinished(out: Path):
         shutil.rmtree(out, ignore_errors=True)
 
 
-def run(cfg: SimConfig, out: Path, progress: bool = True) -> dict:
+def simulate(cfg: SimConfig, progress: bool = False):
+    """Run one model; return it and its wall time (construction + all steps)."""
     from .model import CareMarketModel
-    from .outputs import write_run
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra resets logging per job
     t0 = time.perf_counter()
     model = CareMarketModel(cfg)
     model.run(progress=progress)
-    wall = time.perf_counter() - t0
+    return model, time.perf_counter() - t0
+
+
+def run(cfg: SimConfig, out: Path, progress: bool = True) -> dict:
+    """One run into its own folder (``python -m sim``)."""
+    from .outputs import write_run
+
+    model, wall = simulate(cfg, progress)
     return write_run(model, out, figures=cfg.output.figures, extra={"wall_s_simulation": wall})
-
-
-def _run_from_dictconfig(dcfg: DictConfig, out: Path) -> dict:
-    return run(to_config(dcfg), out, progress=False)
 
 
 @hydra.main(version_base="1.3", config_path="../configs", config_name="config")
@@ -58,7 +61,7 @@ def main(dcfg: DictConfig) -> None:
     out = Path(hc.runtime.output_dir)
     if hc.mode == RunMode.MULTIRUN:
         from .sweep import run_job
-        run_job(dcfg, _run_from_dictconfig)
+        run_job(dcfg, simulate)
         return
     try:
         cfg = to_config(dcfg)

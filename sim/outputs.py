@@ -71,7 +71,7 @@ def write_run(model, out_dir: Path, figures: bool = True, extra: dict | None = N
     if figures:
         from .figures import run_figures
         run_figures(ts, out_dir / "figures")
-    summ = _clean(summary(model))
+    summ = _clean(summary(model, ts))
     if extra:
         summ.update(extra)
     atomic_write(out_dir / SUMMARY,

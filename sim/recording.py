@@ -164,10 +164,11 @@ class Recorder:
         return df
 
 
-def summary(model) -> dict:
-    """Headline figures of a finished run (definitions in the README)."""
+def summary(model, ts: pd.DataFrame | None = None) -> dict:
+    """Headline figures of a finished run (definitions in the README); ``ts`` is the run's
+    time series if already built."""
     u, rec, T = model.users, model.recorder, model.totals
-    ts = rec.timeseries(model)
+    ts = rec.timeseries(model) if ts is None else ts
     steps = int(model.steps_done)
     last = ts[ts["step"] > steps - 52]
     end = ts[ts["step"] == steps]

@@ -9,7 +9,6 @@ launching process and shows progress with an ETA.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -26,42 +25,40 @@ from .results import Store, run_key
 log = logging.getLogger("sim.sweep")
 
 
-def run_job(dcfg, run_one) -> None:
-    """Run (or skip, or ingest) one multirun job; never raises for a failing model.
+def run_job(dcfg, simulate) -> None:
+    """Run (or skip) one multirun job into the sweep store; never raises for a failing model.
 
-    With ``replicates=K`` a job runs seeds ``seed .. seed+K-1`` one after another, each stored
-    as its own run (keyed as if it had been launched alone with that seed), so a sweep of
-    short runs pays the launcher's per-job cost once per K runs."""
+    A sweep's results live in its store only (the job folder keeps Hydra's record of the job):
+    the summary row, written last, marks a run finished.  With ``replicates=K`` a job runs
+    seeds ``seed .. seed+K-1`` one after another, each stored as its own run (keyed as if it
+    had been launched alone with that seed), so a sweep of short runs pays the launcher's
+    per-job cost once per K runs."""
+    import dataclasses
+
+    from .config import to_config
+    from .recording import summary
+
     hc = HydraConfig.get()
     base = [o for o in hc.overrides.task if not o.startswith(("seed=", "replicates="))]
     store = Store(Path(hc.sweep.dir))
-    out = Path(hc.runtime.output_dir)
     k = int(dcfg.get("replicates", 1))
-    if k <= 1:
-        _run_one_stored(store, list(hc.overrides.task), out, dcfg, run_one)
-        return
-    for r in range(k):
-        seed = int(dcfg.seed) + r
-        cfg_r = dcfg.copy()
-        cfg_r.seed, cfg_r.replicates = seed, 1
-        _run_one_stored(store, [*base, f"seed={seed}"], out / f"seed={seed}", cfg_r, run_one)
-
-
-def _run_one_stored(store, overrides, out: Path, dcfg, run_one):
-    key = run_key(overrides)
-    if store.is_finished(key):
-        log.info("skip %s (finished): %s", key, " ".join(overrides))
-        return
-    try:
-        if (out / "summary.json").exists():
-            summ = json.loads((out / "summary.json").read_text())
-        else:
-            summ = run_one(dcfg, out)
-        ts = pd.read_parquet(out / "timeseries.parquet")
-        store.write(key, overrides, summ, ts)
-    except Exception as exc:  # recorded, not raised: the other jobs must go on
-        store.write_failure(key, overrides, exc, traceback.format_exc())
-        log.error("run %s failed: %s: %s", key, type(exc).__name__, exc)
+    jobs = [(list(hc.overrides.task), int(dcfg.seed))] if k <= 1 else \
+        [([*base, f"seed={int(dcfg.seed) + r}"], int(dcfg.seed) + r) for r in range(k)]
+    cfg = None
+    for overrides, seed in jobs:
+        key = run_key(overrides)
+        if store.is_finished(key):
+            log.info("skip %s (finished): %s", key, " ".join(overrides))
+            continue
+        try:
+            cfg = cfg or to_config(dcfg)
+            model, wall = simulate(dataclasses.replace(cfg, seed=seed, replicates=1))
+            ts = model.recorder.timeseries(model)
+            summ = {**summary(model, ts), "wall_s_simulation": wall}
+            store.write(key, overrides, summ, ts)
+        except Exception as exc:  # recorded, not raised: the other jobs must go on
+            store.write_failure(key, overrides, exc, traceback.format_exc())
+            log.error("run %s failed: %s: %s", key, type(exc).__name__, exc)
 
 
 def count_runs(sweeper_params: dict, cli_overrides: list[str], replicates: int = 1) -> int:
