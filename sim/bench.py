@@ -64,7 +64,7 @@ def sweep_bench(n_runs: int, sweep_dir: Path) -> dict:
     shutil.rmtree(sweep_dir, ignore_errors=True)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sim", "-m", "experiment=sweep_bench",
-                    f"seed=range(0,{n_runs},10)", "replicates=10",
+                    f"seed=range(0,{n_runs},20)", "replicates=20",
                     f"hydra.sweep.dir={sweep_dir.resolve()}"], check=True, capture_output=True)
     wall = time.perf_counter() - t0
     summ = load(sweep_dir).summary
