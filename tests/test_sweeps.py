@@ -1,5 +1,6 @@
 """Sweeps: one store, resume after SIGKILL, failures recorded, serial == parallel."""
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pandas.testing as pdt
+import pytest
 
 from sim.results import load
 
@@ -122,3 +124,27 @@ def test_replicates_store_one_run_per_seed_like_separate_jobs(tmp_path):
     assert set(a.summary["run_key"]) == set(b.summary["run_key"])
     pdt.assert_frame_equal(_stable(a.summary).drop(columns=["overrides"]),
                            _stable(b.summary).drop(columns=["overrides"]), check_like=True)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray not installed")
+def test_ray_launcher_runs_the_same_sweep_into_the_same_store(tmp_path):
+    """A local Ray cluster started by the launcher; same results as the joblib launcher."""
+    import tempfile
+
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    ray_tmp = Path(tempfile.mkdtemp(prefix="r", dir="/tmp"))  # Ray's socket paths must be short
+    cmd = [sys.executable, "-m", "sim", "-m", "experiment=smoke", "hydra/launcher=ray",
+           f"hydra.sweep.dir={tmp_path / 'ray'}", "+hydra.launcher.ray.init.num_cpus=2",
+           "+hydra.launcher.ray.init._node_ip_address=127.0.0.1",
+           "+hydra.launcher.ray.init.include_dashboard=false",
+           f"+hydra.launcher.ray.init._temp_dir={ray_tmp}"]
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    finally:
+        import shutil
+        shutil.rmtree(ray_tmp, ignore_errors=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+    sweep(tmp_path / "joblib", launcher="joblib")
+    a, b = load(tmp_path / "ray"), load(tmp_path / "joblib")
+    assert len(a.summary) == 4
+    pdt.assert_frame_equal(_stable(a.summary), _stable(b.summary))
