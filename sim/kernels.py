@@ -253,3 +253,85 @@ def traditional_cost(hours, pc_share, council, block_agency, block_day, ag_facto
         out[j] = _trad_cost(hours[j], pc_share[j], block_agency[c], block_day[c], ag_factor,
                             threshold)
     return out
+
+
+@njit(cache=True, nogil=True)
+def users_of(main_provider, route, gone_mask):
+    """Rows of users whose main provider is flagged in ``gone_mask`` (a provider-row mask)."""
+    out = np.empty(route.size, dtype=np.int64)
+    n = 0
+    for i in range(route.size):
+        p = main_provider[i]
+        if p >= 0 and route[i] < GONE and gone_mask[p]:
+            out[n] = i
+            n += 1
+    return out[:n]
+
+
+@njit(cache=True, nogil=True)
+def spot_rounds(edge_market, edge_provider, p_e, free, left, beta, n_markets, rounds):
+    """The spot market's allocation rounds (see market.py): each round, every market's
+    remaining demand is shared over its edges by free capacity x exp(-beta (price / mean price
+    - 1)); providers asked for more than they have fill pro rata; what is left spills to the
+    next round.  Updates ``free`` and ``left``; returns units per edge and units asked of each
+    edge in the first round."""
+    n_e = edge_market.size
+    edge_spot = np.zeros(n_e)
+    asked = np.zeros(n_e)
+    w = np.empty(n_e)
+    req = np.empty(n_e)
+    total0 = max(left.sum(), 1.0)
+    n_p = free.size
+    for rnd in range(rounds):
+        wsum = np.zeros(n_markets)
+        psum = np.zeros(n_markets)
+        for e in range(n_e):
+            m = edge_market[e]
+            if left[m] > 0:
+                b = free[edge_provider[e]]
+                wsum[m] += b
+                psum[m] += p_e[e] * b
+        w_m = np.zeros(n_markets)
+        for e in range(n_e):
+            m = edge_market[e]
+            b = free[edge_provider[e]] if left[m] > 0 else 0.0
+            mean = psum[m] / wsum[m] if wsum[m] > 0 else 0.0
+            if mean <= 0:
+                mean = 1.0
+            w[e] = b * np.exp(-beta * (p_e[e] / mean - 1.0))
+            w_m[m] += w[e]
+        if not (w_m > 0).any():
+            break
+        req_p = np.zeros(n_p)
+        for e in range(n_e):
+            m = edge_market[e]
+            req[e] = left[m] * (w[e] / w_m[m]) if w_m[m] > 0 else 0.0
+            req_p[edge_provider[e]] += req[e]
+            if rnd == 0:
+                asked[e] += req[e]
+        got_p = np.zeros(n_p)
+        got_m = np.zeros(n_markets)
+        for e in range(n_e):
+            p = edge_provider[e]
+            f = free[p] / req_p[p] if req_p[p] > free[p] else 1.0
+            g = req[e] * f
+            edge_spot[e] += g
+            got_p[p] += g
+            got_m[edge_market[e]] += g
+        for p in range(n_p):
+            free[p] = max(free[p] - got_p[p], 0.0)
+        for m in range(n_markets):
+            left[m] = max(left[m] - got_m[m], 0.0)
+        if left.sum() <= 1e-9 * total0:
+            break
+    return edge_spot, asked
+
+
+@njit(cache=True, nogil=True)
+def count_flag(council, route, flag, n_c):
+    """People (route not GONE) with ``flag`` set, per council."""
+    out = np.zeros(n_c, dtype=np.int64)
+    for i in range(route.size):
+        if flag[i] and route[i] < GONE:
+            out[council[i]] += 1
+    return out

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
+
 ROUNDS = 4
 
 
@@ -70,29 +72,9 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
     left = demand.copy()
     edge_spot = np.zeros(edge_market.size)
     p_e = price[edge_provider]
-    edge_asked = alloc.copy()
-    for rnd in range(ROUNDS):
-        cap_e = free[edge_provider]
-        base = cap_e * (left[edge_market] > 0)
-        mean_p = _weighted_mean(edge_market, p_e, base, n_markets)
-        w = base * np.exp(-beta * (p_e / np.where(mean_p > 0, mean_p, 1.0)[edge_market] - 1.0))
-        w_m = np.bincount(edge_market, w, n_markets)
-        if not (w_m > 0).any():
-            break
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(w_m[edge_market] > 0, w / w_m[edge_market], 0.0)
-        req = left[edge_market] * share
-        if rnd == 0:
-            edge_asked += req
-        req_p = np.bincount(edge_provider, req, n_prov)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            f_p = np.where(req_p > free, free / req_p, 1.0)
-        got = req * f_p[edge_provider]
-        edge_spot += got
-        free = np.maximum(free - np.bincount(edge_provider, got, n_prov), 0.0)
-        left = np.maximum(left - np.bincount(edge_market, got, n_markets), 0.0)
-        if left.sum() <= 1e-9 * max(demand.sum(), 1.0):
-            break
+    edge_spot, asked = kernels.spot_rounds(edge_market, edge_provider, p_e, free, left,
+                                           float(beta), n_markets, ROUNDS)
+    edge_asked = alloc + asked
     edge_spot_pay = edge_spot * p_e
     spot_del = np.bincount(edge_market, edge_spot, n_markets)
     spot_rev = np.bincount(edge_market, edge_spot_pay, n_markets)
@@ -101,12 +83,6 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
     return Clearing(block_del, np.bincount(edge_market, edge_block_pay, n_markets), overflow,
                     demand, spot_del, spot_price, edge_block, edge_block_pay, edge_spot,
                     edge_spot_pay, edge_asked)
-
-
-def _weighted_mean(groups, values, weights, n):
-    w = np.bincount(groups, weights, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(w > 0, np.bincount(groups, values * weights, n) / w, 0.0)
 
 
 def hhi(groups, revenue, n):

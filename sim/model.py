@@ -298,7 +298,9 @@ class CareMarketModel(mesa.Model):
         self.exits_week += np.bincount(p.home[rows], minlength=self.council.n)
         p.remove(rows)
         e.remove(np.flatnonzero(e.active & np.isin(e.provider, rows)))
-        hit = np.flatnonzero(u.active & np.isin(u.main_provider, rows))
+        gone = np.zeros(p.size, dtype=bool)
+        gone[rows] = True
+        hit = kernels.users_of(u.main_provider, u.route, gone)
         u.disrupted_until[hit] = t + self.cfg.behaviour.disruption_weeks
         res = hit[u.route[hit] == RES]
         self.assign_residents(res)

@@ -223,11 +223,11 @@ def _sample_traditional(model, k, rounds=6):
     u, rng = model.users, model.rng
     need = k.astype(np.int64).copy()
     chosen = []
-    for _ in range(rounds):
+    for rnd in range(rounds):
         total = int(need.sum())
         if total == 0:
             break
-        draw = np.unique(rng.integers(0, u.size, 3 * total + 16))
+        draw = np.unique(rng.integers(0, u.size, (3 * total + 16) << rnd))
         draw = draw[rng.permutation(draw.size)]
         ok = draw[(u.route[draw] == TRAD) & ~u.in_queue[draw]]
         if chosen:
@@ -302,8 +302,7 @@ def convert(model, rows, planned: bool):
 def _broker(model, rows):
     """Brokerage/advocacy is capacity-limited: the first PB holders to ask get it."""
     u, C = model.users, model.council
-    act = np.flatnonzero(u.active & u.brokered)
-    used = np.bincount(u.council[act], minlength=C.n)
+    used = kernels.count_flag(u.council, u.route, u.brokered, C.n)
     free = np.maximum(np.floor(C.broker_capacity) - used, 0).astype(int)
     got = _first_k(rows, u.council[rows], free)
     u.brokered[got] = True
