@@ -131,7 +131,7 @@ def finances(model, delivered, revenue, block_revenue):
     m = cfg.market
     act = np.flatnonzero(p.active)
     ptype = p.ptype[act]
-    wage = model.wage[p.home[act]]
+    wage = np.maximum(model.wage[p.home[act]], p.own_wage[act])
     unit_cost = unit_labour_cost(cfg, ptype, wage)
     cost = weekly_costs(cfg, ptype, p.capacity[act], delivered[act], wage, p.overhead[act])
     p.delivered[act] = delivered[act]

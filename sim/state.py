@@ -144,6 +144,7 @@ def provider_table(capacity: int) -> Table:
         "staffed": (f8, 0.0),           # paid staff hours per week
         "price": (f8, 0.0),             # spot price £/hour (£/bed-week)
         "overhead": (f8, 0.0),          # £/week fixed
+        "own_wage": (f8, 0.0),          # £/hour it pays if above the local wage (0 = local)
         "cash": (f8, 0.0),
         "delivered": (f8, 0.0), "delivered_ema": (f8, 0.0), "revenue": (f8, 0.0),
         "asked": (f8, 0.0),             # units buyers asked of it this week (demand pressure)
