@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt  # headless runs get matplotlib's default non-interactive backend
+import pandas as pd
 
 SOURCE = "Source: self-directed care market simulator"
 
