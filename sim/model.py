@@ -70,6 +70,9 @@ class CareMarketModel(mesa.Model):
             "unmet_need_share": lambda m: m.recorder.last("unmet_need_share"),
             "spot_price_agency": lambda m: m.recorder.last("spot_price_agency"),
             "spend_total": lambda m: m.recorder.last("spend_total", "sum"),
+            "spend_traditional": lambda m: m.recorder.last("spend_traditional", "sum"),
+            "spend_personal_budgets": lambda m: m.recorder.last("spend_direct_payment", "sum")
+            + m.recorder.last("spend_managed_pb", "sum"),
         })
 
     # ------------------------------------------------------------------ set-up

@@ -288,8 +288,11 @@ def main(argv=None):
         return 3
     jobs = [(sc, s) for sc in scs for s in range(seeds)]
     try:
-        results = Parallel(n_jobs=-1)(delayed(run_one)(spec, scs[sc], s, steps, extra)
-                                      for sc, s in jobs)
+        from tqdm import tqdm
+
+        gen = Parallel(n_jobs=-1, return_as="generator")(
+            delayed(run_one)(spec, scs[sc], s, steps, extra) for sc, s in jobs)
+        results = list(tqdm(gen, total=len(jobs), desc="stress", unit="run"))
     except ProviderFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
