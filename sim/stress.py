@@ -225,6 +225,10 @@ def _fans(runs, out: Path, steps: int):
         plt.close(fig)
 
 
+def _money(x) -> str:
+    return f"-£{-x:,.0f}" if x < 0 else f"£{x:,.0f}"
+
+
 def _board_summary(spec, table, steps, seeds) -> str:
     t = table.set_index("scenario")
     worst = t["p_exit_3y" if "p_exit_3y" in t else t.columns[-1]].idxmax()
@@ -238,8 +242,8 @@ def _board_summary(spec, table, steps, seeds) -> str:
              "| chance of exit in 1 / 2 / 3 years |", "|---|---|---|---|---|"]
     for sc, r in t.iterrows():
         p = " / ".join(f"{r.get(f'p_exit_{y}y', float('nan')):.0%}" for y in (1, 2, 3))
-        lines.append(f"| {sc} | £{r['revenue_week_median']:,.0f} | {r['margin_median']:.1%} | "
-                     f"£{r['cash_end_median']:,.0f} / £{r['cash_end_p05']:,.0f} | {p} |")
+        lines.append(f"| {sc} | {_money(r['revenue_week_median'])} | {r['margin_median']:.1%} | "
+                     f"{_money(r['cash_end_median'])} / {_money(r['cash_end_p05'])} | {p} |")
     lines += ["", f"Most dangerous scenario: **{worst}**.", "",
               "![revenue](fan_revenue.png)", "", "![cash](fan_cash.png)", "",
               "Method: the provider is an agent in the simulated market; scenarios are defined in "
