@@ -231,8 +231,6 @@ class MarketConfig:
     day_hours_mean: float = P(800.0, "hours/week of a typical day service", ASSUMPTION, 1, 1e6)
     community_hours_mean: float = P(300.0, "hours/week of a community organisation", ASSUMPTION, 1, 1e6)
     beds_mean: float = P(40.0, "beds of a typical care home", ASSUMPTION, 1, 10_000)
-    pa_share_start: float = P(0.15, "share of PB-holders' personal care from PAs at start, for "
-                              "sizing the initial PA pool", ASSUMPTION, 0, 1)
 
 
 @dataclass

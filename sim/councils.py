@@ -90,7 +90,7 @@ def manage_blocks(model, trad_units):
         cut_share = np.where(vol_m > 0, surplus / vol_m, 0.0)
     rate = min(1.0, cfg.policy.block_wind_down / WEEKS)
     e.block_volume[rows] *= 1 - rate * cut_share[m]
-    # Residential blocks follow occupancy, not hours: they are not wound down here.
+    # Care-home blocks are wound down the same way against the council's residents.
     expiring = rows[e.block_end[rows] <= t]
     if expiring.size:
         if cfg.policy.renew_blocks:
