@@ -20,14 +20,23 @@ def family_care(model):
     # One pass over all carer rows (kernels.family_pass): load = (unpaid + paid x (1 -
     # payment_relief)) / available hours; strain moves by strain_rate x (load - recovery load)
     # minus respite; burnout with a probability rising above the threshold.
-    pay, burnt, model.carer_sums = kernels.family_pass(
+    pay, at_risk, sums = kernels.family_pass(
         c.active, c.user, c.available, c.informal, c.strain, c.paid, c.cum_received, u.mix,
-        u.delivered, rng.random(c.size), cc.paid_extra_share, cc.family_rate, cc.payment_relief,
-        cc.strain_rate, cc.strain_recovery_load, cc.respite_relief, cc.burnout_threshold,
-        cc.burnout_hazard, u.council, model.council.n)
+        u.delivered, cc.paid_extra_share, cc.family_rate, cc.payment_relief, cc.strain_rate,
+        cc.strain_recovery_load, cc.respite_relief, cc.burnout_threshold, u.council,
+        model.council.n)
     paying = np.flatnonzero(pay > 0)
     user, pay = c.user[paying], pay[paying]
-    burnt = np.flatnonzero(burnt)
+    # Burnout: only carers above the threshold can burn out; draw for them alone.
+    risk = np.flatnonzero(at_risk)
+    over = (c.strain[risk] - cc.burnout_threshold) / max(1 - cc.burnout_threshold, 1e-9)
+    burnt = risk[rng.random(risk.size) < cc.burnout_hazard * over]
+    # The record counts the carers still caring at the end of the week.
+    bc = u.council[c.user[burnt]]
+    np.subtract.at(sums, (bc, 0), 1.0)
+    np.subtract.at(sums, (bc, 1), c.strain[burnt])
+    np.subtract.at(sums, (bc, 2), (c.paid[burnt] > 0).astype(float))
+    model.carer_sums = sums
     if burnt.size:
         model.council.burnouts[:] = np.bincount(u.council[c.user[burnt]], minlength=model.council.n)
         model.council.burnouts_total += model.council.burnouts

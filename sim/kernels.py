@@ -144,12 +144,14 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
 
 @njit(cache=True, nogil=True)
 def exits_and_need(route, group, total_need, informal, need, exit_step, shock_step, t, drift,
-                   shock_size):
+                   shock_size, residential_threshold):
     """Who leaves this week (their exit step has come), and everyone's need progression:
     drift by group, plus a step increase for those whose shock step has come.  Returns the
-    leaving flags and the flags of those shocked (who need a new shock step drawn)."""
+    leaving flags, the flags of those shocked (who need a new shock step drawn), and the
+    community users staying whose total need is above the residential-care threshold."""
     leaving = np.zeros(route.size, dtype=np.bool_)
     shocked = np.zeros(route.size, dtype=np.bool_)
+    high = np.zeros(route.size, dtype=np.bool_)
     for i in range(route.size):
         r = route[i]
         if r >= GONE:
@@ -162,21 +164,22 @@ def exits_and_need(route, group, total_need, informal, need, exit_step, shock_st
             shocked[i] = True
         total_need[i] *= grow
         need[i] = max(total_need[i] - informal[i], 0.0)
-    return leaving, shocked
+        if r < RES and not leaving[i] and total_need[i] > residential_threshold:
+            high[i] = True
+    return leaving, shocked, high
 
 
 @njit(cache=True, nogil=True)
 def family_pass(active, user, available, informal, strain, paid, cum_received, mix, delivered,
-                u_burn, paid_extra_share, family_rate, payment_relief, strain_rate,
-                recovery_load, respite_relief, burnout_threshold, burnout_hazard, council, n_c):
-    """Family carers' week (see carers.py): paid hours up to their spare hours, strain from
-    load net of pay relief and respite, and burnout draws.  Returns £ paid per carer row,
-    burnout flags, and per council the carers still caring, their total strain and how many
-    are paid (for the weekly record)."""
+                paid_extra_share, family_rate, payment_relief, strain_rate, recovery_load,
+                respite_relief, burnout_threshold, council, n_c):
+    """Family carers' week (see carers.py): paid hours up to their spare hours, and strain from
+    load net of pay relief and respite.  Returns £ paid per carer row, flags of carers above
+    the burnout threshold (who may burn out: drawn by the caller), and per council the carers,
+    their total strain and how many are paid (for the weekly record)."""
     pay = np.zeros(active.size)
-    burnt = np.zeros(active.size, dtype=np.bool_)
+    at_risk = np.zeros(active.size, dtype=np.bool_)
     sums = np.zeros((n_c, 3))
-    span = max(1.0 - burnout_threshold, 1e-9)
     for k in range(active.size):
         if not active[k]:
             continue
@@ -192,15 +195,14 @@ def family_pass(active, user, available, informal, strain, paid, cum_received, m
         s = strain[k] + strain_rate * (load - recovery_load) - respite_relief * respite
         s = min(max(s, 0.0), 1.0)
         strain[k] = s
-        if u_burn[k] < burnout_hazard * max(s - burnout_threshold, 0.0) / span:
-            burnt[k] = True
-        else:
-            c = council[i]
-            sums[c, 0] += 1.0
-            sums[c, 1] += s
-            if h > 0.0:
-                sums[c, 2] += 1.0
-    return pay, burnt, sums
+        if s > burnout_threshold:
+            at_risk[k] = True
+        c = council[i]
+        sums[c, 0] += 1.0
+        sums[c, 1] += s
+        if h > 0.0:
+            sums[c, 2] += 1.0
+    return pay, at_risk, sums
 
 
 @njit(cache=True, nogil=True)

@@ -114,7 +114,9 @@ def compose_mix(model, rows):
     route = u.route[rows]
     mix = traditional_mix(model, rows, u.assessed[rows])
     pb = (route == DP) | (route == MPB)
-    chooses = pb & (u.planned[rows] | (model.rng.random(rows.size) >= b.unplanned_dp_rebuy))
+    # Without planning, a fixed share of people re-buy their old package; who they are is a
+    # trait of the person (drawn once), so a review does not flip them between behaviours.
+    chooses = pb & (u.planned[rows] | (u.rebuy_draw[rows] >= b.unplanned_dp_rebuy))
     if chooses.any():
         r = rows[chooses]
         mix[chooses] = _chosen_mix(model, r)

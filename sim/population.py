@@ -54,6 +54,7 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
     u.pc_share[rows] = np.clip(G["personal_care_share"][group] + rng.normal(0, 0.1, n), 0.05, 0.95)
     u.fit[:, rows] = rng.beta(cfg.users.fit_alpha, cfg.users.fit_beta, size=(5, n))
     u.autonomy[rows] = rng.beta(cfg.users.autonomy_alpha, cfg.users.autonomy_beta, n)
+    u.rebuy_draw[rows] = rng.random(n)
     u.review_step[rows] = model.steps_done - rng.integers(0, cfg.council.review_interval_weeks, n)
     has_carer = rng.random(n) < G["carer_prob"][group]
     has_carer &= route != RES
@@ -129,9 +130,9 @@ def demography(model):
     cfg, u, rng, G = model.cfg, model.users, model.rng, model.groups
     # Exits and need progression (drift plus occasional step increases), one pass over all rows.
     t = model.steps_done
-    leaving, shocked = kernels.exits_and_need(
+    leaving, shocked, high = kernels.exits_and_need(
         u.route, u.group, u.total_need, u.informal, u.need, u.exit_step, u.shock_step, t,
-        G["need_growth"] / WEEKS, cfg.users.need_shock_size)
+        G["need_growth"] / WEEKS, cfg.users.need_shock_size, cfg.users.residential_need_threshold)
     leaving = np.flatnonzero(leaving)
     left = np.bincount(u.council[leaving], minlength=model.council.n)
     shocked = np.flatnonzero(shocked)
@@ -139,7 +140,7 @@ def demography(model):
     model.remove_users(leaving)
 
     # Moves to residential care: high-need community users, if a bed is free in their council.
-    comm = np.flatnonzero((u.route < RES) & (u.total_need > cfg.users.residential_need_threshold))
+    comm = np.flatnonzero(high)
     p = 1 - np.exp(-G["residential_rate"][u.group[comm]] / WEEKS)
     movers = comm[rng.random(comm.size) < p]
     if movers.size:

@@ -100,6 +100,7 @@ def user_table(capacity: int) -> Table:
         "pc_share": (f8, 0.5),          # share of need that is personal care
         "fit": (f8, 0.5, 5),            # preference fit for each option (revealed by planning)
         "autonomy": (f8, 0.5),          # how much the person wants to manage their own care
+        "rebuy_draw": (f8, 0.0),        # uniform draw: re-buys the old package if unplanned
         "planned": (b, False), "brokered": (b, False),
         "in_queue": (b, False), "queue_since": (i4, -1), "planning_until": (i4, -1),
         "converted_step": (i4, -1), "review_step": (i4, 0),

@@ -107,10 +107,9 @@ def test_paying_family_carers_raises_their_hours_and_changes_strain():
         strain, paid_h = c.strain.copy(), np.zeros(c.size)
         kernels.family_pass(c.active, c.user, c.available, c.informal, strain, paid_h,
                             c.cum_received.copy(), mix, u.delivered.copy(),
-                            np.ones(c.size), cc.paid_extra_share, cc.family_rate,
-                            cc.payment_relief, cc.strain_rate, cc.strain_recovery_load,
-                            cc.respite_relief, cc.burnout_threshold, cc.burnout_hazard,
-                            u.council, anyone.council.n)
+                            cc.paid_extra_share, cc.family_rate, cc.payment_relief,
+                            cc.strain_rate, cc.strain_recovery_load, cc.respite_relief,
+                            cc.burnout_threshold, u.council, anyone.council.n)
         return strain[paid], paid_h[paid]
     unpaid_mix = u.mix.copy()
     unpaid_mix[4] = 0.0
