@@ -299,13 +299,6 @@ def _walk(obj, prefix=""):
             yield key, f, value
 
 
-def parameter_table(obj=None):
-    """(key, default, unit, source) for every parameter, for docs/parameters.md."""
-    obj = obj if obj is not None else SimConfig()
-    return [(k, v, f.metadata.get("unit", ""), f.metadata.get("source", ASSUMPTION))
-            for k, f, v in _walk(obj)]
-
-
 def validate(cfg: SimConfig) -> SimConfig:
     """Check every value against its declared range; raise ConfigError naming the first bad key."""
     errors = []

@@ -109,7 +109,6 @@ class CareMarketModel(mesa.Model):
         np.add.at(trad, (np.repeat(u.council[t_rows], 4), np.tile(np.arange(4), t_rows.size)),
                   t_units.ravel())
         trad[:, RESIDENTIAL] = demand[:, RESIDENTIAL]
-        self.providers_start_demand = demand
         providers.initial_market(self, demand, rng)
         providers.initial_blocks(self, trad)
         self.last_trad_units = trad.ravel()

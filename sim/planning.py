@@ -31,21 +31,6 @@ def staff_units(model, mix: np.ndarray) -> np.ndarray:
     return units
 
 
-def staff_columns(model, mix: np.ndarray) -> list[np.ndarray]:
-    """Billable units of the four market options for whole option-major columns; options
-    without an intensity premium are returned as views (no copy of a million rows)."""
-    m = model.cfg.market
-    cols = [mix[t] for t in range(4)]
-    for col, factor in ((AGENCY, m.agency_intensive_factor), (PA, m.pa_intensive_factor)):
-        if factor != 1.0:
-            extra = mix[col] - m.intensive_threshold
-            np.maximum(extra, 0.0, out=extra)
-            extra *= factor - 1.0
-            extra += mix[col]
-            cols[col] = extra
-    return cols
-
-
 def traditional_mix(model, rows, hours=None) -> np.ndarray:
     u = model.users
     h = u.need[rows] if hours is None else hours

@@ -73,6 +73,13 @@ def _markdown(table: pd.DataFrame, axes: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def heatmaps(summary, axes, out: Path) -> list[Path]:
     if len(axes) < 2:
         return []
@@ -95,11 +102,7 @@ def heatmaps(summary, axes, out: Path) -> list[Path]:
         fig.colorbar(im, ax=ax, label=label)
         extra = f" (mean over seeds{' and ' + ', '.join(a[3:] for a in axes[2:]) if axes[2:] else ''})"
         ax.set_title(label + extra, fontsize=10)
-        fig.tight_layout()
-        p = out / f"heatmap_{field}.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
+        paths.append(_save(fig, out / f"heatmap_{field}.png"))
     return paths
 
 
@@ -129,11 +132,7 @@ def fan_charts(res, axes, out: Path) -> list[Path]:
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=7, title=", ".join(a[3:] for a in axes) or None, title_fontsize=7)
         ax.grid(alpha=0.3)
-        fig.tight_layout()
-        p = out / f"fan_{col}.png"
-        fig.savefig(p, dpi=110)
-        plt.close(fig)
-        paths.append(p)
+        paths.append(_save(fig, out / f"fan_{col}.png"))
     return paths
 
 
