@@ -44,8 +44,9 @@ def purchase_care(model, ledger: Ledger):
     # residents per council, and direct payments paid into accounts.
     m = model.cfg.market
     factors = (m.agency_intensive_factor, m.pa_intensive_factor, m.intensive_threshold)
-    demand, residents, transfers = kernels.demand_and_transfers(
-        u.mix, u.route, u.council, u.budget, u.dp_balance, n_c, *factors)
+    demand, residents, occ, transfers = kernels.demand_and_transfers(
+        u.mix, u.route, u.council, u.budget, u.dp_balance, u.main_provider, n_c,
+        p.capacity.size, *factors)
     ledger.dp_transfers += transfers
     block = np.zeros((n_c, N_TYPES))
     spot = np.zeros((n_c, N_TYPES))
@@ -92,7 +93,6 @@ def purchase_care(model, ledger: Ledger):
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
     e.revenue[:] = 0.0
     e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
-    occ = kernels.residents_per_home(u.route, u.main_provider, p.capacity.size)
     p.occupied[:] = occ
     fees = occ * p.price
     revenue += fees

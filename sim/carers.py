@@ -20,7 +20,7 @@ def family_care(model):
     # One pass over all carer rows (kernels.family_pass): load = (unpaid + paid x (1 -
     # payment_relief)) / available hours; strain moves by strain_rate x (load - recovery load)
     # minus respite; burnout with a probability rising above the threshold.
-    pay, at_risk, sums = kernels.family_pass(
+    pay, risk, sums = kernels.family_pass(
         c.active, c.user, c.available, c.informal, c.strain, c.paid, c.cum_received, u.mix,
         u.delivered, cc.paid_extra_share, cc.family_rate, cc.payment_relief, cc.strain_rate,
         cc.strain_recovery_load, cc.respite_relief, cc.burnout_threshold, u.council,
@@ -28,7 +28,6 @@ def family_care(model):
     paying = np.flatnonzero(pay > 0)
     user, pay = c.user[paying], pay[paying]
     # Burnout: only carers above the threshold can burn out; draw for them alone.
-    risk = np.flatnonzero(at_risk)
     over = (c.strain[risk] - cc.burnout_threshold) / max(1 - cc.burnout_threshold, 1e-9)
     burnt = risk[rng.random(risk.size) < cc.burnout_hazard * over]
     # The record counts the carers still caring at the end of the week.

@@ -23,35 +23,43 @@ AGENCY, PA = 0, 2
 @njit(cache=True, nogil=True)
 def _units(h, factor, threshold):
     """Billable units for ``h`` care hours: hours above the threshold cost ``factor`` each."""
-    extra = h - threshold
-    return h + (factor - 1.0) * extra if extra > 0.0 else h
+    return h + (factor - 1.0) * max(h - threshold, 0.0)
+
+
+# The per-row passes below avoid data-dependent branches where they can (a row's route,
+# whether it is in use, whether an option is used are in no particular order once rows are
+# reused, so a branch on them is mispredicted often): they compute for every row and select
+# or weight by 0/1.  Unused rows (route GONE) keep stale values in some columns, so every
+# result for them is masked.
 
 
 @njit(cache=True, nogil=True)
-def demand_and_transfers(mix, route, council, budget, dp_balance, n_c, ag_factor, pa_factor,
-                         threshold):
+def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider, n_c, n_p,
+                         ag_factor, pa_factor, threshold):
     """Market demand per (council, traditional?, option) in billable units; residents per
-    council; and the week's direct-payment transfers (added to balances, summed by council)."""
+    council and per care home; and the week's direct-payment transfers (added to balances,
+    summed by council)."""
     demand = np.zeros((n_c, 2, 4))
     residents = np.zeros(n_c)
+    occupied = np.zeros(n_p)
     transfers = np.zeros(n_c)
     for i in range(route.size):
         r = route[i]
-        if r >= GONE:
-            continue
         c = council[i]
-        if r == RES:
-            residents[c] += 1.0
-            continue
-        if r == DP:
-            dp_balance[i] += budget[i]
-            transfers[c] += budget[i]
+        res = 1.0 if r == RES else 0.0
+        residents[c] += res
+        home = main_provider[i]
+        occupied[max(home, 0)] += res if home >= 0 else 0.0
+        b = budget[i] if r == DP else 0.0
+        dp_balance[i] += b
+        transfers[c] += b
+        w = 1.0 if r < RES else 0.0
         k = 1 if r == TRAD else 0
-        demand[c, k, 0] += _units(mix[0, i], ag_factor, threshold)
-        demand[c, k, 1] += mix[1, i]
-        demand[c, k, 2] += _units(mix[2, i], pa_factor, threshold)
-        demand[c, k, 3] += mix[3, i]
-    return demand, residents, transfers
+        demand[c, k, 0] += w * _units(mix[0, i], ag_factor, threshold)
+        demand[c, k, 1] += w * mix[1, i]
+        demand[c, k, 2] += w * _units(mix[2, i], pa_factor, threshold)
+        demand[c, k, 3] += w * mix[3, i]
+    return demand, residents, occupied, transfers
 
 
 @njit(cache=True, nogil=True)
@@ -63,83 +71,73 @@ def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance
     by_route = np.zeros((n_c, 6))
     for i in range(route.size):
         r = route[i]
-        if r >= RES:
-            spend[i] = 0.0
-            continue
+        comm = r < RES
         c = council[i]
         k = 1 if r == TRAD else 0
         s = 0.0
         for t in range(4):
             h = mix[t, i]
-            delivered[t, i] = h * fill[c, k, t]
-            if h > 0.0:
-                if t == AGENCY:
-                    units = _units(h, ag_factor, threshold)
-                elif t == PA:
-                    units = _units(h, pa_factor, threshold)
-                else:
-                    units = h
-                s += units * pay[c, k, t]
+            d = h * fill[c, k, t]
+            delivered[t, i] = d if comm else delivered[t, i]
+        s = (_units(mix[0, i], ag_factor, threshold) * pay[c, k, 0] + mix[1, i] * pay[c, k, 1]
+             + _units(mix[2, i], pa_factor, threshold) * pay[c, k, 2] + mix[3, i] * pay[c, k, 3])
+        s = s if comm else 0.0
         spend[i] = s
         by_route[c, r] += s
-        if r == DP:
-            dp_balance[i] -= s
+        dp_balance[i] -= s if r == DP else 0.0
     return by_route
 
 
 @njit(cache=True, nogil=True)
 def outcomes(delivered, fit, need, route, council, carer, brokered, planned, autonomy,
              disrupted_until, in_queue, planning_until, t, w_met, w_fit, w_control,
-             disruption_penalty, control_tab, burden_tab, met_out, qol_out, choice_out, hours_out,
-             n_c):
+             disruption_penalty, control_tab, burden_tab, met_out, qol_out, choice_out, n_c):
     """Quality of life, choice/control and need met for community users (see outcomes.py for
-    the formula), plus the per-(council, route) sums the weekly record needs: people, need,
-    unmet need, quality of life, choice; and queue/planning counts per council."""
-    sums = np.zeros((5, n_c, 6))   # count, need, unmet, qol, choice
-    queue = np.zeros((n_c, 2))     # waiting, in planning
+    the formula; residents keep theirs), plus the per-(council, route) sums the weekly record
+    needs: people, need, unmet need, quality of life, choice; and queue/planning counts per
+    council."""
+    sums = np.zeros((5, n_c, 6))   # count, need, unmet, qol, choice (column GONE is ignored)
+    queue = np.zeros((n_c, 4))     # [not queued x2, waiting, in planning]
     for i in range(route.size):
-        r = route[i]
-        if r >= GONE:
-            hours_out[i] = 0.0
-            continue
+        r = np.int64(route[i])
         c = council[i]
         hours = 0.0
         fitted = 0.0
-        used = 0
         fit_sum = 0.0
+        used = 0
         for k in range(5):
             d = delivered[k, i]
+            f = fit[k, i]
             hours += d
-            fitted += d * fit[k, i]
-            fit_sum += fit[k, i]
-            if d > 0.5:
-                used += 1
-        hours_out[i] = hours
+            fitted += d * f
+            fit_sum += f
+            used += np.int64(d > 0.5)
         nd = need[i]
-        if r < RES:
-            met = min(hours, nd) / nd if nd > 0.0 else 1.0   # no need: nothing unmet
-            fm = fitted / hours if hours > 0.0 else fit_sum / 5.0
-            helped = 1 if (carer[i] >= 0 or brokered[i]) else 0
-            pl = 1 if planned[i] else 0
-            control = control_tab[r * 2 + pl]
-            burden = burden_tab[r * 4 + helped * 2 + pl]
-            a = autonomy[i]
-            q = w_met * met + w_fit * fm + w_control * control - burden
-            if disrupted_until[i] > t:
-                q -= disruption_penalty
-            ch = 0.8 * (control * a - 2.0 * burden * (1.0 - a)) \
-                + 0.2 / 3.0 * min(max(used - 1, 0), 3)
-            met_out[i] = met
-            qol_out[i] = min(max(q, 0.0), 1.0)
-            choice_out[i] = min(max(ch, 0.0), 1.0)
+        met = min(hours, nd) / nd if nd > 0.0 else 1.0   # no need: nothing unmet
+        fm = fitted / hours if hours > 0.0 else fit_sum / 5.0
+        helped = np.int64(carer[i] >= 0) | np.int64(brokered[i])
+        pl = np.int64(planned[i])
+        control = control_tab[r * 2 + pl]
+        burden = burden_tab[r * 4 + helped * 2 + pl]
+        a = autonomy[i]
+        q = w_met * met + w_fit * fm + w_control * control - burden
+        q -= disruption_penalty if disrupted_until[i] > t else 0.0
+        ch = 0.8 * (control * a - 2.0 * burden * (1.0 - a)) \
+            + 0.2 / 3.0 * min(max(used - 1, 0), 3)
+        comm = r < RES
+        met_out[i] = met if comm else met_out[i]
+        q = min(max(q, 0.0), 1.0) if comm else qol_out[i]
+        ch = min(max(ch, 0.0), 1.0) if comm else choice_out[i]
+        qol_out[i] = q
+        choice_out[i] = ch
         sums[0, c, r] += 1.0
         sums[1, c, r] += nd
         sums[2, c, r] += max(nd - hours, 0.0)
-        sums[3, c, r] += qol_out[i]
-        sums[4, c, r] += choice_out[i]
-        if in_queue[i]:
-            queue[c, 1 if planning_until[i] >= 0 else 0] += 1.0
-    return sums, queue
+        sums[3, c, r] += q
+        sums[4, c, r] += ch
+        live = np.int64(r < GONE) & np.int64(in_queue[i])
+        queue[c, 2 * live + np.int64(planning_until[i] >= 0)] += 1.0
+    return sums, queue[:, 2:].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -147,26 +145,28 @@ def exits_and_need(route, group, total_need, informal, need, exit_step, shock_st
                    shock_size, residential_threshold):
     """Who leaves this week (their exit step has come), and everyone's need progression:
     drift by group, plus a step increase for those whose shock step has come.  Returns the
-    leaving flags, the flags of those shocked (who need a new shock step drawn), and the
-    community users staying whose total need is above the residential-care threshold."""
-    leaving = np.zeros(route.size, dtype=np.bool_)
-    shocked = np.zeros(route.size, dtype=np.bool_)
-    high = np.zeros(route.size, dtype=np.bool_)
+    rows leaving, the rows shocked (who need a new shock step drawn), and the community users
+    staying whose total need is above the residential-care threshold."""
+    leaving = np.empty(route.size, dtype=np.int64)
+    shocked = np.empty(route.size, dtype=np.int64)
+    high = np.empty(route.size, dtype=np.int64)
+    n_l = n_s = n_h = 0
     for i in range(route.size):
         r = route[i]
-        if r >= GONE:
-            continue
-        if exit_step[i] <= t:
-            leaving[i] = True
-        grow = 1.0 + drift[group[i]]
-        if shock_step[i] <= t:
-            grow += shock_size
-            shocked[i] = True
-        total_need[i] *= grow
-        need[i] = max(total_need[i] - informal[i], 0.0)
-        if r < RES and not leaving[i] and total_need[i] > residential_threshold:
-            high[i] = True
-    return leaving, shocked, high
+        live = r < GONE
+        leave = live & (exit_step[i] <= t)
+        shock = live & (shock_step[i] <= t)
+        grow = 1.0 + drift[group[i]] + (shock_size if shock else 0.0)
+        tn = total_need[i] * (grow if live else 1.0)
+        total_need[i] = tn
+        need[i] = max(tn - informal[i], 0.0) if live else need[i]
+        leaving[n_l] = i
+        n_l += np.int64(leave)
+        shocked[n_s] = i
+        n_s += np.int64(shock)
+        high[n_h] = i
+        n_h += np.int64((r < RES) & ~leave & (tn > residential_threshold))
+    return leaving[:n_l].copy(), shocked[:n_s].copy(), high[:n_h].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -174,44 +174,67 @@ def family_pass(active, user, available, informal, strain, paid, cum_received, m
                 paid_extra_share, family_rate, payment_relief, strain_rate, recovery_load,
                 respite_relief, burnout_threshold, council, n_c):
     """Family carers' week (see carers.py): paid hours up to their spare hours, and strain from
-    load net of pay relief and respite.  Returns £ paid per carer row, flags of carers above
+    load net of pay relief and respite.  Returns £ paid per carer row, the carer rows above
     the burnout threshold (who may burn out: drawn by the caller), and per council the carers,
-    their total strain and how many are paid (for the weekly record)."""
+    their total strain and how many are paid (for the weekly record).  A carer shares its
+    row with the person cared for, so ``user[k] == k`` and the users' columns are read in
+    order."""
     pay = np.zeros(active.size)
-    at_risk = np.zeros(active.size, dtype=np.bool_)
+    at_risk = np.empty(active.size, dtype=np.int64)
+    n_r = 0
     sums = np.zeros((n_c, 3))
     for k in range(active.size):
-        if not active[k]:
-            continue
-        i = user[k]
+        act = active[k]
+        i = user[k] if act else k
+        w = 1.0 if act else 0.0
         spare = max(available[k] - informal[k], 0.0) * paid_extra_share
-        h = min(mix[4, i], spare)
-        paid[k] = h
-        delivered[4, i] = h
-        pay[k] = h * family_rate
-        cum_received[k] += pay[k]
+        h = min(mix[4, i], spare) * w
+        paid[k] = h if act else paid[k]
+        delivered[4, i] = h if act else delivered[4, i]
+        pk = h * family_rate
+        pay[k] = pk
+        cum_received[k] += pk
         load = (informal[k] + h * (1.0 - payment_relief)) / max(available[k], 1.0)
         respite = (delivered[1, i] + delivered[3, i]) / 10.0
         s = strain[k] + strain_rate * (load - recovery_load) - respite_relief * respite
-        s = min(max(s, 0.0), 1.0)
+        s = min(max(s, 0.0), 1.0) if act else strain[k]
         strain[k] = s
-        if s > burnout_threshold:
-            at_risk[k] = True
+        at_risk[n_r] = k
+        n_r += np.int64(act & (s > burnout_threshold))
         c = council[i]
-        sums[c, 0] += 1.0
-        sums[c, 1] += s
-        if h > 0.0:
-            sums[c, 2] += 1.0
-    return pay, at_risk, sums
+        sums[c, 0] += w
+        sums[c, 1] += s * w
+        sums[c, 2] += 1.0 if h > 0.0 else 0.0
+    return pay, at_risk[:n_r].copy(), sums
 
 
 @njit(cache=True, nogil=True)
-def count_by_route(council, route, n_c):
-    """People per (council, route)."""
-    out = np.zeros((n_c, 6), dtype=np.int64)
+def rollout_scan(council, route, in_queue, brokered, n_c):
+    """What the rollout phase needs from the whole table, in one pass: people per (council,
+    route), brokered people per council, and the rows in the conversion queue."""
+    by_route = np.zeros((n_c, 6), dtype=np.int64)
+    broker_used = np.zeros(n_c, dtype=np.int64)
+    queued = np.empty(route.size, dtype=np.int64)
+    n_q = 0
     for i in range(route.size):
-        out[council[i], route[i]] += 1
-    return out
+        r = route[i]
+        c = council[i]
+        by_route[c, r] += 1
+        broker_used[c] += np.int64(brokered[i] & (r < GONE))
+        queued[n_q] = i
+        n_q += np.int64(in_queue[i])
+    return by_route, broker_used, queued[:n_q].copy()
+
+
+@njit(cache=True, nogil=True)
+def due_for_review(route, review_step, cutoff):
+    """Rows of people (route not GONE) last reviewed at or before ``cutoff``."""
+    out = np.empty(route.size, dtype=np.int64)
+    n = 0
+    for i in range(route.size):
+        out[n] = i
+        n += np.int64((route[i] < GONE) & (review_step[i] <= cutoff))
+    return out[:n].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -297,10 +320,13 @@ def spot_rounds(edge_market, edge_provider, p_e, free, left, beta, n_markets, ro
         for e in range(n_e):
             m = edge_market[e]
             b = free[edge_provider[e]] if left[m] > 0 else 0.0
-            mean = psum[m] / wsum[m] if wsum[m] > 0 else 0.0
-            if mean <= 0:
-                mean = 1.0
-            w[e] = b * np.exp(-beta * (p_e[e] / mean - 1.0))
+            if b > 0.0:                 # most edges are full or in cleared markets by round 2
+                mean = psum[m] / wsum[m] if wsum[m] > 0 else 0.0
+                if mean <= 0:
+                    mean = 1.0
+                w[e] = b * np.exp(-beta * (p_e[e] / mean - 1.0))
+            else:
+                w[e] = 0.0
             w_m[m] += w[e]
         if not (w_m > 0).any():
             break

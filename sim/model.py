@@ -22,7 +22,18 @@ from .outcomes import update_outcomes
 from .planning import compose_mix, convert, review, rollout, traditional_mix
 from .population import demography, draw_exit_steps, group_arrays, initial_population
 from .recording import Recorder
-from .state import DP, N_TYPES, RES, RESIDENTIAL, TRAD, carer_table, edge_table, provider_table, user_table
+from .state import (
+    DP,
+    N_TYPES,
+    RES,
+    RESIDENTIAL,
+    TRAD,
+    carer_table,
+    edge_table,
+    provider_table,
+    small_keys,
+    user_table,
+)
 
 
 class CareMarketModel(mesa.Model):
@@ -44,7 +55,7 @@ class CareMarketModel(mesa.Model):
         n_c = self.council.n
         n0 = int(self.council.n_users0.sum() * (1 + cfg.users.self_funder_ratio))
         self.users = user_table(int(n0 * 1.05))
-        self.carers = carer_table(int(n0 * 0.6))
+        self.carers = carer_table(self.users.size)
         self.providers = provider_table(1024)
         self.edges = edge_table(2048)
         self.wage = np.full(n_c, max(cfg.market.wage, cfg.market.wage_floor))
@@ -216,7 +227,7 @@ class CareMarketModel(mesa.Model):
         ed = np.flatnonzero(e.active)
         prov = e.provider[ed]
         em = e.council[ed] * N_TYPES + p.ptype[prov]
-        order = np.argsort(em, kind="stable")
+        order = np.argsort(small_keys(em, self.council.n * N_TYPES), kind="stable")
         em, prov = em[order], prov[order]
         cum = np.cumsum(np.maximum(p.capacity[prov], 1e-9))
         n = self.council.n * N_TYPES
@@ -240,11 +251,15 @@ class CareMarketModel(mesa.Model):
         slots = np.repeat(homes, vac)
         if slots.size == 0:
             return
+        # Free beds in random order, then grouped by council (a stable radix sort on a
+        # small-integer key keeps the random order within each council).
         slots = slots[rng.permutation(slots.size)]
-        slots = slots[np.argsort(p.home[slots], kind="stable")]
+        slot_council = p.home[slots]
+        order = np.argsort(small_keys(slot_council, self.council.n), kind="stable")
+        slots, slot_council = slots[order], slot_council[order]
         n_c = self.council.n
-        start_s = np.searchsorted(p.home[slots], np.arange(n_c))
-        count_s = np.bincount(p.home[slots], minlength=n_c)
+        start_s = np.searchsorted(slot_council, np.arange(n_c))
+        count_s = np.bincount(slot_council, minlength=n_c)
         movers = movers[np.argsort(u.council[movers], kind="stable")]
         mc = u.council[movers]
         rank = np.arange(movers.size) - np.searchsorted(mc, np.arange(n_c))[mc]

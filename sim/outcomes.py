@@ -42,12 +42,10 @@ def update_outcomes(model):
     cfg, u, t = model.cfg, model.users, model.steps_done
     b = cfg.behaviour
     control_tab, burden_tab = _situation_tables(b)
-    hours = np.empty(u.size)
     sums, queue = kernels.outcomes(
         u.delivered, u.fit, u.need, u.route, u.council, u.carer, u.brokered, u.planned,
         u.autonomy, u.disrupted_until, u.in_queue, u.planning_until, t, b.w_met, b.w_fit,
-        b.w_control, b.disruption_penalty, control_tab, burden_tab, u.met, u.qol, u.choice, hours,
+        b.w_control, b.disruption_penalty, control_tab, burden_tab, u.met, u.qol, u.choice,
         model.council.n)
-    model.hours_delivered = hours
     model.user_sums = dict(zip(("count", "need", "unmet", "qol", "choice"), sums, strict=True))
     model.queue_counts = queue

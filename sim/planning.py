@@ -157,18 +157,22 @@ def rollout(model):
     convert finished plans; convert the shortfall unplanned as far as the target is enforced."""
     cfg, u, C, t = model.cfg, model.users, model.council, model.steps_done
     n_c = C.n
-    by_route = kernels.count_by_route(u.council, u.route, n_c)
+    by_route, model.broker_used, queued = kernels.rollout_scan(u.council, u.route, u.in_queue,
+                                                               u.brokered, n_c)
+    model._broker_step = t
     n_pb = by_route[:, DP] + by_route[:, MPB]
     n_funded = by_route[:, TRAD] + n_pb
     target = C.target_share(t)
     want = np.ceil(target * n_funded).astype(int) - n_pb
 
     # Finished plans become planned PBs.
-    done = np.flatnonzero(u.in_queue & (u.planning_until <= t) & (u.planning_until >= 0))
+    until = u.planning_until[queued]
+    finished = (until <= t) & (until >= 0)
+    done = queued[finished]
     convert(model, done, planned=True)
 
     # Queue enough traditional users to cover what the target still wants.
-    queued = np.flatnonzero(u.in_queue)
+    queued = queued[~finished]
     pending = np.bincount(u.council[queued], minlength=n_c)
     add = np.maximum(want - pending - np.bincount(u.council[done], minlength=n_c), 0)
     joining = _sample_traditional(model, add)
@@ -176,7 +180,7 @@ def rollout(model):
     u.queue_since[joining] = t
 
     # Start plans within planning staff capacity (FIFO).
-    act_q = np.flatnonzero(u.active & u.in_queue)
+    act_q = np.union1d(queued, joining)
     planning = u.planning_until[act_q] >= 0
     busy = np.bincount(u.council[act_q[planning]], minlength=n_c)
     free_slots = np.maximum(np.floor(C.max_in_planning) - busy, 0).astype(int)
@@ -289,16 +293,22 @@ def convert(model, rows, planned: bool):
 def _broker(model, rows):
     """Brokerage/advocacy is capacity-limited: the first PB holders to ask get it."""
     u, C = model.users, model.council
-    used = kernels.count_flag(u.council, u.route, u.brokered, C.n)
+    # Brokered people per council: counted by the rollout phase's scan and kept up to date
+    # here; counted afresh outside that phase.
+    used = getattr(model, "broker_used", None)
+    if used is None or getattr(model, "_broker_step", None) != model.steps_done:
+        used = kernels.count_flag(u.council, u.route, u.brokered, C.n)
     free = np.maximum(np.floor(C.broker_capacity) - used, 0).astype(int)
     got = _first_k(rows, u.council[rows], free)
     u.brokered[got] = True
+    model.broker_used = used + np.bincount(u.council[got], minlength=C.n)
+    model._broker_step = model.steps_done
 
 
 def review(model):
     """Phase: annual reviews re-assess need, reset budgets and re-compose support."""
     u, t = model.users, model.steps_done
-    due = np.flatnonzero(u.active & (u.review_step <= t - model.cfg.council.review_interval_weeks))
+    due = kernels.due_for_review(u.route, u.review_step, t - model.cfg.council.review_interval_weeks)
     reassess(model, due)
 
 

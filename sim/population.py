@@ -73,7 +73,7 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
 def add_carers(model, user_rows: np.ndarray, rng):
     cc, c, u = model.cfg.carers, model.carers, model.users
     k = user_rows.size
-    rows = c.add(k)
+    rows = c.claim(user_rows)
     c.user[rows] = user_rows
     c.available[rows] = rng.gamma(4.0, cc.available_hours_mean / 4.0, k)
     a = 4.0 * cc.informal_share / max(1 - cc.informal_share, 1e-6)
@@ -133,14 +133,12 @@ def demography(model):
     leaving, shocked, high = kernels.exits_and_need(
         u.route, u.group, u.total_need, u.informal, u.need, u.exit_step, u.shock_step, t,
         G["need_growth"] / WEEKS, cfg.users.need_shock_size, cfg.users.residential_need_threshold)
-    leaving = np.flatnonzero(leaving)
     left = np.bincount(u.council[leaving], minlength=model.council.n)
-    shocked = np.flatnonzero(shocked)
     u.shock_step[shocked] = t + _waiting_time(rng, cfg.users.need_shock_rate, shocked.size)
     model.remove_users(leaving)
 
     # Moves to residential care: high-need community users, if a bed is free in their council.
-    comm = np.flatnonzero(high)
+    comm = high
     p = 1 - np.exp(-G["residential_rate"][u.group[comm]] / WEEKS)
     movers = comm[rng.random(comm.size) < p]
     if movers.size:
