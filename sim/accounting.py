@@ -16,7 +16,8 @@ from .market import clear
 from .state import AGENCY, DAY, DP, MPB, N_TYPES, RESIDENTIAL, SELF
 
 LEDGER_FIELDS = (
-    "spend_trad_block", "spend_trad_spot", "spend_managed_pb", "dp_transfers", "clawback",
+    "spend_trad_block", "spend_trad_idle", "spend_trad_spot", "spend_managed_pb",
+    "dp_transfers", "clawback",
     "spend_residential", "spend_planning", "spend_brokerage",
     "dp_purchases", "dp_family", "self_spend", "provider_revenue", "family_received",
 )
@@ -82,6 +83,8 @@ def purchase_care(model, ledger: Ledger):
                                        u.spend, u.dp_balance, n_c, *factors)
 
     ledger.spend_trad_block += cl.block_pay.reshape(n_c, N_TYPES).sum(axis=1)
+    # Of which paid for guaranteed hours nobody used (part of spend_trad_block, not extra).
+    ledger.spend_trad_idle += cl.block_idle_pay.reshape(n_c, N_TYPES).sum(axis=1)
     ledger.spend_trad_spot += (cl.overflow * fill * price).reshape(n_c, N_TYPES).sum(axis=1)
     ledger.spend_managed_pb += by_route[:, MPB]
     ledger.dp_purchases += by_route[:, DP]

@@ -45,6 +45,11 @@ FREE = {
                                       "use (bowls club, the pub): no figure in the sources"),
     "behaviour.dp_admin_burden": ((0.02, 0.3), "how hard running a direct payment is alone: "
                                   "the Demos warning, without a number"),
+    "market.pa_intensive_factor": ((0.3, 1.2), "paid hours per intensive PA hour: a live-in "
+                                   "or sleep-in PA covers long hours for less than waking "
+                                   "agency staff; no 2008 figure"),
+    "behaviour.control_managed": ((0.2, 0.85), "how much control a council-managed budget "
+                                  "gives: between traditional and a direct payment, unmeasured"),
     "users.autonomy_alpha": ((0.5, 6.0), "how many people want control of their care: "
                              "unobserved (Beta shape; b fixed at 1.5)"),
 }
@@ -64,8 +69,9 @@ TARGETS = {
     "annual_cost_traditional_mean": (15638.0, 0.05 * 15638.0,
                                      "Demos 2008: £15,638 for similar people, traditional"),
     "package_saving_pct_mean": (10.0, 5.0, "Demos 2008: about 10% average saving"),
-    "package_saving_pct_top_decile": (45.0, 5.0, "Demos 2008: up to 45% in the most expensive "
-                                      "cases (read as the top decile's mean saving)"),
+    "package_saving_pct_top_decile_p90": (45.0, 5.0, "Demos 2008: up to 45% in the most "
+                                          "expensive cases (read as the 90th percentile of "
+                                          "savings in the top decile of package cost)"),
     "qol_improved_share": (0.76, 0.05, "Demos 2008: more than three quarters better quality of life"),
     "choice_improved_share": (0.72, 0.05, "Demos 2008: 72% more choice and control"),
     "worse_off_share": (0.05, 0.05, "Demos 2008: 5% say life got worse"),

@@ -133,6 +133,10 @@ class PolicyConfig:
     block_wind_down: float = P(0.5, "share of a block's surplus volume removed per year", ASSUMPTION,
                                0, 52)
     renew_blocks: bool = P(True, "block contracts are renewed at expiry", ASSUMPTION)
+    pa_needs_direct_payment: bool = P(
+        True, "only a direct payment can employ a personal assistant; a council-managed PB "
+        "buys from providers", "assumption (usual council practice: the PA's employer is the DP "
+        "holder)")
     family_pay_rule: str = P("non_resident", "who of the family may be paid from a DP", ASSUMPTION,
                              choices=["none", "non_resident", "any"])
     clawback_interval_weeks: int = P(13, "weeks between DP clawbacks", ASSUMPTION, 1, 520)

@@ -29,6 +29,7 @@ class Clearing:
 
     block_delivered: np.ndarray   # per market, units
     block_pay: np.ndarray         # per market, £ paid by councils for block contracts
+    block_idle_pay: np.ndarray    # per market, the part of block_pay for guaranteed hours unused
     overflow: np.ndarray          # per market, council demand not covered by blocks (to spot)
     spot_demand: np.ndarray       # per market, all spot demand incl. overflow
     spot_delivered: np.ndarray    # per market
@@ -80,7 +81,8 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
     spot_rev = np.bincount(edge_market, edge_spot_pay, n_markets)
     with np.errstate(invalid="ignore", divide="ignore"):
         spot_price = np.where(spot_del > 0, spot_rev / spot_del, np.nan)
-    return Clearing(block_del, np.bincount(edge_market, edge_block_pay, n_markets), overflow,
+    idle = np.bincount(edge_market, edge_block_pay - block_price * edge_block, n_markets)
+    return Clearing(block_del, np.bincount(edge_market, edge_block_pay, n_markets), idle, overflow,
                     demand, spot_del, spot_price, edge_block, edge_block_pay, edge_spot,
                     edge_spot_pay, edge_asked)
 

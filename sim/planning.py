@@ -133,7 +133,12 @@ def _chosen_mix(model, r):
     # Community options are found through planning or brokerage.
     found = u.planned[r] | u.brokered[r]
     cap[:, COMMUNITY] = np.where(found, b.community_max_hours, 0.0)
-    cap[:, PA] = np.where(model.pa_available[u.council[r]], UNLIMITED, 0.0)
+    # A personal assistant is employed by the person, which takes a direct payment (unless
+    # the policy lets managed budgets employ one, as individual service funds later did).
+    pa_ok = model.pa_available[u.council[r]]
+    if model.cfg.policy.pa_needs_direct_payment:
+        pa_ok = pa_ok & (u.route[r] == DP)
+    cap[:, PA] = np.where(pa_ok, UNLIMITED, 0.0)
     cap = np.where(acceptable, cap, 0.0)
     pc = _greedy_fill(h_pc, [AGENCY, PA, FAMILY], score, cap)
     cap_left = cap - pc

@@ -107,7 +107,8 @@ class Recorder:
             "queue_length": queue[:, 0], "in_planning": queue[:, 1],
             "plans_started": C.plans_started, "conversions_planned": C.conv_planned,
             "conversions_unplanned": C.conv_unplanned,
-            "spend_traditional": spend_trad, "spend_direct_payment": spend_dp,
+            "spend_traditional": spend_trad, "spend_traditional_idle_block": ledger.spend_trad_idle,
+            "spend_direct_payment": spend_dp,
             "spend_managed_pb": ledger.spend_managed_pb, "spend_residential": ledger.spend_residential,
             "spend_planning": ledger.spend_planning, "spend_brokerage": ledger.spend_brokerage,
             "clawback": ledger.clawback, "spend_total": ledger.council_net_spend,
@@ -200,10 +201,17 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "pb_share_end": float(end["direct_payment"].sum() + end["managed_pb"].sum())
         / max(float(end["funded_community"].sum()), 1.0),
         "annual_cost_pb_mean": float(52 * pb_spend / n_pb_weeks) if n_pb_weeks else None,
-        "annual_cost_traditional_mean": float(52 * by_step["spend_traditional"].sum()
+        # A traditional package's cost is the care its holder receives at the prices the
+        # council pays; block hours paid for but unused are a cost of the contract, not of
+        # anyone's package (they are reported separately).
+        "annual_cost_traditional_mean": float(52 * (by_step["spend_traditional"].sum()
+                                                    - by_step["spend_traditional_idle_block"].sum())
                                               / n_trad_weeks) if n_trad_weeks else None,
+        "block_idle_spend_total": float(ts["spend_traditional_idle_block"].sum()),
         "package_saving_pct_mean": float(saving.mean()) if conv.size else None,
         "package_saving_pct_top_decile": float(top_saving.mean()) if top.size else None,
+        "package_saving_pct_top_decile_p90": float(np.quantile(top_saving, 0.9))
+        if top.size else None,
         "pb_users_measured": int(conv.size),
         **_pb_spend_shares(model, conv),
         "qol_improved_share": float((dq > thr).mean()) if conv.size else None,
