@@ -128,6 +128,10 @@ class PolicyConfig:
     planned_share_start: float = P(0.7, "share of existing PB holders who had support planning",
                                    ASSUMPTION, 0, 1)
     dp_share: float = P(0.6, "share of PB holders taking a direct payment", ASSUMPTION, 0, 1)
+    ras_prices_intensive_care: bool = P(
+        True, "the RAS budget includes the premium of intensive agency care (double-handed "
+        "visits, waking nights); if false, every assessed hour is priced at the standard rate, "
+        "as a points-based RAS does", ASSUMPTION)
     ras_generosity: float = P(1.0, "budget / traditional cost of the same assessed need",
                               ASSUMPTION, 0.1, 3)
     block_wind_down: float = P(0.5, "share of a block's surplus volume removed per year", ASSUMPTION,

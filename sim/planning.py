@@ -40,19 +40,29 @@ def traditional_mix(model, rows, hours=None) -> np.ndarray:
     return mix
 
 
-def traditional_cost(model, rows, hours=None) -> np.ndarray:
+def traditional_cost(model, rows, hours=None, agency_factor=None) -> np.ndarray:
     """£/week the council would pay for this need under block contracts (the RAS reference)."""
     u, m, bp = model.users, model.cfg.market, model.council.block_price
     h = u.need[rows] if hours is None else hours
+    factor = m.agency_intensive_factor if agency_factor is None else agency_factor
     return kernels.traditional_cost(np.asarray(h, dtype=float), u.pc_share[rows], u.council[rows],
                                     np.ascontiguousarray(bp[:, AGENCY]),
                                     np.ascontiguousarray(bp[:, DAY]),
-                                    m.agency_intensive_factor, m.intensive_threshold)
+                                    factor, m.intensive_threshold)
 
 
 def ras_budget(model, rows) -> np.ndarray:
-    """Resource Allocation System: budget from assessed need, priced at the council's rates."""
-    return model.cfg.policy.ras_generosity * traditional_cost(model, rows, model.users.assessed[rows])
+    """Resource Allocation System: budget from assessed need, priced at the council's rates.
+
+    A points-based RAS prices each assessed hour alike, so it does not see the extra staff
+    time intensive agency care takes (``policy.ras_prices_intensive_care`` false, a policy
+    lever): the budgets of the most expensive traditional packages then fall short of their
+    cost, and their holders must find cheaper support (a live-in PA, family, community) or go
+    short.  By default the RAS prices the full traditional cost."""
+    pol, m = model.cfg.policy, model.cfg.market
+    factor = m.agency_intensive_factor if pol.ras_prices_intensive_care else 1.0
+    return pol.ras_generosity * traditional_cost(model, rows, model.users.assessed[rows],
+                                                 agency_factor=factor)
 
 
 def unit_prices(model, rows) -> np.ndarray:

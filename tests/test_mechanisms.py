@@ -153,3 +153,36 @@ def test_moves_into_residential_care_use_free_beds_only():
     assert (after[homes] <= np.maximum(np.floor(p.capacity[homes]), before[homes])).all()
     assert (after.sum() - before.sum()) == free           # every free bed, and no more
     assert (u.route[movers] == 4).sum() == free
+
+
+def test_only_direct_payments_employ_personal_assistants():
+    """A managed PB buys from providers; with the rule lifted, managed PBs use PAs too."""
+    kw = {"policy.pb_target": 0.6, "steps": 20}
+    rule = run(**kw)
+    u = rule.users
+    mpb = np.flatnonzero(u.active & (u.route == MPB))
+    dp = np.flatnonzero(u.active & (u.route == DP) & u.planned)
+    assert mpb.size > 20 and dp.size > 20
+    pa = PROVIDER_TYPES.index("pa")
+    assert u.mix[pa, mpb].sum() == 0
+    assert u.mix[pa, dp].sum() > 0
+    lifted = run(**kw, **{"policy.pa_needs_direct_payment": False})
+    v = lifted.users
+    mpb = np.flatnonzero(v.active & (v.route == MPB) & v.planned)
+    assert v.mix[pa, mpb].sum() > 0
+
+
+def test_points_based_ras_cuts_budgets_of_intensive_packages_only():
+    from sim.planning import ras_budget, traditional_cost
+
+    full = CareMarketModel(small_cfg())
+    flat = CareMarketModel(small_cfg(**{"policy.ras_prices_intensive_care": False}))
+    u = full.users
+    rows = np.flatnonzero(u.active & (u.route != 4))
+    intensive = u.assessed[rows] * u.pc_share[rows] > full.cfg.market.intensive_threshold
+    assert intensive.any() and (~intensive).any()
+    b_full, b_flat = ras_budget(full, rows), ras_budget(flat, rows)
+    gen = full.cfg.policy.ras_generosity
+    np.testing.assert_allclose(b_full, gen * traditional_cost(full, rows, u.assessed[rows]))
+    np.testing.assert_allclose(b_flat[~intensive], b_full[~intensive])
+    assert (b_flat[intensive] < b_full[intensive]).all()
