@@ -41,7 +41,7 @@ def purchase_care(model, ledger: Ledger):
     """Phase: DP transfers, market clearing, payments for care delivered, residential fees."""
     u, p, e, C = model.users, model.providers, model.edges, model.council
     n_c, n_m = C.n, C.n * N_TYPES
-    # One fused pass over all rows (see kernels.py): demand per (council, traditional?, option),
+    # One fused pass over all rows (see kernels.py): demand per (council, buyer, option),
     # residents per council, and direct payments paid into accounts.
     m = model.cfg.market
     factors = (m.agency_intensive_factor, m.pa_intensive_factor, m.intensive_threshold)
@@ -51,7 +51,9 @@ def purchase_care(model, ledger: Ledger):
     ledger.dp_transfers += transfers
     block = np.zeros((n_c, N_TYPES))
     spot = np.zeros((n_c, N_TYPES))
-    block[:, :4], spot[:, :4] = demand[:, 1], demand[:, 0]
+    # The council buys traditional packages and managed PBs (through its contracts); direct
+    # payments and self-funders buy at spot prices.
+    block[:, :4], spot[:, :4] = demand[:, 1] + demand[:, 2], demand[:, 0]
     block_demand, spot_demand = block.ravel(), spot.ravel()
     # Council-funded residents are a block demand for beds in their council.
     model.last_trad_units = block_demand.copy()
@@ -69,23 +71,39 @@ def purchase_care(model, ledger: Ledger):
     e.spot_hours[ed] = cl.edge_spot
     price = np.nan_to_num(cl.spot_price)
     fill = cl.spot_fill
+    # What the council's purchases (block call-off, then overflow at spot) delivered and cost per
+    # unit; guaranteed-but-unused block hours stay a cost of the traditional side.
+    council_units = cl.block_delivered + cl.overflow * fill
+    used_block_pay = cl.block_pay - cl.block_idle_pay
+    overflow_pay = cl.overflow * fill * price
+    mpb_units = np.zeros((n_c, N_TYPES))
+    mpb_units[:, :4] = demand[:, 2]
+    mpb_units = mpb_units.ravel()
     with np.errstate(invalid="ignore", divide="ignore"):
-        trad_fill = np.where(block_demand > 0, (cl.block_delivered + cl.overflow * fill)
-                             / block_demand, 1.0)
-    # Fill ratio and price per (council, traditional or not, option).
-    fill_tab = np.empty((n_c, 2, 4))
+        trad_fill = np.where(block_demand > 0, council_units / block_demand, 1.0)
+        council_price = np.where(council_units > 0,
+                                 (used_block_pay + overflow_pay) / council_units, 0.0)
+        mpb_part = np.where(block_demand > 0, mpb_units / block_demand, 0.0)
+    # Fill ratio and price per (council, buyer, option): spot buyers, the council for
+    # traditional packages (paid by the council, not the person), the council for managed PBs
+    # (paid from the budget at the council's cost per unit).
+    fill_tab = np.empty((n_c, 3, 4))
     fill_tab[:, 0] = fill.reshape(n_c, N_TYPES)[:, :4]
-    fill_tab[:, 1] = trad_fill.reshape(n_c, N_TYPES)[:, :4]
+    fill_tab[:, 1] = fill_tab[:, 2] = trad_fill.reshape(n_c, N_TYPES)[:, :4]
     pay_tab = fill_tab.copy()
     pay_tab[:, 0] *= price.reshape(n_c, N_TYPES)[:, :4]
-    pay_tab[:, 1] = 0.0                 # the council pays for traditional care (block/overflow)
+    pay_tab[:, 1] = 0.0
+    pay_tab[:, 2] *= council_price.reshape(n_c, N_TYPES)[:, :4]
     by_route = kernels.deliver_and_pay(u.mix, u.route, u.council, fill_tab, pay_tab, u.delivered,
                                        u.spend, u.dp_balance, n_c, *factors)
 
-    ledger.spend_trad_block += cl.block_pay.reshape(n_c, N_TYPES).sum(axis=1)
-    # Of which paid for guaranteed hours nobody used (part of spend_trad_block, not extra).
+    # The managed PBs' share of the council's purchases is booked as their spend, the rest as
+    # traditional spend (so the council's total is what providers received).
+    ledger.spend_trad_block += (cl.block_pay - mpb_part * used_block_pay).reshape(
+        n_c, N_TYPES).sum(axis=1)
+    # Of which paid for guaranteed hours nobody used.
     ledger.spend_trad_idle += cl.block_idle_pay.reshape(n_c, N_TYPES).sum(axis=1)
-    ledger.spend_trad_spot += (cl.overflow * fill * price).reshape(n_c, N_TYPES).sum(axis=1)
+    ledger.spend_trad_spot += ((1 - mpb_part) * overflow_pay).reshape(n_c, N_TYPES).sum(axis=1)
     ledger.spend_managed_pb += by_route[:, MPB]
     ledger.dp_purchases += by_route[:, DP]
     ledger.self_spend += by_route[:, SELF]

@@ -10,7 +10,7 @@ fit, how much need there is, how councils set budgets, how agencies staff intens
 
 Writes ``configs/calibration/demos_2008.yaml`` (loaded by default) and ``docs/calibration.md``.
 
-    python -m sim.calibrate --points 60           # 3 x 60 points x 2 seeds (about 4 minutes)
+    python -m sim.calibrate --points 60           # 4 x 60 points x 2 seeds (about 8 minutes)
     python -m sim.calibrate --points 12 --seeds 1 --out /tmp/cal   # a quick look
 """
 
@@ -107,7 +107,7 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=40, help="Latin-hypercube points per stage")
     ap.add_argument("--seeds", type=int, default=2, help="seeds per point")
-    ap.add_argument("--stages", type=int, default=3, help="search stages (each narrower)")
+    ap.add_argument("--stages", type=int, default=4, help="search stages (each narrower)")
     ap.add_argument("--seed", type=int, default=20081, help="seed of the designs")
     ap.add_argument("--out", type=Path, default=Path("outputs/calibration"),
                     help="sweep folders of the stages")
@@ -119,7 +119,11 @@ def main(argv=None):
     bounds = {k: v[0] for k, v in FREE.items()}
     # The search must not start from a previous calibration: run from the schema defaults.
     extra = ["calibration=none", *a.overrides]
-    stages = [evaluate(a.out, "stage1", lhs(a.points, bounds, a.seed), seeds, extra).assign(stage=1)]
+    # One folder per version of the model: a rerun resumes, a changed model starts afresh.
+    from .results import model_fingerprint
+
+    out = a.out / model_fingerprint()
+    stages = [evaluate(out, "stage1", lhs(a.points, bounds, a.seed), seeds, extra).assign(stage=1)]
     # Later stages: a box around the best point so far, a quarter of each range wide at stage
     # 2 and half as wide again at each stage after.
     for k in range(2, a.stages + 1):
@@ -128,7 +132,7 @@ def main(argv=None):
         for name, (lo, hi) in bounds.items():
             half = (hi - lo) / (8 * 2 ** (k - 2))
             box[name] = (max(lo, best[name] - half), min(hi, best[name] + half))
-        stages.append(evaluate(a.out, f"stage{k}", lhs(a.points, box, a.seed + k - 1), seeds,
+        stages.append(evaluate(out, f"stage{k}", lhs(a.points, box, a.seed + k - 1), seeds,
                                extra).assign(stage=k))
     allpts = pd.concat(stages, ignore_index=True)
     best = allpts.sort_values("loss").iloc[0]

@@ -26,6 +26,14 @@ def _units(h, factor, threshold):
     return h + (factor - 1.0) * max(h - threshold, 0.0)
 
 
+@njit(cache=True, nogil=True)
+def _buyer(r):
+    """Which side of the market buys for a person: 0 = the person at spot prices (direct
+    payment, self-funder), 1 = the council for a traditional package, 2 = the council for a
+    managed PB (through its contracts, paid from the person's budget)."""
+    return 1 if r == TRAD else (2 if r == MPB else 0)
+
+
 # The per-row passes below avoid data-dependent branches where they can (a row's route,
 # whether it is in use, whether an option is used are in no particular order once rows are
 # reused, so a branch on them is mispredicted often): they compute for every row and select
@@ -36,10 +44,10 @@ def _units(h, factor, threshold):
 @njit(cache=True, nogil=True)
 def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider, n_c, n_p,
                          ag_factor, pa_factor, threshold):
-    """Market demand per (council, traditional?, option) in billable units; residents per
-    council and per care home; and the week's direct-payment transfers (added to balances,
+    """Market demand per (council, buyer (see ``_buyer``), option) in billable units; residents
+    per council and per care home; and the week's direct-payment transfers (added to balances,
     summed by council)."""
-    demand = np.zeros((n_c, 2, 4))
+    demand = np.zeros((n_c, 3, 4))
     residents = np.zeros(n_c)
     occupied = np.zeros(n_p)
     transfers = np.zeros(n_c)
@@ -54,7 +62,7 @@ def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider,
         dp_balance[i] += b
         transfers[c] += b
         w = 1.0 if r < RES else 0.0
-        k = 1 if r == TRAD else 0
+        k = _buyer(r)
         demand[c, k, 0] += w * _units(mix[0, i], ag_factor, threshold)
         demand[c, k, 1] += w * mix[1, i]
         demand[c, k, 2] += w * _units(mix[2, i], pa_factor, threshold)
@@ -65,15 +73,16 @@ def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider,
 @njit(cache=True, nogil=True)
 def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance, n_c,
                     ag_factor, pa_factor, threshold):
-    """Hours delivered (mix x the market's fill ratio) and what each buyer pays (units x fill x
-    price; traditional users pay nothing, their council does).  Direct-payment balances are
-    debited; returns spend per (council, route)."""
+    """Hours delivered (mix x the fill ratio of the person's buyer side) and what each person
+    pays (units x fill x price, per (council, buyer, option); traditional users pay nothing,
+    their council does).  Direct-payment balances are debited; returns spend per (council,
+    route)."""
     by_route = np.zeros((n_c, 6))
     for i in range(route.size):
         r = route[i]
         comm = r < RES
         c = council[i]
-        k = 1 if r == TRAD else 0
+        k = _buyer(r)
         s = 0.0
         for t in range(4):
             h = mix[t, i]

@@ -5,7 +5,8 @@ Why vectorised: each week every (council, service type) market is cleared at onc
 of providers costs a few array passes instead of a Python loop over buyers.
 
 Block contracts are served first (the council's guaranteed volume); the rest of the council's
-traditional demand, plus all personal-budget and self-funder demand, goes to the spot market,
+demand (traditional packages and managed PBs), plus all direct-payment and self-funder demand,
+goes to the spot market,
 where each edge attracts demand in proportion to its provider's free capacity times a logit
 weight on its price relative to the market's mean.  Demand a provider cannot take spills to
 the others in up to ``ROUNDS`` rounds; what is left is unmet.  All buyers in a market get the

@@ -66,9 +66,15 @@ def ras_budget(model, rows) -> np.ndarray:
 
 
 def unit_prices(model, rows) -> np.ndarray:
-    """£ per billable unit of each option this person faces (spot prices; family rate)."""
+    """£ per billable unit of each option this person faces: spot prices, except that a
+    managed PB buys agency and day care through the council's contracts (block rates); the
+    family rate for paid family."""
+    c = model.users.council[rows]
     prices = np.empty((rows.size, 5))
-    prices[:, :4] = model.spot_price_ct[model.users.council[rows], :4]
+    prices[:, :4] = model.spot_price_ct[c, :4]
+    managed = model.users.route[rows] == MPB
+    for opt in (AGENCY, DAY):
+        prices[managed, opt] = model.council.block_price[c[managed], opt]
     prices[:, FAMILY] = model.cfg.carers.family_rate
     return prices
 

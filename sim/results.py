@@ -13,11 +13,16 @@ Layout of ``<sweep_dir>/store/``::
     failed/<run_key>.json          a run that raised: overrides, error, traceback
 
 A run's key is a hash of its sorted task overrides, so it does not depend on Hydra's job
-number (which depends on override order) and is the same when the sweep is rerun.
+number (which depends on override order) and is the same when the sweep is rerun.  Each run
+also records a fingerprint of everything that made it (the resolved configuration, the model's
+code and its config files): rerunning a sweep after any of those changed is refused instead of
+silently reusing results made by another model.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -34,6 +39,27 @@ def run_key(overrides: list[str]) -> str:
     """Stable identity of a run: its task overrides, order-independent."""
     text = "\n".join(sorted(o for o in overrides if not o.startswith("hydra.")))
     return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def model_fingerprint() -> str:
+    """Hash of the model's code (``sim/*.py``) and its config files: the same overrides run
+    by other code or other calibrated values are not the same run."""
+    from .config import CONFIG_DIR
+
+    code = Path(__file__).resolve().parent
+    h = hashlib.sha1()
+    for base, pattern in ((code, "*.py"), (Path(CONFIG_DIR), "**/*.yaml")):
+        for f in sorted(base.glob(pattern)):
+            h.update(f.relative_to(base).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def run_fingerprint(cfg) -> str:
+    """Fingerprint of one run: its resolved configuration plus the model's fingerprint."""
+    text = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
+    return hashlib.sha1(f"{model_fingerprint()}\n{text}".encode()).hexdigest()[:16]
 
 
 def _override_columns(overrides: list[str]) -> dict:
@@ -54,6 +80,11 @@ class Store:
 
     def is_finished(self, key: str) -> bool:
         return self._path("summary", key).exists()
+
+    def fingerprint(self, key: str) -> str | None:
+        """The fingerprint a finished run was made with (None if it recorded none)."""
+        df = pd.read_parquet(self._path("summary", key))
+        return str(df["fingerprint"].iloc[0]) if "fingerprint" in df else None
 
     def write(self, key: str, overrides: list[str], summary: dict, ts: pd.DataFrame):
         """Write a finished run: time series first, summary last (the 'finished' marker)."""

@@ -20,7 +20,7 @@ import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 
-from .results import Store, run_key
+from .results import Store, run_fingerprint, run_key
 
 log = logging.getLogger("sim.sweep")
 
@@ -44,17 +44,24 @@ def run_job(dcfg, simulate) -> None:
     k = int(dcfg.get("replicates", 1))
     jobs = [(list(hc.overrides.task), int(dcfg.seed))] if k <= 1 else \
         [([*base, f"seed={int(dcfg.seed) + r}"], int(dcfg.seed) + r) for r in range(k)]
-    cfg = None
+    cfg = to_config(dcfg)
     for overrides, seed in jobs:
         key = run_key(overrides)
+        run_cfg = dataclasses.replace(cfg, seed=seed, replicates=1)
+        fp = run_fingerprint(run_cfg)
         if store.is_finished(key):
+            if store.fingerprint(key) != fp:
+                raise RuntimeError(
+                    f"{hc.sweep.dir} already holds run {key} ({' '.join(overrides)}) made with "
+                    "other model code, config files or calibrated values; finished results are "
+                    "never overwritten: run into a new folder (hydra.sweep.dir=...) or move the "
+                    "old one away")
             log.info("skip %s (finished): %s", key, " ".join(overrides))
             continue
         try:
-            cfg = cfg or to_config(dcfg)
-            model, wall = simulate(dataclasses.replace(cfg, seed=seed, replicates=1))
+            model, wall = simulate(run_cfg)
             ts = model.recorder.timeseries(model)
-            summ = {**summary(model, ts), "wall_s_simulation": wall}
+            summ = {**summary(model, ts), "wall_s_simulation": wall, "fingerprint": fp}
             store.write(key, overrides, summ, ts)
         except Exception as exc:  # recorded, not raised: the other jobs must go on
             store.write_failure(key, overrides, exc, traceback.format_exc())

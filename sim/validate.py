@@ -61,9 +61,12 @@ COMPARE = [("package_saving_pct_mean", "package saving (%)"),
 def run_scenarios(out: Path, seeds: int, extra: list[str]) -> dict[str, pd.DataFrame]:
     import subprocess
 
+    from .results import model_fingerprint
+
     res = {}
     for sc in SCENARIOS:
-        sweep = out / sc
+        # One folder per version of the model: a rerun resumes, a changed model starts afresh.
+        sweep = out / model_fingerprint() / sc
         cmd = [sys.executable, "-m", "sim", "-m", f"scenario={sc}", f"seed=range(0,{seeds})",
                f"hydra.sweep.dir={sweep.resolve()}", "output.figures=false", *extra]
         subprocess.run(cmd, check=True)

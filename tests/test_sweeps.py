@@ -48,6 +48,24 @@ def test_smoke_sweep_lands_in_one_queryable_store(tmp_path):
     assert before == after
 
 
+def test_rerun_with_a_changed_model_is_refused_and_nothing_is_overwritten(tmp_path):
+    """A finished run made by other code or configuration is neither reused nor replaced."""
+    sweep(tmp_path)
+    summaries = sorted((tmp_path / "store/summary").iterdir())
+    stale = summaries[0]
+    df = pd.read_parquet(stale)
+    df["fingerprint"] = "made-by-an-older-model"
+    df.to_parquet(stale, index=False)
+    before = {p.name: p.read_bytes() for p in summaries}
+    cmd = [sys.executable, "-m", "sim", "-m", "experiment=smoke", f"hydra.sweep.dir={tmp_path}",
+           "hydra/launcher=basic"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0
+    assert stale.stem in r.stderr and "new folder" in r.stderr
+    assert {p.name: p.read_bytes() for p in sorted((tmp_path / "store/summary").iterdir())} \
+        == before
+
+
 def test_parallel_and_serial_sweeps_store_identical_results(tmp_path):
     sweep(tmp_path / "serial", launcher="basic")
     sweep(tmp_path / "parallel", "hydra.launcher.n_jobs=2", launcher="joblib")
