@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .state import AGENCY, DAY, N_TYPES, PA, RESIDENTIAL
+from .state import AGENCY, COMMUNITY, DAY, N_TYPES, PA, RESIDENTIAL
 
 WEEKS = 52.0
 
@@ -35,8 +35,9 @@ def unit_labour_cost(cfg, ptype, wage):
 def weekly_costs(cfg, ptype, capacity, delivered, wage, overhead):
     """Labour (a fixed share paid on staffed capacity, the rest per unit delivered) + overhead.
 
-    Personal assistants are paid only for hours worked, so none of their labour is fixed."""
-    fixed = np.where(ptype == PA, 0.0, cfg.market.labour_fixed_share)
+    Personal assistants are paid only for hours worked, and community groups pay sessional
+    staff per session run, so neither has fixed labour."""
+    fixed = np.where((ptype == PA) | (ptype == COMMUNITY), 0.0, cfg.market.labour_fixed_share)
     paid_units = fixed * capacity + (1 - fixed) * np.minimum(delivered, capacity)
     return paid_units * unit_labour_cost(cfg, ptype, wage) + overhead
 
@@ -56,7 +57,11 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
     p.capacity[rows] = capacity
     p.price[rows] = price
     p.entered_step[rows] = model.steps_done
-    p.overhead[rows] = cfg.market.overhead_share * capacity * price
+    # Community groups (clubs, lunch clubs, activity groups) run on members' fees, grants and
+    # volunteers: PB holders pay per session and do not carry their overheads, so a group does
+    # not fold for want of PB custom (assumption).
+    p.overhead[rows] = np.where(ptype == COMMUNITY, 0.0,
+                                cfg.market.overhead_share * capacity * price)
     weekly_cost = weekly_costs(cfg, ptype, capacity, capacity, model.wage[home], p.overhead[rows])
     p.cash[rows] = weekly_cost * (cfg.market.cash_weeks if cash_weeks is None else cash_weeks)
     p.delivered_ema[rows] = capacity / (1 + cfg.market.capacity_slack)

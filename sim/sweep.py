@@ -44,11 +44,17 @@ def run_job(dcfg, simulate) -> None:
     k = int(dcfg.get("replicates", 1))
     jobs = [(list(hc.overrides.task), int(dcfg.seed))] if k <= 1 else \
         [([*base, f"seed={int(dcfg.seed) + r}"], int(dcfg.seed) + r) for r in range(k)]
-    cfg = to_config(dcfg)
+    cfg = None
     for overrides, seed in jobs:
         key = run_key(overrides)
-        run_cfg = dataclasses.replace(cfg, seed=seed, replicates=1)
-        fp = run_fingerprint(run_cfg)
+        try:
+            cfg = cfg or to_config(dcfg)
+            run_cfg = dataclasses.replace(cfg, seed=seed, replicates=1)
+            fp = run_fingerprint(run_cfg)
+        except Exception as exc:  # a bad configuration is this run's failure, not the sweep's
+            store.write_failure(key, overrides, exc, traceback.format_exc())
+            log.error("run %s failed: %s: %s", key, type(exc).__name__, exc)
+            continue
         if store.is_finished(key):
             if store.fingerprint(key) != fp:
                 raise RuntimeError(

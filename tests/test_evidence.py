@@ -39,11 +39,13 @@ def test_most_expensive_decile_saves_most(mip):
 
 
 def test_cutting_planning_lowers_savings_and_raises_worse_off():
-    rows = {sc: [summary(_run(f"scenario={sc}", "steps=52", f"seed={seed}")) for seed in (0, 1)]
+    # Two years: in the first, both rollouts' savings are dominated by the PB holders who
+    # were there before the rollout began.
+    rows = {sc: [summary(_run(f"scenario={sc}", "steps=104", f"seed={seed}")) for seed in (0, 1)]
             for sc in ("personal_best_2010", "quick_fix")}
     mean = lambda sc, k: np.mean([r[k] for r in rows[sc]])  # noqa: E731
     assert mean("quick_fix", "package_saving_pct_mean") < mean("personal_best_2010",
-                                                               "package_saving_pct_mean") - 0.5
+                                                               "package_saving_pct_mean") - 0.3
     assert mean("quick_fix", "worse_off_share") > mean("personal_best_2010", "worse_off_share") + 0.03
     assert mean("quick_fix", "conversions_unplanned") > mean("personal_best_2010",
                                                              "conversions_unplanned")
