@@ -10,7 +10,7 @@ fit, how much need there is, how councils set budgets, how agencies staff intens
 
 Writes ``configs/calibration/demos_2008.yaml`` (loaded by default) and ``docs/calibration.md``.
 
-    python -m sim.calibrate --points 60           # 4 x 60 points x 2 seeds (about 8 minutes)
+    python -m sim.calibrate                      # 4 x 100 points x 2 seeds (about 8 minutes)
     python -m sim.calibrate --points 12 --seeds 1 --out /tmp/cal   # a quick look
 """
 
@@ -48,6 +48,9 @@ FREE = {
     "market.pa_intensive_factor": ((0.3, 1.2), "paid hours per intensive PA hour: a live-in "
                                    "or sleep-in PA covers long hours for less than waking "
                                    "agency staff; no 2008 figure"),
+    "behaviour.pa_max_hours": ((10.0, 168.0), "how many hours of personal assistants one "
+                               "person can recruit and manage (cover for holidays, sickness, "
+                               "nights): unobserved"),
     "behaviour.control_managed": ((0.2, 0.85), "how much control a council-managed budget "
                                   "gives: between traditional and a direct payment, unmeasured"),
     "users.autonomy_alpha": ((0.5, 6.0), "how many people want control of their care: "
@@ -105,7 +108,7 @@ def evaluate(out: Path, stage: str, design: pd.DataFrame, seeds: str, extra) -> 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m sim.calibrate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--points", type=int, default=40, help="Latin-hypercube points per stage")
+    ap.add_argument("--points", type=int, default=100, help="Latin-hypercube points per stage")
     ap.add_argument("--seeds", type=int, default=2, help="seeds per point")
     ap.add_argument("--stages", type=int, default=4, help="search stages (each narrower)")
     ap.add_argument("--seed", type=int, default=20081, help="seed of the designs")

@@ -154,6 +154,9 @@ class BehaviourConfig:
     price_sensitivity: float = P(0.5, "utility per (price / agency price)", ASSUMPTION, 0, 10)
     fit_threshold: float = P(0.45, "minimum fit for a planned user to accept an option", ASSUMPTION,
                              0, 1)
+    pa_max_hours: float = P(168.0, "hours/week of support one person can get from personal "
+                            "assistants they recruit and employ themselves (cover for holidays, "
+                            "sickness and nights is hard to find)", ASSUMPTION, 0, 168)
     community_max_hours: float = P(10.0, "hours/week of community activity a user can use",
                                    WSX_2007, 0, 168)
     unplanned_dp_rebuy: float = P(1.0, "share of an unplanned user's package re-bought as before",

@@ -154,7 +154,7 @@ def _chosen_mix(model, r):
     pa_ok = model.pa_available[u.council[r]]
     if model.cfg.policy.pa_needs_direct_payment:
         pa_ok = pa_ok & (u.route[r] == DP)
-    cap[:, PA] = np.where(pa_ok, UNLIMITED, 0.0)
+    cap[:, PA] = np.where(pa_ok, b.pa_max_hours, 0.0)
     cap = np.where(acceptable, cap, 0.0)
     pc = _greedy_fill(h_pc, [AGENCY, PA, FAMILY], score, cap)
     cap_left = cap - pc
