@@ -138,9 +138,8 @@ def demography(model):
     model.remove_users(leaving)
 
     # Moves to residential care: high-need community users, if a bed is free in their council.
-    comm = high
-    p = 1 - np.exp(-G["residential_rate"][u.group[comm]] / WEEKS)
-    movers = comm[rng.random(comm.size) < p]
+    p = 1 - np.exp(-G["residential_rate"][u.group[high]] / WEEKS)
+    movers = high[rng.random(high.size) < p]
     if movers.size:
         model.place_in_residential(movers)
 
