@@ -9,6 +9,8 @@ $(BIN)/python:
 
 setup: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
+	@# Kernels compiled ahead of time (needs a C compiler); without them they run just in time.
+	-$(BIN)/python -m sim.aot
 
 run: setup
 	$(BIN)/python -m sim

@@ -35,6 +35,7 @@ WORKLOADS = {
 
 def _child(name: str, steps: int) -> dict:
     """Run one workload in this process and report wall time and peak RSS."""
+    from . import kernels
     from .config import compose
     from .model import CareMarketModel
 
@@ -51,7 +52,7 @@ def _child(name: str, steps: int) -> dict:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"name": name, "users": round(user_steps / steps), "user_steps": user_steps,
             "steps": steps, "init_s": t1 - t0, "run_s": t2 - t1, "wall_s": t2 - t0,
-            "peak_rss_mb": rss}
+            "peak_rss_mb": rss, "kernels": kernels.PATH}
 
 
 def sweep_bench(n_runs: int, sweep_dir: Path) -> dict:
@@ -151,7 +152,7 @@ def _process_wall(reps: int) -> float:
 
 def run_bench(quick: bool, reps: int | None = None) -> dict:
     reps = reps or (1 if quick else 3)
-    results = []
+    results, all_runs = [], []
     for name, (_, steps, quick_steps) in WORKLOADS.items():
         n_steps = quick_steps if quick else steps
         runs = []
@@ -160,6 +161,7 @@ def run_bench(quick: bool, reps: int | None = None) -> dict:
                                   "--steps", str(n_steps)], check=True, capture_output=True,
                                  text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        all_runs.append(runs)
         wall = statistics.median(r["wall_s"] for r in runs)
         users = runs[0]["users"]   # mean over the run's steps
         results.append({
@@ -182,6 +184,8 @@ def run_bench(quick: bool, reps: int | None = None) -> dict:
             / (by["region"]["run_s_median"] / by["region"]["steps"]),
         "council_process_wall_s": _process_wall(reps),
         "quick": quick,
+        # "aot": compiled ahead of time (python -m sim.aot); "jit": numba compiles on first use
+        "kernels": sorted({r["kernels"] for rs in all_runs for r in rs}),
         "python": sys.version.split()[0],
         "cpu_count": os.cpu_count(),
     }
@@ -200,7 +204,8 @@ def table(res: dict) -> str:
     lines.append(f"Mesa BoltzmannWealth (10,000 agents): {m:,.0f} agent-steps/s; "
                  f"England ratio {res['ratio_vs_mesa']:.1f}x; "
                  f"England/region time per step {res['england_over_region_time_per_step_ratio']:.1f}; "
-                 f"whole `python -m sim` process (council): {res['council_process_wall_s']:.2f} s")
+                 f"whole `python -m sim` process (council): {res['council_process_wall_s']:.2f} s; "
+                 f"kernels: {', '.join(res.get('kernels', ['jit']))}")
     return "\n".join(lines)
 
 

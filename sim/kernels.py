@@ -7,12 +7,20 @@ arithmetic in one pass each, reading every column once.  They hold no model logi
 beyond what their docstrings say, and they work on whole columns of the tables in
 ``sim.state`` (unused rows have route GONE and are skipped).
 
-Compiled on first use and cached next to this file (``cache=True``), so only the first run on
-a machine pays the compile time (a few seconds).
+Compiled ahead of time by ``python -m sim.aot`` (``make setup``; see that module for why and
+how a stale or missing build is handled), else on first use and cached next to this file
+(``cache=True``), so only the first run on a machine pays the compile time (a few seconds).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numba
 import numpy as np
 from numba import njit
 
@@ -372,3 +380,86 @@ def count_flag(council, route, flag, n_c):
         if flag[i] and route[i] < GONE:
             out[council[i]] += 1
     return out
+
+
+# ---------------------------------------------------------------- ahead-of-time build
+def source_stamp() -> int:
+    """A 60-bit hash of this file and numba's version: what an ahead-of-time build was made
+    from, so a build is used only with the source it was compiled from."""
+    text = Path(__file__).read_bytes() + numba.__version__.encode()
+    return int(hashlib.sha256(text).hexdigest()[:15], 16)
+
+
+def _checked(name, compiled, specs):
+    """``name``'s compiled variants behind a type check, falling back to the JIT kernel."""
+    jit = JIT[name]
+    variants = []
+    for fn, args in zip(compiled, specs, strict=True):
+        checks = []
+        for arg in args:
+            if arg[0] == "array":
+                checks.append((np.dtype(arg[1]), arg[2], arg[3]))
+            else:
+                checks.append(arg[0])
+        variants.append((fn, tuple(checks)))
+
+    def call(*args):
+        for fn, checks in variants:
+            if len(args) == len(checks) and all(map(_matches, args, checks)):
+                return fn(*args)
+        return jit(*args)
+
+    call.__name__, call.__doc__, call.py_func = name, jit.__doc__, jit.py_func
+    return call
+
+
+def _matches(value, check) -> bool:
+    if check.__class__ is tuple:
+        dtype, ndim, readonly = check
+        return (value.__class__ is np.ndarray and value.dtype == dtype and value.ndim == ndim
+                and value.flags.c_contiguous and value.flags.aligned
+                and (readonly or value.flags.writeable))
+    if check == "float":
+        return isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(
+            value, (bool, np.bool_))
+    if check == "int":
+        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, (bool, np.bool_))
+
+
+def _install_ahead_of_time() -> str:
+    """Swap in the ahead-of-time kernels if a build matching this source exists; return which
+    path the kernels take ("aot" or "jit")."""
+    if os.environ.get("SIM_KERNELS", "").lower() == "jit":
+        return "jit"
+    spec_path = Path(__file__).with_name("_kernels_aot.json")
+    try:
+        spec = json.loads(spec_path.read_text())
+        from . import _kernels_aot as aot
+    except (OSError, ValueError, ImportError):
+        return "jit"
+    stamp = source_stamp()
+    if spec.get("stamp") != stamp or aot.stamp() != stamp:
+        return "jit"
+    for name, entries in spec["kernels"].items():
+        compiled = [getattr(aot, e["symbol"]) for e in entries]
+        globals()[name] = _checked(name, compiled, [e["args"] for e in entries])
+    return "aot"
+
+
+@contextlib.contextmanager
+def jit_only():
+    """Within this block every kernel runs through numba's JIT (the ahead-of-time build uses
+    it to see which signatures the model calls)."""
+    saved = {name: globals()[name] for name in JIT}
+    globals().update(JIT)
+    try:
+        yield
+    finally:
+        globals().update(saved)
+
+
+#: The JIT dispatchers, whichever path is installed.
+JIT = {name: f for name, f in globals().items()
+       if isinstance(f, numba.core.registry.CPUDispatcher) and not name.startswith("_")}
+PATH = _install_ahead_of_time()

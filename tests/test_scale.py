@@ -34,3 +34,55 @@ def test_mesa_agents_are_views_over_the_arrays():
     assert user.provider is None or user.provider.kind in ("agency", "day", "pa", "community")
     assert user in m.agents_by_type[type(user)]
     assert len(m.agents_by_type[type(m.council_agents[0])]) == 1
+
+
+_RUN_DIGEST = """
+import hashlib, sys
+from sim.config import compose
+from sim.model import CareMarketModel
+from sim import kernels
+m = CareMarketModel(compose("scenario=england", "geography.n_councils=4", "council.n_users=500",
+                            "steps=30", "output.figures=false")).run()
+print(kernels.PATH, hashlib.sha256(m.recorder.timeseries(m).to_csv().encode()).hexdigest())
+"""
+
+
+def _digest(env_path: str | None) -> tuple[str, str]:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ}
+    env.pop("SIM_KERNELS", None)
+    if env_path:
+        env["SIM_KERNELS"] = env_path
+    out = subprocess.run([sys.executable, "-c", _RUN_DIGEST], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    return out[0], out[1]
+
+
+def test_ahead_of_time_kernels_are_used_and_match_the_jit():
+    """``make setup`` builds the kernels ahead of time (``python -m sim.aot``); they must be
+    in use, and a run through them must be bit-identical to one through numba's JIT."""
+    aot_path, aot = _digest(None)
+    jit_path, jit = _digest("jit")
+    assert aot_path == "aot", "the ahead-of-time kernels are missing or stale: python -m sim.aot"
+    assert jit_path == "jit"
+    assert aot == jit
+
+
+def test_kernel_with_unexpected_argument_types_falls_back_to_the_jit():
+    """Compiled code does not check types, so a call whose types differ from the exported
+    signature must run through the JIT kernel, not the ahead-of-time one."""
+    from sim import kernels
+
+    council = np.array([0, 1, 1, 0])
+    route = np.zeros(4, dtype=np.int8)
+    flag = np.array([True, True, False, True])
+    expected = np.array([2, 1])
+    assert (kernels.count_flag(council, route, flag, 2) == expected).all()
+    # int32 councils and a strided flag: not the exported signature.
+    assert (kernels.count_flag(council.astype(np.int32), route, np.repeat(flag, 2)[::2], 2)
+            == expected).all()
+    jit_sigs = [str(s) for s in kernels.JIT["count_flag"].signatures]
+    assert any("int32" in s and "'A'" in s for s in jit_sigs)
