@@ -25,7 +25,7 @@ import numpy as np
 from numba import njit
 
 TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5
-AGENCY, PA = 0, 2
+AGENCY, DAY, PA, COMMUNITY, FAMILY = 0, 1, 2, 3, 4
 
 
 @njit(cache=True, nogil=True)
@@ -382,6 +382,107 @@ def count_flag(council, route, flag, n_c):
     return out
 
 
+
+@njit(cache=True, nogil=True)
+def _greedy_fill(need, options, score, cap, out):
+    """Fill ``need`` from ``options`` in descending ``score`` (ties: the order given), each
+    up to its ``cap``; add the hours taken to ``out``.  (Arithmetic as numpy's cumsum/clip.)"""
+    k = options.size
+    order = options.copy()
+    for i in range(1, k):  # stable insertion sort, descending score
+        j, o = i, order[i]
+        while j > 0 and -score[order[j - 1]] > -score[o]:
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = o
+    total = 0.0
+    for i in range(k):
+        c = cap[order[i]]
+        total += c
+        take = min(max(need - (total - c), 0.0), c)
+        out[order[i]] += take
+
+
+@njit(cache=True, nogil=True)
+def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, council, fit,
+                carer, available, informal, same_household, budget, spot_price, block_price,
+                pa_available, mix, unplanned_dp_rebuy, price_sensitivity, fit_threshold,
+                community_max_hours, pa_max_hours, pa_needs_dp, family_rate, paid_extra_share,
+                family_rule, agency_factor, pa_factor, threshold, unlimited):
+    """Each of ``rows``' weekly mix of care hours (into ``mix``), by the rules documented in
+    ``planning.compose_mix``; ``family_rule`` 0 = none, 1 = non-resident, 2 = any."""
+    pc_opts = np.array([AGENCY, PA, FAMILY])
+    soc_opts = np.array([DAY, PA, COMMUNITY, FAMILY])
+    prices = np.empty(5)
+    score = np.empty(5)
+    cap = np.empty(5)
+    out = np.empty(5)
+    for i in range(rows.size):
+        row = rows[i]
+        r, c, h = route[row], council[row], assessed[row]
+        h_pc = h * pc_share[row]
+        pb = r == DP or r == MPB
+        for o in range(5):
+            out[o] = 0.0
+        if r == RES:
+            pass
+        elif pb and (planned[row] or rebuy_draw[row] >= unplanned_dp_rebuy):
+            for o in range(4):
+                prices[o] = spot_price[c, o]
+            if r == MPB:
+                prices[AGENCY] = block_price[c, AGENCY]
+                prices[DAY] = block_price[c, DAY]
+            prices[FAMILY] = family_rate
+            ref = max(prices[AGENCY], 1e-9)
+            for o in range(5):
+                score[o] = fit[o, row] - price_sensitivity * prices[o] / ref
+                cap[o] = unlimited
+            # The family carer's spare hours, if the payment rule allows paying them.
+            k = carer[row]
+            allowed = k >= 0 and r == DP and family_rule != 0
+            if allowed and family_rule == 1:
+                allowed = not same_household[k]
+            cap[FAMILY] = (max(available[k] - informal[k], 0.0) * paid_extra_share
+                           if allowed else 0.0)
+            cap[COMMUNITY] = community_max_hours if planned[row] or brokered[row] else 0.0
+            pa_ok = pa_available[c] and (r == DP or not pa_needs_dp)
+            cap[PA] = pa_max_hours if pa_ok else 0.0
+            for o in range(5):  # options must fit; agency and day care are the fallback
+                if o != AGENCY and o != DAY and not fit[o, row] >= fit_threshold:
+                    cap[o] = 0.0
+            _greedy_fill(h_pc, pc_opts, score, cap, out)
+            for o in range(5):
+                cap[o] = cap[o] - out[o]
+            soc = np.zeros(5)
+            _greedy_fill(h - h_pc, soc_opts, score, cap, soc)
+            for o in range(5):
+                out[o] = out[o] + soc[o]
+        else:
+            out[AGENCY] = h_pc
+            out[DAY] = h * (1 - pc_share[row])
+        if pb:
+            # A personal budget buys no more than it holds: scale the mix to the budget.
+            for o in range(4):
+                prices[o] = spot_price[c, o]
+            if r == MPB:
+                prices[AGENCY] = block_price[c, AGENCY]
+                prices[DAY] = block_price[c, DAY]
+            prices[FAMILY] = family_rate
+            cost = 0.0
+            for o in range(5):
+                units = out[o]
+                if o == AGENCY:
+                    units = _units(out[o], agency_factor, threshold)
+                elif o == PA:
+                    units = _units(out[o], pa_factor, threshold)
+                cost += units * prices[o]
+            scale = budget[row] / max(cost, 1e-9) if cost > budget[row] else 1.0
+            for o in range(5):
+                out[o] = out[o] * scale
+        for o in range(5):
+            mix[o, row] = out[o]
+
+
 # ---------------------------------------------------------------- ahead-of-time build
 def source_stamp() -> int:
     """A 60-bit hash of this file and numba's version: what an ahead-of-time build was made
@@ -390,41 +491,49 @@ def source_stamp() -> int:
     return int(hashlib.sha256(text).hexdigest()[:15], 16)
 
 
+_INTS = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32)
+_SCALARS = {"int": _INTS, "float": (float, np.float64, np.float32) + _INTS,
+            "bool": (bool, np.bool_)}
+
+
+def _type_check(specs):
+    """A function of a kernel's arguments, true when each has exactly the exported type.
+
+    Generated as one boolean expression: a generic loop over ~20 arguments cost ~1 us each,
+    ~35 ms over a council run.  Arrays must be C-contiguous and aligned, and writeable
+    unless the signature took them read-only (``flags.carray`` is all three)."""
+    env, terms = {"ndarray": np.ndarray}, []
+    for i, arg in enumerate(specs):
+        a = f"a{i}"
+        if arg[0] == "array":
+            _, dtype, ndim, readonly = arg
+            env[f"d{i}"] = np.dtype(dtype)
+            flags = (f"{a}.flags.c_contiguous and {a}.flags.aligned" if readonly
+                     else f"{a}.flags.carray")
+            terms.append(f"({a}.__class__ is ndarray and {a}.dtype == d{i} and {a}.ndim == {ndim}"
+                         f" and {flags})")
+        else:
+            env[f"k{i}"] = frozenset(_SCALARS[arg[0]])
+            terms.append(f"{a}.__class__ in k{i}")
+    params = ", ".join(f"a{i}" for i in range(len(specs)))
+    exec(f"def check({params}):\n    return {' and '.join(terms) or 'True'}", env)  # noqa: S102
+    return env["check"]
+
+
 def _checked(name, compiled, specs):
     """``name``'s compiled variants behind a type check, falling back to the JIT kernel."""
     jit = JIT[name]
-    variants = []
-    for fn, args in zip(compiled, specs, strict=True):
-        checks = []
-        for arg in args:
-            if arg[0] == "array":
-                checks.append((np.dtype(arg[1]), arg[2], arg[3]))
-            else:
-                checks.append(arg[0])
-        variants.append((fn, tuple(checks)))
+    variants = [(fn, _type_check(args), len(args))
+                for fn, args in zip(compiled, specs, strict=True)]
 
     def call(*args):
-        for fn, checks in variants:
-            if len(args) == len(checks) and all(map(_matches, args, checks)):
+        for fn, check, n in variants:
+            if len(args) == n and check(*args):
                 return fn(*args)
         return jit(*args)
 
     call.__name__, call.__doc__, call.py_func = name, jit.__doc__, jit.py_func
     return call
-
-
-def _matches(value, check) -> bool:
-    if check.__class__ is tuple:
-        dtype, ndim, readonly = check
-        return (value.__class__ is np.ndarray and value.dtype == dtype and value.ndim == ndim
-                and value.flags.c_contiguous and value.flags.aligned
-                and (readonly or value.flags.writeable))
-    if check == "float":
-        return isinstance(value, (float, int, np.floating, np.integer)) and not isinstance(
-            value, (bool, np.bool_))
-    if check == "int":
-        return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-    return isinstance(value, (bool, np.bool_))
 
 
 def _install_ahead_of_time() -> str:

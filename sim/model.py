@@ -21,7 +21,7 @@ from .config import SimConfig, to_config
 from .outcomes import update_outcomes
 from .planning import compose_mix, convert, review, rollout, traditional_mix
 from .population import demography, draw_exit_steps, group_arrays, initial_population
-from .recording import Recorder
+from .recording import NATIONAL, Recorder
 from .state import (
     DP,
     N_TYPES,
@@ -74,17 +74,7 @@ class CareMarketModel(mesa.Model):
         self._initialise()
         self.recorder = Recorder(self)
         self.datacollector = mesa.DataCollector(model_reporters={
-            "pb_share": lambda m: m.recorder.last("direct_payment", "sum") / max(
-                m.recorder.last("funded_community", "sum"), 1) + m.recorder.last(
-                "managed_pb", "sum") / max(m.recorder.last("funded_community", "sum"), 1),
-            "providers": lambda m: int(m.providers.n),
-            "unmet_need_share": lambda m: m.recorder.last("unmet_need_share"),
-            "spot_price_agency": lambda m: m.recorder.last("spot_price_agency"),
-            "spend_total": lambda m: m.recorder.last("spend_total", "sum"),
-            "spend_traditional": lambda m: m.recorder.last("spend_traditional", "sum"),
-            "spend_personal_budgets": lambda m: m.recorder.last("spend_direct_payment", "sum")
-            + m.recorder.last("spend_managed_pb", "sum"),
-        })
+            key: (lambda m, key=key: m.recorder.national[key]) for key in NATIONAL})
 
     # ------------------------------------------------------------------ set-up
     def _initialise(self):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .state import AGENCY, COMMUNITY, DAY, DP, FAMILY, MPB, PA, RES, TRAD
+from .state import AGENCY, DAY, DP, MPB, PA, RES, TRAD
 
 UNLIMITED = 1e6  # hours/week: an option with no cap (finite so cumulative sums stay exact)
 
@@ -65,101 +65,44 @@ def ras_budget(model, rows) -> np.ndarray:
                                                  agency_factor=factor)
 
 
-def unit_prices(model, rows) -> np.ndarray:
-    """£ per billable unit of each option this person faces: spot prices, except that a
-    managed PB buys agency and day care through the council's contracts (block rates); the
-    family rate for paid family."""
-    c = model.users.council[rows]
-    prices = np.empty((rows.size, 5))
-    prices[:, :4] = model.spot_price_ct[c, :4]
-    managed = model.users.route[rows] == MPB
-    for opt in (AGENCY, DAY):
-        prices[managed, opt] = model.council.block_price[c[managed], opt]
-    prices[:, FAMILY] = model.cfg.carers.family_rate
-    return prices
-
-
-def family_cap(model, rows) -> np.ndarray:
-    """Hours a user's family carer would add if paid, under the council's payment rule."""
-    u, c, cc = model.users, model.carers, model.cfg.carers
-    rule = model.cfg.policy.family_pay_rule
-    carer = u.carer[rows]
-    has = carer >= 0
-    k = np.maximum(carer, 0)
-    spare = np.maximum(c.available[k] - c.informal[k], 0.0) * cc.paid_extra_share
-    allowed = has & (u.route[rows] == DP)
-    if rule == "none":
-        allowed &= False
-    elif rule == "non_resident":
-        allowed &= ~c.same_household[k]
-    return np.where(allowed, spare, 0.0)
-
-
-def _greedy_fill(need, options, score, cap):
-    """Fill ``need`` from ``options`` in descending score order, each up to its cap."""
-    order = np.argsort(-score[:, options], axis=1, kind="stable")
-    opts = np.asarray(options)[order]
-    caps = np.take_along_axis(cap, opts, axis=1)
-    before = np.cumsum(caps, axis=1) - caps
-    take = np.clip(need[:, None] - before, 0.0, caps)
-    out = np.zeros_like(cap)
-    np.put_along_axis(out, opts, take, axis=1)
-    return out
+#: ``policy.family_pay_rule`` as the compose kernel's code.
+FAMILY_RULES = ("none", "non_resident", "any")
 
 
 def compose_mix(model, rows):
-    """Set each user's mix of care hours by route; scale PB mixes to fit the budget."""
+    """Set each user's mix of care hours by route (one fused pass, ``kernels.compose_mix``).
+
+    * Traditional packages and self-funders: the assessed need as agency (personal care) and
+      day care (the rest).
+    * A person with a personal budget who chooses their own support (planned, or one of the
+      fixed share who do not simply re-buy their old package: a trait drawn once, so a review
+      does not flip them between behaviours) fills personal care from agency, a personal
+      assistant or paid family, and the rest from day care, a PA, community activities or
+      paid family, best-scoring options first (fit minus price sensitivity times price
+      relative to agency), each up to its cap, until the need is covered.  Options must fit
+      (``behaviour.fit_threshold``); agency and day care are always the fallback.  Community
+      options are found only through planning or brokerage.  A PA is employed by the person,
+      which takes a direct payment (unless ``policy.pa_needs_direct_payment`` is off, as
+      individual service funds later allowed).  Paid family hours are the carer's spare
+      hours under the council's payment rule.
+    * Prices are spot prices, except that a managed PB buys agency and day care through the
+      council's contracts (block rates); paid family at the family rate.
+    * A PB mix costing more than the budget (in billable units: intensive hours take more
+      staff) is scaled down to the budget.
+    """
     if rows.size == 0:
         return
-    u, b = model.users, model.cfg.behaviour
-    route = u.route[rows]
-    mix = traditional_mix(model, rows, u.assessed[rows])
-    pb = (route == DP) | (route == MPB)
-    # Without planning, a fixed share of people re-buy their old package; who they are is a
-    # trait of the person (drawn once), so a review does not flip them between behaviours.
-    chooses = pb & (u.planned[rows] | (u.rebuy_draw[rows] >= b.unplanned_dp_rebuy))
-    if chooses.any():
-        r = rows[chooses]
-        mix[chooses] = _chosen_mix(model, r)
-    mix[route == RES] = 0.0
-    u.set_rows("mix", rows, mix)
-    if pb.any():
-        r = rows[pb]
-        m = u.rows_of("mix", r)
-        cost = (staff_units(model, m.T).T * unit_prices(model, r)).sum(axis=1)
-        scale = np.where(cost > u.budget[r], u.budget[r] / np.maximum(cost, 1e-9), 1.0)
-        u.set_rows("mix", r, m * scale[:, None])
+    u, b, cfg = model.users, model.cfg.behaviour, model.cfg
+    c, m = model.carers, cfg.market
+    kernels.compose_mix(
+        rows, u.route, u.assessed, u.pc_share, u.planned, u.rebuy_draw, u.brokered, u.council,
+        u.fit, u.carer, c.available, c.informal, c.same_household, u.budget,
+        model.spot_price_ct, model.council.block_price, model.pa_available, u.mix,
+        b.unplanned_dp_rebuy, b.price_sensitivity, b.fit_threshold, b.community_max_hours,
+        b.pa_max_hours, cfg.policy.pa_needs_direct_payment, cfg.carers.family_rate,
+        cfg.carers.paid_extra_share, FAMILY_RULES.index(cfg.policy.family_pay_rule),
+        m.agency_intensive_factor, m.pa_intensive_factor, m.intensive_threshold, UNLIMITED)
     _assign_main_provider(model, rows)
-
-
-def _chosen_mix(model, r):
-    """A person choosing their own support: best-fitting, cheaper options first, up to need."""
-    u, b = model.users, model.cfg.behaviour
-    prices = unit_prices(model, r)
-    ref = np.maximum(prices[:, AGENCY], 1e-9)
-    fit = u.rows_of("fit", r)
-    score = fit - b.price_sensitivity * prices / ref[:, None]
-    h_pc = u.assessed[r] * u.pc_share[r]
-    h_soc = u.assessed[r] - h_pc
-    inf = np.full(r.size, UNLIMITED)
-    cap = np.column_stack([inf, inf, inf, inf, family_cap(model, r)])
-    # Options need to fit; agency and day services are always available as a fallback.
-    acceptable = fit >= b.fit_threshold
-    acceptable[:, [AGENCY, DAY]] = True
-    # Community options are found through planning or brokerage.
-    found = u.planned[r] | u.brokered[r]
-    cap[:, COMMUNITY] = np.where(found, b.community_max_hours, 0.0)
-    # A personal assistant is employed by the person, which takes a direct payment (unless
-    # the policy lets managed budgets employ one, as individual service funds later did).
-    pa_ok = model.pa_available[u.council[r]]
-    if model.cfg.policy.pa_needs_direct_payment:
-        pa_ok = pa_ok & (u.route[r] == DP)
-    cap[:, PA] = np.where(pa_ok, b.pa_max_hours, 0.0)
-    cap = np.where(acceptable, cap, 0.0)
-    pc = _greedy_fill(h_pc, [AGENCY, PA, FAMILY], score, cap)
-    cap_left = cap - pc
-    soc = _greedy_fill(h_soc, [DAY, PA, COMMUNITY, FAMILY], score, cap_left)
-    return pc + soc
 
 
 def _assign_main_provider(model, rows):

@@ -20,7 +20,11 @@ def group_arrays(cfg):
     g = [getattr(cfg.users.groups, name) for name in GROUPS]
     names = ("share", "need_mean_hours", "need_cv", "personal_care_share", "carer_prob",
              "exit_rate", "residential_rate", "need_growth")
-    return {n: np.array([getattr(x, n) for x in g], dtype=float) for n in names}
+    arrays = {n: np.array([getattr(x, n) for x in g], dtype=float) for n in names}
+    # Cumulative shares, to draw groups by inverting the CDF of a uniform draw.
+    cdf = (arrays["share"] / arrays["share"].sum()).cumsum()
+    arrays["share_cdf"] = cdf / cdf[-1]
+    return arrays
 
 
 def draw_need(rng, mean, cv):
@@ -35,7 +39,7 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
     cfg, u, G = model.cfg, model.users, model.groups
     n = council.size
     rows = u.add(n)
-    group = rng.choice(4, size=n, p=G["share"] / G["share"].sum()).astype(np.int8)
+    group = G["share_cdf"].searchsorted(rng.random(n), side="right").astype(np.int8)
     u.council[rows] = council
     u.group[rows] = group
     u.route[rows] = route

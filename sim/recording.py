@@ -29,14 +29,25 @@ from .state import (
 
 
 def _div(a, b):
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
+    """a / b where b > 0, else NaN (a rate with no denominator is undefined, not zero)."""
+    b = np.asarray(b, float)
+    return np.divide(a, b, out=np.full(b.shape, np.nan), where=b > 0)
+
+
+def _nanmean(v) -> float:
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else np.nan
+
+
+#: National figures of the latest week (``Recorder.national``), collected by Mesa's DataCollector.
+NATIONAL = ("pb_share", "providers", "unmet_need_share", "spot_price_agency", "spend_total",
+            "spend_traditional", "spend_personal_budgets")
 
 
 class Recorder:
     def __init__(self, model):
         self.rows: list[dict[str, np.ndarray]] = []
+        self.national = dict.fromkeys(NATIONAL, np.nan)
         self.panel_rows: list[pd.DataFrame] = []
         self.start = self._snapshot(model)
         # A sampled panel of people followed week by week (their rows, while they stay).
@@ -136,6 +147,17 @@ class Recorder:
         }
         self.rows.append(row)
         self._record_panel(model, t)
+        # National figures of this week, for Mesa's DataCollector and the dashboard.
+        funded = max(float(n_funded.sum()), 1)
+        self.national = {
+            "pb_share": float(by_route[:, DP].sum()) / funded + float(by_route[:, MPB].sum()) / funded,
+            "providers": int(live.size),
+            "unmet_need_share": _nanmean(row["unmet_need_share"]),
+            "spot_price_agency": _nanmean(row["spot_price_agency"]),
+            "spend_total": float(row["spend_total"].sum()),
+            "spend_traditional": float(spend_trad.sum()),
+            "spend_personal_budgets": float(spend_dp.sum()) + float(ledger.spend_managed_pb.sum()),
+        }
 
     def _record_panel(self, model, t):
         rows, uids = self.panel
