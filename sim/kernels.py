@@ -550,6 +550,12 @@ def _install_ahead_of_time() -> str:
     stamp = source_stamp()
     if spec.get("stamp") != stamp or aot.stamp() != stamp:
         return "jit"
+    if spec.get("requires"):  # built for a CPU level: this machine must have its features
+        import llvmlite.binding as ll
+
+        host = ll.get_host_cpu_features()
+        if not all(host.get(f, False) for f in spec["requires"]):
+            return "jit"
     for name, entries in spec["kernels"].items():
         compiled = [getattr(aot, e["symbol"]) for e in entries]
         globals()[name] = _checked(name, compiled, [e["args"] for e in entries])
