@@ -54,15 +54,18 @@ def _discover() -> dict:
             # A provider exit, which a short run may not reach (it calls ``users_of``).
             model.remove_providers(np.flatnonzero(model.providers.active)[:2])
     return {name: list(disp.nopython_signatures) for name, disp in sorted(kernels.JIT.items())
-            if disp.nopython_signatures}
+            if disp.nopython_signatures and not name.startswith("_")}
 
 
 #: The x86-64-v3 level (Haswell and later, Zen): AVX2, FMA, BMI and the v2 features.
-X86_64_V3 = ("avx", "avx2", "bmi", "bmi2", "f16c", "fma", "lzcnt", "movbe", "xsave", "cx16",
-             "popcnt", "sse3", "sse4.1", "sse4.2", "ssse3", "sahf")
+#: LLVM's feature names, and the same features as Linux's /proc/cpuinfo names them.
+X86_64_V3 = {"avx": "avx", "avx2": "avx2", "bmi": "bmi1", "bmi2": "bmi2", "f16c": "f16c",
+             "fma": "fma", "lzcnt": "abm", "movbe": "movbe", "xsave": "xsave", "cx16": "cx16",
+             "popcnt": "popcnt", "sse3": "pni", "sse4.1": "sse4_1", "sse4.2": "sse4_2",
+             "ssse3": "ssse3", "sahf": "lahf_lm"}
 
 
-def _target() -> tuple[str, list[str]]:
+def _target() -> tuple[str, dict[str, str]]:
     """The CPU to compile for and the features it needs: x86-64-v3 when this machine has
     them (the England kernels run ~25% slower built for the generic x86-64), else generic.
     Not the host's own model, which may imply features a virtual machine hides; the loader
@@ -72,11 +75,11 @@ def _target() -> tuple[str, list[str]]:
     import llvmlite.binding as ll
 
     if platform.machine() not in ("x86_64", "AMD64"):
-        return "", []
+        return "", {}
     host = ll.get_host_cpu_features()
     if all(host.get(f, False) for f in X86_64_V3):
-        return "x86-64-v3", list(X86_64_V3)
-    return "", []
+        return "x86-64-v3", X86_64_V3
+    return "", {}
 
 
 def _arg_spec(ty) -> list:
@@ -112,7 +115,7 @@ def build(out_dir: Path = HERE, verbose: bool = True) -> Path:
     cc.target_cpu = cpu
     exported = {}
     for name, sigs in sorted(found.items()):
-        py_func = kernels.JIT[name].py_func
+        py_func = kernels._PY[name]  # noqa: SLF001
         entries = []
         for i, sig in enumerate(sigs):
             symbol = f"{name}__{i}"
@@ -131,7 +134,8 @@ def build(out_dir: Path = HERE, verbose: bool = True) -> Path:
         spec = out_dir / f"{MODULE}.json"
         tmp_spec = Path(tmp) / spec.name
         tmp_spec.write_text(json.dumps({"stamp": stamp, "numba": numba.__version__,
-                                        "cpu": cpu or "generic", "requires": requires,
+                                        "cpu": cpu or "generic", "requires": list(requires),
+                                        "requires_cpuinfo": list(requires.values()),
                                         "kernels": exported}, indent=1))
         tmp_spec.replace(spec)
     if verbose:

@@ -8,8 +8,10 @@ beyond what their docstrings say, and they work on whole columns of the tables i
 ``sim.state`` (unused rows have route GONE and are skipped).
 
 Compiled ahead of time by ``python -m sim.aot`` (``make setup``; see that module for why and
-how a stale or missing build is handled), else on first use and cached next to this file
-(``cache=True``), so only the first run on a machine pays the compile time (a few seconds).
+how a stale or missing build is handled), else by numba's JIT on first use and cached next to
+this file (``cache=True``), so only the first run on a machine pays the compile time (a few
+seconds).  numba itself is imported only when a kernel needs the JIT: with the ahead-of-time
+build a run never imports it (~0.2 s of every process).
 """
 
 from __future__ import annotations
@@ -18,23 +20,32 @@ import contextlib
 import hashlib
 import json
 import os
+from importlib.metadata import version
 from pathlib import Path
 
-import numba
 import numpy as np
-from numba import njit
+
+#: The kernels as plain Python functions, by name, in definition order.
+_PY: dict = {}
+
+
+def kernel(fn):
+    """Register a per-row pass; it is compiled ahead of time or by numba (see the end)."""
+    _PY[fn.__name__] = fn
+    return fn
+
 
 TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5
 AGENCY, DAY, PA, COMMUNITY, FAMILY = 0, 1, 2, 3, 4
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _units(h, factor, threshold):
     """Billable units for ``h`` care hours: hours above the threshold cost ``factor`` each."""
     return h + (factor - 1.0) * max(h - threshold, 0.0)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _buyer(r):
     """Which side of the market buys for a person: 0 = the person at spot prices (direct
     payment, self-funder), 1 = the council for a traditional package, 2 = the council for a
@@ -49,7 +60,7 @@ def _buyer(r):
 # result for them is masked.
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider, n_c, n_p,
                          ag_factor, pa_factor, threshold):
     """Market demand per (council, buyer (see ``_buyer``), option) in billable units; residents
@@ -78,7 +89,7 @@ def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider,
     return demand, residents, occupied, transfers
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance, n_c,
                     ag_factor, pa_factor, threshold):
     """Hours delivered (mix x the fill ratio of the person's buyer side) and what each person
@@ -105,7 +116,7 @@ def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance
     return by_route
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def outcomes(delivered, fit, need, route, council, carer, brokered, planned, autonomy,
              disrupted_until, in_queue, planning_until, t, w_met, w_fit, w_control,
              disruption_penalty, control_tab, burden_tab, met_out, qol_out, choice_out, n_c):
@@ -157,7 +168,7 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
     return sums, queue[:, 2:].copy()
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def exits_and_need(route, group, total_need, informal, need, exit_step, shock_step, t, drift,
                    shock_size, residential_threshold):
     """Who leaves this week (their exit step has come), and everyone's need progression:
@@ -186,7 +197,7 @@ def exits_and_need(route, group, total_need, informal, need, exit_step, shock_st
     return leaving[:n_l].copy(), shocked[:n_s].copy(), high[:n_h].copy()
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def family_pass(active, user, available, informal, strain, paid, cum_received, mix, delivered,
                 paid_extra_share, family_rate, payment_relief, strain_rate, recovery_load,
                 respite_relief, burnout_threshold, council, n_c):
@@ -225,7 +236,7 @@ def family_pass(active, user, available, informal, strain, paid, cum_received, m
     return pay, at_risk[:n_r].copy(), sums
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def rollout_scan(council, route, in_queue, brokered, n_c):
     """What the rollout phase needs from the whole table, in one pass: people per (council,
     route), brokered people per council, and the rows in the conversion queue."""
@@ -243,7 +254,7 @@ def rollout_scan(council, route, in_queue, brokered, n_c):
     return by_route, broker_used, queued[:n_q].copy()
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def due_for_review(route, review_step, cutoff):
     """Rows of people (route not GONE) last reviewed at or before ``cutoff``."""
     out = np.empty(route.size, dtype=np.int64)
@@ -254,7 +265,7 @@ def due_for_review(route, review_step, cutoff):
     return out[:n].copy()
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def residents_per_home(route, main_provider, n_providers):
     """Occupied beds per care home."""
     occ = np.zeros(n_providers)
@@ -264,7 +275,7 @@ def residents_per_home(route, main_provider, n_providers):
     return occ
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def package_costs(route, council, spend, brokered, assessed, pc_share, cum_pb_cost,
                   cum_trad_equiv, broker_fee, block_agency, block_day, ag_factor, threshold):
     """PB holders' weekly package cost (support bought + brokerage share) and the traditional
@@ -278,7 +289,7 @@ def package_costs(route, council, spend, brokered, assessed, pc_share, cum_pb_co
                                         block_day[council[i]], ag_factor, threshold)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _trad_cost(hours, pc_share, block_agency, block_day, ag_factor, threshold):
     """£/week the council pays for ``hours`` of need under block contracts: agency care for the
     personal-care share (intensive hours cost more staff time), day services for the rest."""
@@ -286,7 +297,7 @@ def _trad_cost(hours, pc_share, block_agency, block_day, ag_factor, threshold):
     return agency * block_agency + hours * (1.0 - pc_share) * block_day
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def traditional_cost(hours, pc_share, council, block_agency, block_day, ag_factor, threshold):
     """``_trad_cost`` for a set of people (the RAS reference and the saving baseline)."""
     out = np.empty(hours.size)
@@ -297,7 +308,7 @@ def traditional_cost(hours, pc_share, council, block_agency, block_day, ag_facto
     return out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def users_of(main_provider, route, gone_mask):
     """Rows of users whose main provider is flagged in ``gone_mask`` (a provider-row mask)."""
     out = np.empty(route.size, dtype=np.int64)
@@ -310,7 +321,7 @@ def users_of(main_provider, route, gone_mask):
     return out[:n]
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def spot_rounds(edge_market, edge_provider, p_e, free, left, beta, n_markets, rounds):
     """The spot market's allocation rounds (see market.py): each round, every market's
     remaining demand is shared over its edges by free capacity x exp(-beta (price / mean price
@@ -372,7 +383,7 @@ def spot_rounds(edge_market, edge_provider, p_e, free, left, beta, n_markets, ro
     return edge_spot, asked
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def count_flag(council, route, flag, n_c):
     """People (route not GONE) with ``flag`` set, per council."""
     out = np.zeros(n_c, dtype=np.int64)
@@ -383,7 +394,7 @@ def count_flag(council, route, flag, n_c):
 
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _greedy_fill(need, options, score, cap, out):
     """Fill ``need`` from ``options`` in descending ``score`` (ties: the order given), each
     up to its ``cap``; add the hours taken to ``out``.  (Arithmetic as numpy's cumsum/clip.)"""
@@ -403,7 +414,7 @@ def _greedy_fill(need, options, score, cap, out):
         out[order[i]] += take
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, council, fit,
                 carer, available, informal, same_household, budget, spot_price, block_price,
                 pa_available, mix, unplanned_dp_rebuy, price_sensitivity, fit_threshold,
@@ -487,8 +498,25 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
 def source_stamp() -> int:
     """A 60-bit hash of this file and numba's version: what an ahead-of-time build was made
     from, so a build is used only with the source it was compiled from."""
-    text = Path(__file__).read_bytes() + numba.__version__.encode()
+    text = Path(__file__).read_bytes() + version("numba").encode()
     return int(hashlib.sha256(text).hexdigest()[:15], 16)
+
+
+#: numba's JIT dispatchers by kernel name, made on first need (``_jit``).
+JIT: dict = {}
+
+
+def _jit() -> dict:
+    """numba dispatchers for every kernel.  The helpers' module names are bound to their
+    dispatchers, so a compiled kernel calls compiled helpers (numba resolves them when it
+    compiles the caller)."""
+    if not JIT:
+        from numba import njit
+
+        for name, fn in _PY.items():
+            JIT[name] = njit(cache=True, nogil=True)(fn)
+        globals().update({n: d for n, d in JIT.items() if n.startswith("_")})
+    return JIT
 
 
 _INTS = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32)
@@ -522,7 +550,6 @@ def _type_check(specs):
 
 def _checked(name, compiled, specs):
     """``name``'s compiled variants behind a type check, falling back to the JIT kernel."""
-    jit = JIT[name]
     variants = [(fn, _type_check(args), len(args))
                 for fn, args in zip(compiled, specs, strict=True)]
 
@@ -530,32 +557,47 @@ def _checked(name, compiled, specs):
         for fn, check, n in variants:
             if len(args) == n and check(*args):
                 return fn(*args)
-        return jit(*args)
+        return _jit()[name](*args)
 
-    call.__name__, call.__doc__, call.py_func = name, jit.__doc__, jit.py_func
+    py = _PY[name]
+    call.__name__, call.__doc__, call.py_func = name, py.__doc__, py
     return call
 
 
+def _has_cpu_features(spec) -> bool:
+    """Whether this machine has every CPU feature the build was compiled for (read from
+    /proc/cpuinfo where there is one, else asked of LLVM)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        import llvmlite.binding as ll
+
+        host = ll.get_host_cpu_features()
+        return all(host.get(f, False) for f in spec["requires"])
+    flags = set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    return all(f in flags for f in spec["requires_cpuinfo"])
+
+
 def _install_ahead_of_time() -> str:
-    """Swap in the ahead-of-time kernels if a build matching this source exists; return which
-    path the kernels take ("aot" or "jit")."""
+    """Swap in the ahead-of-time kernels if a build matching this source and CPU exists;
+    return which path the kernels take ("aot" or "jit")."""
     if os.environ.get("SIM_KERNELS", "").lower() == "jit":
         return "jit"
     spec_path = Path(__file__).with_name("_kernels_aot.json")
     try:
         spec = json.loads(spec_path.read_text())
-        from . import _kernels_aot as aot
-    except (OSError, ValueError, ImportError):
-        return "jit"
-    stamp = source_stamp()
-    if spec.get("stamp") != stamp or aot.stamp() != stamp:
-        return "jit"
-    if spec.get("requires"):  # built for a CPU level: this machine must have its features
-        import llvmlite.binding as ll
-
-        host = ll.get_host_cpu_features()
-        if not all(host.get(f, False) for f in spec["requires"]):
+        stamp = source_stamp()
+        if spec.get("stamp") != stamp or (spec.get("requires") and not _has_cpu_features(spec)):
             return "jit"
+        from . import _kernels_aot as aot
+    except (OSError, ValueError, KeyError, ImportError):
+        return "jit"
+    if aot.stamp() != stamp:
+        return "jit"
     for name, entries in spec["kernels"].items():
         compiled = [getattr(aot, e["symbol"]) for e in entries]
         globals()[name] = _checked(name, compiled, [e["args"] for e in entries])
@@ -566,15 +608,15 @@ def _install_ahead_of_time() -> str:
 def jit_only():
     """Within this block every kernel runs through numba's JIT (the ahead-of-time build uses
     it to see which signatures the model calls)."""
-    saved = {name: globals()[name] for name in JIT}
-    globals().update(JIT)
+    jit = _jit()
+    saved = {name: globals()[name] for name in jit}
+    globals().update(jit)
     try:
         yield
     finally:
         globals().update(saved)
 
 
-#: The JIT dispatchers, whichever path is installed.
-JIT = {name: f for name, f in globals().items()
-       if isinstance(f, numba.core.registry.CPUDispatcher) and not name.startswith("_")}
 PATH = _install_ahead_of_time()
+if PATH == "jit":
+    globals().update(_jit())

@@ -34,6 +34,29 @@ def test_wrong_type_is_rejected_with_its_name():
         to_config({"steps": "many"})
 
 
+def test_a_typed_config_is_checked_again_and_copied():
+    """A ``SimConfig`` object is re-checked when a model is built from it (a field may have
+    been set since), and the model keeps its own copy."""
+    from sim.model import CareMarketModel
+
+    cfg = to_config(None, **{"council.n_users": 300, "steps": 2})
+    cfg.policy.pb_target = "high"
+    with pytest.raises(ConfigError, match="policy.pb_target='high' has type str; expected float"):
+        CareMarketModel(cfg)
+    cfg.policy.pb_target = 2.0
+    with pytest.raises(ConfigError, match="policy.pb_target=2.0 is out of range"):
+        CareMarketModel(cfg)
+    cfg.policy.pb_target = 1                      # a whole number for a float field is fine
+    cfg.council.review_interval_weeks = 26.5      # a fraction for an int field is not
+    with pytest.raises(ConfigError, match="council.review_interval_weeks=26.5 has type float"):
+        CareMarketModel(cfg)
+    cfg.council.review_interval_weeks = 52
+    model = CareMarketModel(cfg)
+    assert model.cfg.policy.pb_target == 1.0 and isinstance(model.cfg.policy.pb_target, float)
+    cfg.policy.pb_target = 0.2
+    assert model.cfg.policy.pb_target == 1.0 and model.cfg is not cfg
+
+
 def _cli(*args, tmp_path):
     return subprocess.run([sys.executable, "-m", "sim", *args, f"hydra.run.dir={tmp_path}/run"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
