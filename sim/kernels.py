@@ -428,6 +428,7 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
     score = np.empty(5)
     cap = np.empty(5)
     out = np.empty(5)
+    soc = np.empty(5)
     for i in range(rows.size):
         row = rows[i]
         r, c, h = route[row], council[row], assessed[row]
@@ -435,15 +436,17 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
         pb = r == DP or r == MPB
         for o in range(5):
             out[o] = 0.0
-        if r == RES:
-            pass
-        elif pb and (planned[row] or rebuy_draw[row] >= unplanned_dp_rebuy):
+            soc[o] = 0.0
+        if pb:  # spot prices, but a managed PB buys through the council's contracts
             for o in range(4):
                 prices[o] = spot_price[c, o]
             if r == MPB:
                 prices[AGENCY] = block_price[c, AGENCY]
                 prices[DAY] = block_price[c, DAY]
             prices[FAMILY] = family_rate
+        if r == RES:
+            pass
+        elif pb and (planned[row] or rebuy_draw[row] >= unplanned_dp_rebuy):
             ref = max(prices[AGENCY], 1e-9)
             for o in range(5):
                 score[o] = fit[o, row] - price_sensitivity * prices[o] / ref
@@ -464,7 +467,6 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
             _greedy_fill(h_pc, pc_opts, score, cap, out)
             for o in range(5):
                 cap[o] = cap[o] - out[o]
-            soc = np.zeros(5)
             _greedy_fill(h - h_pc, soc_opts, score, cap, soc)
             for o in range(5):
                 out[o] = out[o] + soc[o]
@@ -473,12 +475,6 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
             out[DAY] = h * (1 - pc_share[row])
         if pb:
             # A personal budget buys no more than it holds: scale the mix to the budget.
-            for o in range(4):
-                prices[o] = spot_price[c, o]
-            if r == MPB:
-                prices[AGENCY] = block_price[c, AGENCY]
-                prices[DAY] = block_price[c, DAY]
-            prices[FAMILY] = family_rate
             cost = 0.0
             for o in range(5):
                 units = out[o]
