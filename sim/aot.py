@@ -109,13 +109,12 @@ def build(out_dir: Path = HERE, verbose: bool = True) -> Path:
 
     found = _discover()
     cc = CC(MODULE)
-    cc.output_dir = str(out_dir)
     cc.verbose = False
     cpu, requires = _target()
     cc.target_cpu = cpu
     exported = {}
     for name, sigs in sorted(found.items()):
-        py_func = kernels._PY[name]  # noqa: SLF001
+        py_func = kernels._PY[name]
         entries = []
         for i, sig in enumerate(sigs):
             symbol = f"{name}__{i}"
