@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+# Route and option codes: compile-time constants in the kernels.
+from .state import AGENCY, COMMUNITY, DAY, DP, FAMILY, GONE, MPB, PA, RES, TRAD
+
 #: The kernels as plain Python functions, by name, in definition order.
 _PY: dict = {}
 
@@ -35,8 +38,6 @@ def kernel(fn):
     return fn
 
 
-TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5
-AGENCY, DAY, PA, COMMUNITY, FAMILY = 0, 1, 2, 3, 4
 
 
 @kernel

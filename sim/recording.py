@@ -56,15 +56,6 @@ class Recorder:
         rows = np.sort(model.rng.choice(live, size=min(k, live.size), replace=False)) if k else live[:0]
         self.panel = (rows, model.users.uid[rows].copy())
 
-    def last(self, key, how="mean"):
-        """Last step's value of a column over councils (sum, or mean of finite values)."""
-        if not self.rows:
-            return np.nan
-        v = np.asarray(self.rows[-1][key], dtype=float)
-        if how == "sum":
-            return float(v.sum())
-        return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
-
     def _snapshot(self, model):
         u, p = model.users, model.providers
         route = u.route[u.active]
