@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import mesa
 
+from .codes import OPTIONS, PROVIDER_TYPES, ROUTES
 from .config import GROUPS
-from .state import OPTIONS, PROVIDER_TYPES, ROUTES
 
 
 class _Row(mesa.Agent):

@@ -35,7 +35,7 @@ WORKLOADS = {
 
 def _child(name: str, steps: int) -> dict:
     """Run one workload in this process and report wall time and peak RSS."""
-    from . import kernels
+    from . import aot
     from .config import compose
     from .model import CareMarketModel
 
@@ -52,7 +52,7 @@ def _child(name: str, steps: int) -> dict:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"name": name, "users": round(user_steps / steps), "user_steps": user_steps,
             "steps": steps, "init_s": t1 - t0, "run_s": t2 - t1, "wall_s": t2 - t0,
-            "peak_rss_mb": rss, "kernels": kernels.PATH}
+            "peak_rss_mb": rss, "kernels": aot.PATH}
 
 
 def sweep_bench(n_runs: int, sweep_dir: Path) -> dict:
@@ -78,49 +78,40 @@ def sweep_bench(n_runs: int, sweep_dir: Path) -> dict:
 
 
 def profile_phases(name: str, steps: int) -> list[tuple[str, float]]:
-    """Milliseconds per step spent in each phase of the weekly step (wall time)."""
-    import functools
+    """Milliseconds per step spent in each phase of the weekly schedule (wall time), in
+    schedule order (``sim.schedule.PHASES``), plus recording and the rest."""
+    import dataclasses
 
     import sim.model as sm
 
-    from . import accounting, councils, providers
     from .config import compose
 
     overrides, _, _ = WORKLOADS[name]
     model = sm.CareMarketModel(compose(*overrides, f"steps={steps}", "output.figures=false"))
     spent: dict[str, float] = {}
 
-    def timed(mod, fn):
-        f = getattr(mod, fn)
-
-        @functools.wraps(f)
+    def timed(key, fn):
         def wrapper(*args, **kwargs):
             t = time.perf_counter()
             try:
-                return f(*args, **kwargs)
+                return fn(*args, **kwargs)
             finally:
-                spent[fn] = spent.get(fn, 0.0) + time.perf_counter() - t
+                spent[key] = spent.get(key, 0.0) + time.perf_counter() - t
         return wrapper
 
-    targets = [(sm, "demography"), (sm, "rollout"), (sm, "review"), (accounting, "purchase_care"),
-               (sm, "family_care"), (accounting, "pay_family"), (accounting, "package_costs"),
-               (sm, "update_outcomes"), (providers, "finances"), (providers, "entry"),
-               (councils, "manage_blocks")]
-    saved = [(mod, fn, getattr(mod, fn)) for mod, fn in targets]
+    saved = sm.PHASES
+    record = model.recorder.record
     try:
-        for mod, fn in targets:
-            setattr(mod, fn, timed(mod, fn))
-        record = model.recorder.record
-        model.recorder.record = lambda *a: (lambda t: (record(*a), spent.__setitem__(
-            "record", spent.get("record", 0.0) + time.perf_counter() - t)))(time.perf_counter())
+        sm.PHASES = tuple(dataclasses.replace(p, run=timed(p.name, p.run)) for p in saved)
+        model.recorder.record = timed("record", record)
         t0 = time.perf_counter()
         model.run(steps)
         total = time.perf_counter() - t0
     finally:
-        for mod, fn, f in saved:
-            setattr(mod, fn, f)
-    rows = sorted(((k, v / steps * 1000) for k, v in spent.items()), key=lambda kv: -kv[1])
-    rows.append(("other (labour market, budgets, collection)",
+        sm.PHASES = saved
+    rows = [(p.name, spent.get(p.name, 0.0) / steps * 1000) for p in saved]
+    rows.append(("record", spent.get("record", 0.0) / steps * 1000))
+    rows.append(("other (Mesa's step, data collection)",
                  (total - sum(spent.values())) / steps * 1000))
     rows.append(("total per step", total / steps * 1000))
     return rows

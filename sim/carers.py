@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
+from . import passes
+from .accounting import pay_family
+from .codes import RES
+from .planning import reassess
+from .population import refresh_need
+from .week import Column, Phase, Week, rate
 
 
-def family_care(model):
-    """Phase: paid family hours, strain, burnout. Returns £ paid to carers per user row."""
+def family_care(model, week: Week):
+    """Paid family hours and their pay, strain, burnout."""
     cfg, u, c, rng = model.cfg, model.users, model.carers, model.rng
-    cc = cfg.carers
-    # One pass over all carer rows (kernels.family_pass): load = (unpaid + paid x (1 -
-    # payment_relief)) / available hours; strain moves by strain_rate x (load - recovery load)
-    # minus respite; burnout with a probability rising above the threshold.
-    pay, risk, sums = kernels.family_pass(
-        c.active, c.user, c.available, c.informal, c.strain, c.paid, c.cum_received, u.mix,
-        u.delivered, cc.paid_extra_share, cc.family_rate, cc.payment_relief, cc.strain_rate,
-        cc.strain_recovery_load, cc.respite_relief, cc.burnout_threshold, u.council,
-        model.council.n)
+    cc, n_c = cfg.carers, model.council.n
+    # One pass over all carer rows: load = (unpaid + paid x (1 - payment_relief)) / available
+    # hours; strain moves by strain_rate x (load - recovery load) minus respite; burnout with
+    # a probability rising above the threshold.
+    pay, risk, sums = passes.family_pass(carers=c, users=u, carer_cfg=cc, n_councils=n_c)
     paying = np.flatnonzero(pay > 0)
     user, pay = c.user[paying], pay[paying]
     # Burnout: only carers above the threshold can burn out; draw for them alone.
@@ -35,19 +36,20 @@ def family_care(model):
     np.subtract.at(sums, (bc, 0), 1.0)
     np.subtract.at(sums, (bc, 1), c.strain[burnt])
     np.subtract.at(sums, (bc, 2), (c.paid[burnt] > 0).astype(float))
-    model.carer_sums = sums
+    burnouts = np.zeros(n_c, dtype=np.int64)
     if burnt.size:
-        model.council.burnouts[:] = np.bincount(u.council[c.user[burnt]], minlength=model.council.n)
-        model.council.burnouts_total += model.council.burnouts
+        burnouts = np.bincount(u.council[c.user[burnt]], minlength=n_c)
+        model.council.burnouts_total += burnouts
         withdraw(model, burnt)
-    return user, pay
+    pay_family(model, week.ledger, user, pay)
+    week.put("carers", sums[:, 0].astype(np.int64))
+    week.put("carer_strain_mean", rate(sums[:, 1], sums[:, 0]))
+    week.put("carers_paid", sums[:, 2].astype(np.int64))
+    week.put("carer_burnouts", burnouts)
 
 
 def withdraw(model, carer_rows):
     """A carer stops caring: the link goes, need is re-assessed at once (emergency review)."""
-    from .planning import reassess
-    from .population import refresh_need
-
     u, c = model.users, model.carers
     users = c.user[carer_rows]
     c.burnt_out[carer_rows] = True
@@ -55,4 +57,15 @@ def withdraw(model, carer_rows):
     u.informal[users] = 0.0
     c.remove(carer_rows)
     refresh_need(model, users)
-    reassess(model, users[u.route[users] != 4])
+    reassess(model, users[u.route[users] != RES])
+
+
+FAMILY_CARE = Phase(
+    "family_care", family_care,
+    reads="people's mixes and delivered day/community hours; carers' hours and strain",
+    writes="paid family hours and pay (debited from direct payments; ledger), carers' strain; "
+           "burnt-out carers withdraw and their person's need is re-assessed",
+    columns=(Column("carers", "people", "family carers still caring at the end of the week"),
+             Column("carer_strain_mean", "strain (0-1)", "their mean strain"),
+             Column("carers_paid", "people", "of whom paid from a direct payment"),
+             Column("carer_burnouts", "people", "carers who burnt out and withdrew this week")))

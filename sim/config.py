@@ -82,6 +82,12 @@ class UsersConfig:
                              0.1, 50)
     need_shock_rate: float = P(0.15, "per year, chance of a step increase in need", ASSUMPTION, 0, 5)
     need_shock_size: float = P(0.25, "proportional step increase in need", ASSUMPTION, 0, 5)
+    pc_share_sd: float = P(0.1, "sd of a person's personal-care share around their group's",
+                           ASSUMPTION, 0, 1)
+    pc_share_min: float = P(0.05, "lowest personal-care share of need", ASSUMPTION, 0, 1)
+    pc_share_max: float = P(0.95, "highest personal-care share of need", ASSUMPTION, 0, 1)
+    residential_exit_mult: float = P(2.0, "exit hazard in a care home / the group's hazard at home",
+                                     ASSUMPTION, 0, 20)
 
 
 @dataclass
@@ -115,6 +121,10 @@ class CouncilConfig:
     block_guarantee: float = P(0.9, "share of contracted volume paid even if unused", ASSUMPTION, 0, 1)
     block_duration_weeks: int = P(104, "weeks a block contract runs before renewal", ASSUMPTION, 1, 1040)
     fee_uplift: float = P(0.01, "annual increase of block fees", ASSUMPTION, -0.5, 1)
+    spend_smoothing: float = P(0.1, "weight of the latest week in the council's smoothed spend "
+                               "(exponential moving average)", ASSUMPTION, 0.001, 1)
+    underspend_band: float = P(0.95, "smoothed spend / budget below which eligibility relaxes",
+                               ASSUMPTION, 0, 1)
 
 
 @dataclass
@@ -175,6 +185,16 @@ class BehaviourConfig:
     disruption_weeks: int = P(8, "weeks the disruption lasts", ASSUMPTION, 0, 104)
     outcome_threshold: float = P(0.02, "QoL/choice change counted as better or worse", ASSUMPTION,
                                  0, 1)
+    helped_burden_share: float = P(0.3, "share of a DP's admin burden left when a family carer "
+                                   "or broker helps", ASSUMPTION, 0, 1)
+    choice_control_weight: float = P(0.8, "weight of felt control in choice/control (the rest: "
+                                     "variety of support)", ASSUMPTION, 0, 1)
+    burden_aversion: float = P(2.0, "felt choice lost per unit of admin burden, for someone who "
+                               "wants no control (scaled by 1 - autonomy)", ASSUMPTION, 0, 20)
+    variety_bonus: float = P(0.2, "choice/control from using variety_options + 1 kinds of "
+                             "support (linear from one kind)", ASSUMPTION, 0, 1)
+    variety_options: int = P(3, "extra kinds of support beyond which variety adds no choice",
+                             ASSUMPTION, 1, 4)
 
 
 @dataclass
@@ -187,11 +207,20 @@ class CarersConfig:
     strain_rate: float = P(0.02, "strain change per week per unit of excess load", ASSUMPTION, 0, 1)
     strain_recovery_load: float = P(0.5, "load (hours/available) at which strain is stable",
                                     ASSUMPTION, 0, 5)
-    respite_relief: float = P(0.01, "strain relief per week from 10 h of day/community support",
-                              ASSUMPTION, 0, 1)
+    respite_relief: float = P(0.01, "strain relief per week from respite_hours of day/community "
+                              "support", ASSUMPTION, 0, 1)
+    respite_hours: float = P(10.0, "hours/week of day/community support giving respite_relief",
+                             ASSUMPTION, 0.1, 168)
     payment_relief: float = P(0.3, "share of strain from paid hours relieved by pay", ASSUMPTION, 0, 1)
     burnout_threshold: float = P(0.8, "strain above which burnout can occur", ASSUMPTION, 0, 1)
     burnout_hazard: float = P(0.05, "weekly burnout probability at maximum strain", ASSUMPTION, 0, 1)
+    available_shape: float = P(4.0, "gamma shape of the hours a carer can give (mean "
+                               "available_hours_mean)", ASSUMPTION, 0.1, 100)
+    informal_beta: float = P(4.0, "Beta b of the unpaid share of available hours (a set so the "
+                             "mean is informal_share)", ASSUMPTION, 0.1, 100)
+    strain_start_mean: float = P(0.35, "carers' mean strain at start (0-1)", ASSUMPTION, 0, 1)
+    strain_start_sd: float = P(0.15, "sd of carers' strain at start", ASSUMPTION, 0, 1)
+    strain_start_max: float = P(0.9, "highest strain at start", ASSUMPTION, 0, 1)
 
 
 @dataclass
@@ -232,7 +261,29 @@ class MarketConfig:
     labour_pool_slack: float = P(0.1, "care-worker hours available above starting staffing",
                                  ASSUMPTION, 0, 10)
     labour_growth: float = P(0.02, "annual growth of the care-worker pool", ASSUMPTION, -1, 1)
-    wage_pressure: float = P(0.5, "wage rise per unit of pool tightness above 0.95", ASSUMPTION, 0, 20)
+    wage_pressure: float = P(0.5, "wage rise per unit of pool tightness above wage_knee",
+                             ASSUMPTION, 0, 20)
+    wage_knee: float = P(0.95, "pool tightness (staff used / pool) above which wages rise",
+                         ASSUMPTION, 0, 5)
+    demand_smoothing: float = P(0.1, "weight of the latest week in a provider's smoothed demand",
+                                ASSUMPTION, 0.001, 1)
+    price_step_max: float = P(0.05, "largest weekly price change, share of the price", ASSUMPTION,
+                              0, 1)
+    initial_price_sd: float = P(0.05, "sd of starting prices around the market price, share",
+                                ASSUMPTION, 0, 1)
+    initial_size_concentration: float = P(2.0, "Dirichlet concentration of starting provider "
+                                          "sizes in a market (lower: more unequal)", ASSUMPTION,
+                                          0.01, 1000)
+    initial_pa_count: float = P(3.0, "personal assistants per area before anyone buys one",
+                                ASSUMPTION, 0, 1000)
+    entrant_size_min: float = P(0.3, "smallest entrant, share of a typical provider's size",
+                                ASSUMPTION, 0.01, 10)
+    entrant_size_max: float = P(0.7, "largest entrant, share of a typical provider's size",
+                                ASSUMPTION, 0.01, 10)
+    entrant_price_sd: float = P(0.03, "sd of an entrant's price around the market price, share",
+                                ASSUMPTION, 0, 1)
+    entrant_cash_share: float = P(0.5, "an entrant's cash reserve / an incumbent's at start",
+                                  ASSUMPTION, 0, 10)
     entry_margin: float = P(0.05, "market margin above which providers enter", ASSUMPTION, -1, 1)
     entry_rate: float = P(0.05, "entrants per week per typical provider's worth of excess demand",
                           ASSUMPTION, 0, 100)
@@ -358,8 +409,20 @@ def validate(cfg: SimConfig) -> SimConfig:
     if cfg.policy.pb_target < cfg.policy.pb_share_start:
         errors.append(f"policy.pb_target={cfg.policy.pb_target} is below policy.pb_share_start="
                       f"{cfg.policy.pb_share_start}; a target must not be below the start")
+    for lo_key, hi_key in (("users.pc_share_min", "users.pc_share_max"),
+                           ("market.entrant_size_min", "market.entrant_size_max")):
+        lo, hi = (_get(cfg, k) for k in (lo_key, hi_key))
+        if lo > hi:
+            errors.append(f"{lo_key}={lo} is above {hi_key}={hi}; the minimum must not exceed "
+                          "the maximum")
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    return cfg
+
+
+def _get(cfg, key: str):
+    for part in key.split("."):
+        cfg = getattr(cfg, part)
     return cfg
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from .state import AGENCY, DAY, N_TYPES, RESIDENTIAL
-
-WEEKS = 52.0
+from .codes import AGENCY, DAY, N_TYPES, RESIDENTIAL, WEEKS_PER_YEAR
+from .week import Column, Phase, Week
 
 
 class CouncilState:
@@ -32,7 +31,7 @@ class CouncilState:
         noise = rng.normal(0, g.uptake_sigma, n) if g.uptake_sigma else np.zeros(n)
         self.pb_start = np.clip(pol.pb_share_start + noise, 0, pol.pb_target)
         self.pb_target = np.full(n, pol.pb_target)
-        self.rollout_weeks = pol.rollout_months * 52.0 / 12.0
+        self.rollout_weeks = pol.rollout_months * WEEKS_PER_YEAR / 12.0
         self.enforcement = np.full(n, pol.target_enforcement)
         self.threshold = np.full(n, cc.eligibility_threshold)
         self.block_price = np.zeros((n, N_TYPES))
@@ -41,9 +40,10 @@ class CouncilState:
         self.block_price[:, RESIDENTIAL] = cc.block_price_residential
         self.budget_week = np.full(n, np.nan)   # set from the first week's spend
         self.spend_ema = np.zeros(n)
-        self.turned_away_week = np.zeros(n, dtype=np.int64)
-        # Flow counters reset each week by the model.
-        self.reset_week()
+        # The council's purchases per (council, type) market in the latest week (units; beds
+        # for care homes): what block contracts are sized against.  Set at start and by the
+        # purchase phase.
+        self.trad_units = np.zeros(n * N_TYPES)
         self.wait_sum = np.zeros(n)
         self.conv_wait_sum = np.zeros(n)
         self.conversions = np.zeros(n, dtype=np.int64)
@@ -55,13 +55,6 @@ class CouncilState:
                                 / cfg_c.planner_hours_per_plan * cfg_c.planning_duration_weeks)
         self.broker_capacity = self.brokers * cfg_c.brokerage_caseload
 
-    def reset_week(self):
-        n = self.n
-        self.plans_started = np.zeros(n, dtype=np.int64)
-        self.conv_planned = np.zeros(n, dtype=np.int64)
-        self.conv_unplanned = np.zeros(n, dtype=np.int64)
-        self.burnouts = np.zeros(n, dtype=np.int64)
-
     def target_share(self, t):
         """Rollout schedule: linear from the starting share to the target over rollout_weeks."""
         frac = min(1.0, t / self.rollout_weeks) if self.rollout_weeks > 0 else 1.0
@@ -71,13 +64,15 @@ class CouncilState:
         return list(self.graph.neighbors(int(c)))
 
 
-def manage_blocks(model, trad_units):
-    """Phase: wind down surplus block volume; renew or end contracts at expiry.
+def manage_blocks(model, week: Week):
+    """Wind down surplus block volume; renew or end contracts at expiry.
 
-    ``trad_units`` is last week's council demand per market (units); a block contract's
-    volume beyond what the council still needs is cut at ``policy.block_wind_down`` per year.
+    A block contract's volume beyond what the council still needs (``block_share`` of last
+    week's council purchases, ``CouncilState.trad_units``) is cut at ``policy.block_wind_down``
+    per year.
     """
-    cfg, e, t = model.cfg, model.edges, model.steps_done
+    cfg, e, t = model.cfg, model.edges, week.t
+    trad_units = model.council.trad_units
     rows = np.flatnonzero(e.active & (e.block_volume > 0))
     if rows.size == 0:
         return
@@ -88,7 +83,7 @@ def manage_blocks(model, trad_units):
     surplus = np.maximum(vol_m - wanted, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         cut_share = np.where(vol_m > 0, surplus / vol_m, 0.0)
-    rate = min(1.0, cfg.policy.block_wind_down / WEEKS)
+    rate = min(1.0, cfg.policy.block_wind_down / WEEKS_PER_YEAR)
     e.block_volume[rows] *= 1 - rate * cut_share[m]
     # Care-home blocks are wound down the same way against the council's residents.
     expiring = rows[e.block_end[rows] <= t]
@@ -105,22 +100,37 @@ def manage_blocks(model, trad_units):
             e.block_volume[expiring] = 0.0
 
 
-def uplift_fees(model):
+def uplift_fees(model, week: Week):
     """Once a year councils raise their fee rates; running contracts keep their price."""
-    if model.steps_done % 52 == 0:
+    if week.t % int(WEEKS_PER_YEAR) == 0:
         model.council.block_price *= 1 + model.cfg.council.fee_uplift
 
 
-def budget_response(model, spend):
+def budget_response(model, week: Week):
     """Councils that overspend their envelope tighten eligibility; underspend relaxes it."""
     C, cc = model.council, model.cfg.council
+    spend = week.ledger.council_net_spend
     if np.isnan(C.budget_week).any():
         C.budget_week = spend * C.budget_factor * (1 + cc.budget_headroom)
         C.spend_ema = spend.astype(float).copy()
-        return
-    C.spend_ema = 0.9 * C.spend_ema + 0.1 * spend
-    over = C.spend_ema > C.budget_week
-    under = C.spend_ema < 0.95 * C.budget_week
-    C.threshold = np.where(over, C.threshold + cc.eligibility_response,
-                           np.where(under, np.maximum(C.threshold - cc.eligibility_response,
-                                                      cc.eligibility_threshold), C.threshold))
+    else:
+        w = cc.spend_smoothing
+        C.spend_ema = (1 - w) * C.spend_ema + w * spend
+        over = C.spend_ema > C.budget_week
+        under = C.spend_ema < cc.underspend_band * C.budget_week
+        C.threshold = np.where(over, C.threshold + cc.eligibility_response,
+                               np.where(under, np.maximum(C.threshold - cc.eligibility_response,
+                                                          cc.eligibility_threshold), C.threshold))
+    week.put("eligibility_threshold", C.threshold.copy())
+
+
+FEES = Phase("fees", uplift_fees, reads="week number, council.fee_uplift",
+             writes="council fee rates (block_price), once a year")
+BLOCKS = Phase("blocks", manage_blocks,
+               reads="block contracts (edges), last week's council purchases (trad_units)",
+               writes="block volumes, prices and end dates of contracts")
+COUNCIL_BUDGET = Phase(
+    "council_budget", budget_response, reads="the week's council net spend (ledger)",
+    writes="councils' smoothed spend and eligibility threshold",
+    columns=(Column("eligibility_threshold", "hours/week",
+                    "need below which a new entrant is not council-funded"),))

@@ -1,4 +1,4 @@
-"""Fused per-user passes, compiled with numba.
+"""Fused per-row passes: the arithmetic of the weekly step, compiled with numba.
 
 Why: at national scale (1.1 million user rows) the weekly step is memory-bound.  Each numpy
 expression over a column allocates and streams a fresh 9 MB temporary, about 2-4 ms here, and
@@ -7,37 +7,47 @@ arithmetic in one pass each, reading every column once.  They hold no model logi
 beyond what their docstrings say, and they work on whole columns of the tables in
 ``sim.state`` (unused rows have route GONE and are skipped).
 
-Compiled ahead of time by ``python -m sim.aot`` (``make setup``; see that module for why and
-how a stale or missing build is handled), else by numba's JIT on first use and cached next to
-this file (``cache=True``), so only the first run on a machine pays the compile time (a few
-seconds).  numba itself is imported only when a kernel needs the JIT: with the ahead-of-time
-build a run never imports it (~0.2 s of every process).
+This module is arithmetic only.  Nothing calls a kernel directly: each is called through
+exactly one keyword-argument wrapper in ``sim.passes`` (which documents the arguments with
+their types and units), and compiled ahead of time or just in time by ``sim.aot``.  Codes and
+route sets come from ``sim.codes`` and are compile-time constants here.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import os
-from importlib.metadata import version
-from pathlib import Path
-
 import numpy as np
 
-# Route and option codes: compile-time constants in the kernels.
-from .state import AGENCY, COMMUNITY, DAY, DP, FAMILY, GONE, MPB, PA, RES, TRAD
+from . import codes
+from .codes import (
+    AGENCY,
+    COMMUNITY,
+    DAY,
+    DP,
+    FAMILY,
+    GONE,
+    MPB,
+    N_BUYERS,
+    N_MARKET_OPTIONS,
+    N_OPTIONS,
+    N_ROUTES,
+    PA,
+    RES,
+)
 
 #: The kernels as plain Python functions, by name, in definition order.
 _PY: dict = {}
 
 
-def kernel(fn):
-    """Register a per-row pass; it is compiled ahead of time or by numba (see the end)."""
-    _PY[fn.__name__] = fn
+def kernel(fn, name: str | None = None):
+    """Register a per-row pass (or, with a leading underscore, a helper the passes call); it is
+    compiled ahead of time or by numba's JIT (``sim.aot``)."""
+    _PY[name or fn.__name__] = fn
     return fn
 
 
+# The route sets and the buyer side, as compiled helpers (one definition, in sim.codes).
+_holds_pb = kernel(codes.holds_pb, "_holds_pb")
+_buyer = kernel(codes.buyer, "_buyer")
 
 
 @kernel
@@ -47,11 +57,18 @@ def _units(h, factor, threshold):
 
 
 @kernel
-def _buyer(r):
-    """Which side of the market buys for a person: 0 = the person at spot prices (direct
-    payment, self-funder), 1 = the council for a traditional package, 2 = the council for a
-    managed PB (through its contracts, paid from the person's budget)."""
-    return 1 if r == TRAD else (2 if r == MPB else 0)
+def staff_units(mix, ag_factor, pa_factor, threshold):
+    """Billable units per market option for the care hours ``mix`` (options x people)."""
+    out = np.empty((N_MARKET_OPTIONS, mix.shape[1]))
+    for i in range(mix.shape[1]):
+        for o in range(N_MARKET_OPTIONS):
+            h = mix[o, i]
+            if o == AGENCY:
+                h = _units(h, ag_factor, threshold)
+            elif o == PA:
+                h = _units(h, pa_factor, threshold)
+            out[o, i] = h
+    return out
 
 
 # The per-row passes below avoid data-dependent branches where they can (a row's route,
@@ -67,7 +84,7 @@ def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider,
     """Market demand per (council, buyer (see ``_buyer``), option) in billable units; residents
     per council and per care home; and the week's direct-payment transfers (added to balances,
     summed by council)."""
-    demand = np.zeros((n_c, 3, 4))
+    demand = np.zeros((n_c, N_BUYERS, N_MARKET_OPTIONS))
     residents = np.zeros(n_c)
     occupied = np.zeros(n_p)
     transfers = np.zeros(n_c)
@@ -97,14 +114,14 @@ def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance
     pays (units x fill x price, per (council, buyer, option); traditional users pay nothing,
     their council does).  Direct-payment balances are debited; returns spend per (council,
     route)."""
-    by_route = np.zeros((n_c, 6))
+    by_route = np.zeros((n_c, N_ROUTES))
     for i in range(route.size):
         r = route[i]
         comm = r < RES
         c = council[i]
         k = _buyer(r)
         s = 0.0
-        for t in range(4):
+        for t in range(N_MARKET_OPTIONS):
             h = mix[t, i]
             d = h * fill[c, k, t]
             delivered[t, i] = d if comm else delivered[t, i]
@@ -119,14 +136,13 @@ def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance
 
 @kernel
 def outcomes(delivered, fit, need, route, council, carer, brokered, planned, autonomy,
-             disrupted_until, in_queue, planning_until, t, w_met, w_fit, w_control,
-             disruption_penalty, control_tab, burden_tab, met_out, qol_out, choice_out, n_c):
+             disrupted_until, t, w_met, w_fit, w_control, disruption_penalty, control_tab,
+             burden_tab, choice_control_weight, burden_aversion, variety_bonus, variety_options,
+             met_out, qol_out, choice_out, n_c):
     """Quality of life, choice/control and need met for community users (see outcomes.py for
     the formula; residents keep theirs), plus the per-(council, route) sums the weekly record
-    needs: people, need, unmet need, quality of life, choice; and queue/planning counts per
-    council."""
-    sums = np.zeros((5, n_c, 6))   # count, need, unmet, qol, choice (column GONE is ignored)
-    queue = np.zeros((n_c, 4))     # [not queued x2, waiting, in planning]
+    needs: people, need, unmet need, quality of life, choice."""
+    sums = np.zeros((5, n_c, N_ROUTES))   # count, need, unmet, qol, choice (GONE is ignored)
     for i in range(route.size):
         r = np.int64(route[i])
         c = council[i]
@@ -134,7 +150,7 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
         fitted = 0.0
         fit_sum = 0.0
         used = 0
-        for k in range(5):
+        for k in range(N_OPTIONS):
             d = delivered[k, i]
             f = fit[k, i]
             hours += d
@@ -143,7 +159,7 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
             used += np.int64(d > 0.5)
         nd = need[i]
         met = min(hours, nd) / nd if nd > 0.0 else 1.0   # no need: nothing unmet
-        fm = fitted / hours if hours > 0.0 else fit_sum / 5.0
+        fm = fitted / hours if hours > 0.0 else fit_sum / N_OPTIONS
         helped = np.int64(carer[i] >= 0) | np.int64(brokered[i])
         pl = np.int64(planned[i])
         control = control_tab[r * 2 + pl]
@@ -151,8 +167,8 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
         a = autonomy[i]
         q = w_met * met + w_fit * fm + w_control * control - burden
         q -= disruption_penalty if disrupted_until[i] > t else 0.0
-        ch = 0.8 * (control * a - 2.0 * burden * (1.0 - a)) \
-            + 0.2 / 3.0 * min(max(used - 1, 0), 3)
+        ch = choice_control_weight * (control * a - burden_aversion * burden * (1.0 - a)) \
+            + variety_bonus / variety_options * min(max(used - 1, 0), variety_options)
         comm = r < RES
         met_out[i] = met if comm else met_out[i]
         q = min(max(q, 0.0), 1.0) if comm else qol_out[i]
@@ -164,9 +180,7 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
         sums[2, c, r] += max(nd - hours, 0.0)
         sums[3, c, r] += q
         sums[4, c, r] += ch
-        live = np.int64(r < GONE) & np.int64(in_queue[i])
-        queue[c, 2 * live + np.int64(planning_until[i] >= 0)] += 1.0
-    return sums, queue[:, 2:].copy()
+    return sums
 
 
 @kernel
@@ -201,7 +215,7 @@ def exits_and_need(route, group, total_need, informal, need, exit_step, shock_st
 @kernel
 def family_pass(active, user, available, informal, strain, paid, cum_received, mix, delivered,
                 paid_extra_share, family_rate, payment_relief, strain_rate, recovery_load,
-                respite_relief, burnout_threshold, council, n_c):
+                respite_relief, respite_hours, burnout_threshold, council, n_c):
     """Family carers' week (see carers.py): paid hours up to their spare hours, and strain from
     load net of pay relief and respite.  Returns £ paid per carer row, the carer rows above
     the burnout threshold (who may burn out: drawn by the caller), and per council the carers,
@@ -224,7 +238,7 @@ def family_pass(active, user, available, informal, strain, paid, cum_received, m
         pay[k] = pk
         cum_received[k] += pk
         load = (informal[k] + h * (1.0 - payment_relief)) / max(available[k], 1.0)
-        respite = (delivered[1, i] + delivered[3, i]) / 10.0
+        respite = (delivered[DAY, i] + delivered[COMMUNITY, i]) / respite_hours
         s = strain[k] + strain_rate * (load - recovery_load) - respite_relief * respite
         s = min(max(s, 0.0), 1.0) if act else strain[k]
         strain[k] = s
@@ -241,7 +255,7 @@ def family_pass(active, user, available, informal, strain, paid, cum_received, m
 def rollout_scan(council, route, in_queue, brokered, n_c):
     """What the rollout phase needs from the whole table, in one pass: people per (council,
     route), brokered people per council, and the rows in the conversion queue."""
-    by_route = np.zeros((n_c, 6), dtype=np.int64)
+    by_route = np.zeros((n_c, N_ROUTES), dtype=np.int64)
     broker_used = np.zeros(n_c, dtype=np.int64)
     queued = np.empty(route.size, dtype=np.int64)
     n_q = 0
@@ -283,7 +297,7 @@ def package_costs(route, council, spend, brokered, assessed, pc_share, cum_pb_co
     cost of the same assessed need at the council's block prices, accumulated per person."""
     for i in range(route.size):
         r = route[i]
-        if r != DP and r != MPB:
+        if not _holds_pb(r):
             continue
         cum_pb_cost[i] += spend[i] + (broker_fee if brokered[i] else 0.0)
         cum_trad_equiv[i] += _trad_cost(assessed[i], pc_share[i], block_agency[council[i]],
@@ -418,28 +432,28 @@ def _greedy_fill(need, options, score, cap, out):
 @kernel
 def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, council, fit,
                 carer, available, informal, same_household, budget, spot_price, block_price,
-                pa_available, mix, unplanned_dp_rebuy, price_sensitivity, fit_threshold,
+                mix, unplanned_dp_rebuy, price_sensitivity, fit_threshold,
                 community_max_hours, pa_max_hours, pa_needs_dp, family_rate, paid_extra_share,
                 family_rule, agency_factor, pa_factor, threshold, unlimited):
     """Each of ``rows``' weekly mix of care hours (into ``mix``), by the rules documented in
     ``planning.compose_mix``; ``family_rule`` 0 = none, 1 = non-resident, 2 = any."""
     pc_opts = np.array([AGENCY, PA, FAMILY])
     soc_opts = np.array([DAY, PA, COMMUNITY, FAMILY])
-    prices = np.empty(5)
-    score = np.empty(5)
-    cap = np.empty(5)
-    out = np.empty(5)
-    soc = np.empty(5)
+    prices = np.empty(N_OPTIONS)
+    score = np.empty(N_OPTIONS)
+    cap = np.empty(N_OPTIONS)
+    out = np.empty(N_OPTIONS)
+    soc = np.empty(N_OPTIONS)
     for i in range(rows.size):
         row = rows[i]
         r, c, h = route[row], council[row], assessed[row]
         h_pc = h * pc_share[row]
-        pb = r == DP or r == MPB
-        for o in range(5):
+        pb = _holds_pb(r)
+        for o in range(N_OPTIONS):
             out[o] = 0.0
             soc[o] = 0.0
         if pb:  # spot prices, but a managed PB buys through the council's contracts
-            for o in range(4):
+            for o in range(N_MARKET_OPTIONS):
                 prices[o] = spot_price[c, o]
             if r == MPB:
                 prices[AGENCY] = block_price[c, AGENCY]
@@ -449,7 +463,7 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
             pass
         elif pb and (planned[row] or rebuy_draw[row] >= unplanned_dp_rebuy):
             ref = max(prices[AGENCY], 1e-9)
-            for o in range(5):
+            for o in range(N_OPTIONS):
                 score[o] = fit[o, row] - price_sensitivity * prices[o] / ref
                 cap[o] = unlimited
             # The family carer's spare hours, if the payment rule allows paying them.
@@ -460,16 +474,16 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
             cap[FAMILY] = (max(available[k] - informal[k], 0.0) * paid_extra_share
                            if allowed else 0.0)
             cap[COMMUNITY] = community_max_hours if planned[row] or brokered[row] else 0.0
-            pa_ok = pa_available[c] and (r == DP or not pa_needs_dp)
+            pa_ok = r == DP or not pa_needs_dp
             cap[PA] = pa_max_hours if pa_ok else 0.0
-            for o in range(5):  # options must fit; agency and day care are the fallback
+            for o in range(N_OPTIONS):  # options must fit; agency and day care are the fallback
                 if o != AGENCY and o != DAY and not fit[o, row] >= fit_threshold:
                     cap[o] = 0.0
             _greedy_fill(h_pc, pc_opts, score, cap, out)
-            for o in range(5):
+            for o in range(N_OPTIONS):
                 cap[o] = cap[o] - out[o]
             _greedy_fill(h - h_pc, soc_opts, score, cap, soc)
-            for o in range(5):
+            for o in range(N_OPTIONS):
                 out[o] = out[o] + soc[o]
         else:
             out[AGENCY] = h_pc
@@ -477,7 +491,7 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
         if pb:
             # A personal budget buys no more than it holds: scale the mix to the budget.
             cost = 0.0
-            for o in range(5):
+            for o in range(N_OPTIONS):
                 units = out[o]
                 if o == AGENCY:
                     units = _units(out[o], agency_factor, threshold)
@@ -485,135 +499,7 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
                     units = _units(out[o], pa_factor, threshold)
                 cost += units * prices[o]
             scale = budget[row] / max(cost, 1e-9) if cost > budget[row] else 1.0
-            for o in range(5):
+            for o in range(N_OPTIONS):
                 out[o] = out[o] * scale
-        for o in range(5):
+        for o in range(N_OPTIONS):
             mix[o, row] = out[o]
-
-
-# ---------------------------------------------------------------- ahead-of-time build
-def source_stamp() -> int:
-    """A 60-bit hash of this file and numba's version: what an ahead-of-time build was made
-    from, so a build is used only with the source it was compiled from."""
-    text = Path(__file__).read_bytes() + version("numba").encode()
-    return int(hashlib.sha256(text).hexdigest()[:15], 16)
-
-
-#: numba's JIT dispatchers by kernel name, made on first need (``_jit``).
-JIT: dict = {}
-
-
-def _jit() -> dict:
-    """numba dispatchers for every kernel.  The helpers' module names are bound to their
-    dispatchers, so a compiled kernel calls compiled helpers (numba resolves them when it
-    compiles the caller)."""
-    if not JIT:
-        from numba import njit
-
-        for name, fn in _PY.items():
-            JIT[name] = njit(cache=True, nogil=True)(fn)
-        globals().update({n: d for n, d in JIT.items() if n.startswith("_")})
-    return JIT
-
-
-_INTS = (int, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32)
-_SCALARS = {"int": _INTS, "float": (float, np.float64, np.float32) + _INTS,
-            "bool": (bool, np.bool_)}
-
-
-def _type_check(specs):
-    """A function of a kernel's arguments, true when each has exactly the exported type.
-
-    Generated as one boolean expression: a generic loop over ~20 arguments cost ~1 us each,
-    ~35 ms over a council run.  Arrays must be C-contiguous and aligned, and writeable
-    unless the signature took them read-only (``flags.carray`` is all three)."""
-    env, terms = {"ndarray": np.ndarray}, []
-    for i, arg in enumerate(specs):
-        a = f"a{i}"
-        if arg[0] == "array":
-            _, dtype, ndim, readonly = arg
-            env[f"d{i}"] = np.dtype(dtype)
-            flags = (f"{a}.flags.c_contiguous and {a}.flags.aligned" if readonly
-                     else f"{a}.flags.carray")
-            terms.append(f"({a}.__class__ is ndarray and {a}.dtype == d{i} and {a}.ndim == {ndim}"
-                         f" and {flags})")
-        else:
-            env[f"k{i}"] = frozenset(_SCALARS[arg[0]])
-            terms.append(f"{a}.__class__ in k{i}")
-    params = ", ".join(f"a{i}" for i in range(len(specs)))
-    exec(f"def check({params}):\n    return {' and '.join(terms) or 'True'}", env)  # noqa: S102
-    return env["check"]
-
-
-def _checked(name, compiled, specs):
-    """``name``'s compiled variants behind a type check, falling back to the JIT kernel."""
-    variants = [(fn, _type_check(args), len(args))
-                for fn, args in zip(compiled, specs, strict=True)]
-
-    def call(*args):
-        for fn, check, n in variants:
-            if len(args) == n and check(*args):
-                return fn(*args)
-        return _jit()[name](*args)
-
-    py = _PY[name]
-    call.__name__, call.__doc__, call.py_func = name, py.__doc__, py
-    return call
-
-
-def _has_cpu_features(spec) -> bool:
-    """Whether this machine has every CPU feature the build was compiled for (read from
-    /proc/cpuinfo where there is one, else asked of LLVM)."""
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        import llvmlite.binding as ll
-
-        host = ll.get_host_cpu_features()
-        return all(host.get(f, False) for f in spec["requires"])
-    flags = set()
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            break
-    return all(f in flags for f in spec["requires_cpuinfo"])
-
-
-def _install_ahead_of_time() -> str:
-    """Swap in the ahead-of-time kernels if a build matching this source and CPU exists;
-    return which path the kernels take ("aot" or "jit")."""
-    if os.environ.get("SIM_KERNELS", "").lower() == "jit":
-        return "jit"
-    spec_path = Path(__file__).with_name("_kernels_aot.json")
-    try:
-        spec = json.loads(spec_path.read_text())
-        stamp = source_stamp()
-        if spec.get("stamp") != stamp or (spec.get("requires") and not _has_cpu_features(spec)):
-            return "jit"
-        from . import _kernels_aot as aot
-    except (OSError, ValueError, KeyError, ImportError):
-        return "jit"
-    if aot.stamp() != stamp:
-        return "jit"
-    for name, entries in spec["kernels"].items():
-        compiled = [getattr(aot, e["symbol"]) for e in entries]
-        globals()[name] = _checked(name, compiled, [e["args"] for e in entries])
-    return "aot"
-
-
-@contextlib.contextmanager
-def jit_only():
-    """Within this block every kernel runs through numba's JIT (the ahead-of-time build uses
-    it to see which signatures the model calls)."""
-    jit = _jit()
-    saved = {name: globals()[name] for name in jit}
-    globals().update(jit)
-    try:
-        yield
-    finally:
-        globals().update(saved)
-
-
-PATH = _install_ahead_of_time()
-if PATH == "jit":
-    globals().update(_jit())

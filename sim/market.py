@@ -1,4 +1,5 @@
-"""Market clearing: the one place where demand for care hours meets provider capacity.
+"""The market: buyers' demand meets provider capacity (``clear``), and the weekly purchase
+phase that turns people's mixes into demand, clears every market and books what was bought.
 
 Why vectorised: each week every (council, service type) market is cleared at once with
 ``bincount`` over provider-council service edges, so a national run with tens of thousands
@@ -19,7 +20,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import kernels
+from . import passes
+from .codes import (
+    AGENCY,
+    BUY_COUNCIL_MPB,
+    BUY_COUNCIL_TRAD,
+    BUY_SPOT,
+    COMMUNITY,
+    DAY,
+    DP,
+    MPB,
+    N_BUYERS,
+    N_MARKET_OPTIONS,
+    N_TYPES,
+    PA,
+    RESIDENTIAL,
+    SELF,
+)
+from .week import Column, Phase, Week
 
 ROUNDS = 4
 
@@ -74,8 +92,9 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
     left = demand.copy()
     edge_spot = np.zeros(edge_market.size)
     p_e = price[edge_provider]
-    edge_spot, asked = kernels.spot_rounds(edge_market, edge_provider, p_e, free, left,
-                                           float(beta), n_markets, ROUNDS)
+    edge_spot, asked = passes.spot_rounds(edge_market=edge_market, edge_provider=edge_provider,
+                                          edge_price=p_e, free=free, left=left, beta=beta,
+                                          n_markets=n_markets, rounds=ROUNDS)
     edge_asked = alloc + asked
     edge_spot_pay = edge_spot * p_e
     spot_del = np.bincount(edge_market, edge_spot, n_markets)
@@ -86,6 +105,130 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
     return Clearing(block_del, np.bincount(edge_market, edge_block_pay, n_markets), idle, overflow,
                     demand, spot_del, spot_price, edge_block, edge_block_pay, edge_spot,
                     edge_spot_pay, edge_asked)
+
+
+def purchase(model, week: Week):
+    """DP transfers, market clearing, payments for care delivered, residential fees."""
+    u, p, e, C = model.users, model.providers, model.edges, model.council
+    ledger, M = week.ledger, N_MARKET_OPTIONS
+    n_c, n_m = C.n, C.n * N_TYPES
+    # One fused pass over all rows: demand per (council, buyer, option), residents per
+    # council and per care home, and direct payments paid into accounts.
+    m = model.cfg.market
+    demand, residents, occ, transfers = passes.demand_and_transfers(
+        users=u, n_councils=n_c, n_providers=p.capacity.size, market=m)
+    ledger.dp_transfers += transfers
+    block = np.zeros((n_c, N_TYPES))
+    spot = np.zeros((n_c, N_TYPES))
+    # The council buys traditional packages and managed PBs (through its contracts); direct
+    # payments and self-funders buy at spot prices.
+    block[:, :M] = demand[:, BUY_COUNCIL_TRAD] + demand[:, BUY_COUNCIL_MPB]
+    spot[:, :M] = demand[:, BUY_SPOT]
+    block_demand, spot_demand = block.ravel(), spot.ravel()
+    # Council-funded residents are a block demand for beds in their council.
+    C.trad_units = block_demand.copy()
+    C.trad_units[RESIDENTIAL::N_TYPES] = residents
+
+    p.capacity_cleared[:] = p.capacity
+    ed = np.flatnonzero(e.active & (p.ptype[e.provider] != RESIDENTIAL))
+    prov = e.provider[ed]
+    edge_market = e.council[ed] * N_TYPES + p.ptype[prov]
+    cl = clear(n_m, edge_market, prov, p.capacity * p.active, p.price, e.block_volume[ed],
+               e.block_price[ed], model.cfg.council.block_guarantee, block_demand, spot_demand,
+               model.cfg.market.price_choice_beta)
+    p.asked[:] = np.bincount(prov, cl.edge_asked, p.capacity.size)
+    e.block_hours[ed] = cl.edge_block
+    e.spot_hours[ed] = cl.edge_spot
+    price = np.nan_to_num(cl.spot_price)
+    fill = cl.spot_fill
+    # What the council's purchases (block call-off, then overflow at spot) delivered and cost per
+    # unit; guaranteed-but-unused block hours stay a cost of the traditional side.
+    council_units = cl.block_delivered + cl.overflow * fill
+    used_block_pay = cl.block_pay - cl.block_idle_pay
+    overflow_pay = cl.overflow * fill * price
+    mpb_units = np.zeros((n_c, N_TYPES))
+    mpb_units[:, :M] = demand[:, BUY_COUNCIL_MPB]
+    mpb_units = mpb_units.ravel()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        trad_fill = np.where(block_demand > 0, council_units / block_demand, 1.0)
+        council_price = np.where(council_units > 0,
+                                 (used_block_pay + overflow_pay) / council_units, 0.0)
+        mpb_part = np.where(block_demand > 0, mpb_units / block_demand, 0.0)
+    # Fill ratio and price per (council, buyer, option): spot buyers, the council for
+    # traditional packages (paid by the council, not the person), the council for managed PBs
+    # (paid from the budget at the council's cost per unit).
+    fill_tab = np.empty((n_c, N_BUYERS, M))
+    fill_tab[:, BUY_SPOT] = fill.reshape(n_c, N_TYPES)[:, :M]
+    fill_tab[:, BUY_COUNCIL_TRAD] = fill_tab[:, BUY_COUNCIL_MPB] = \
+        trad_fill.reshape(n_c, N_TYPES)[:, :M]
+    pay_tab = fill_tab.copy()
+    pay_tab[:, BUY_SPOT] *= price.reshape(n_c, N_TYPES)[:, :M]
+    pay_tab[:, BUY_COUNCIL_TRAD] = 0.0
+    pay_tab[:, BUY_COUNCIL_MPB] *= council_price.reshape(n_c, N_TYPES)[:, :M]
+    by_route = passes.deliver_and_pay(users=u, fill=fill_tab, pay=pay_tab, n_councils=n_c,
+                                      market=m)
+
+    # The managed PBs' share of the council's purchases is booked as their spend, the rest as
+    # traditional spend (so the council's total is what providers received).
+    ledger.spend_trad_block += (cl.block_pay - mpb_part * used_block_pay).reshape(
+        n_c, N_TYPES).sum(axis=1)
+    # Of which paid for guaranteed hours nobody used.
+    ledger.spend_trad_idle += cl.block_idle_pay.reshape(n_c, N_TYPES).sum(axis=1)
+    ledger.spend_trad_spot += ((1 - mpb_part) * overflow_pay).reshape(n_c, N_TYPES).sum(axis=1)
+    ledger.spend_managed_pb += by_route[:, MPB]
+    ledger.dp_purchases += by_route[:, DP]
+    ledger.self_spend += by_route[:, SELF]
+
+    # Providers' receipts per provider (seller side), plus residential fees.
+    delivered = np.bincount(prov, cl.edge_block + cl.edge_spot, p.capacity.size)
+    block_rev = np.bincount(prov, cl.edge_block_pay, p.capacity.size)
+    revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
+    e.revenue[:] = 0.0
+    e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
+    p.occupied[:] = occ
+    fees = occ * p.price
+    revenue += fees
+    block_rev += fees
+    delivered += occ
+    live = np.flatnonzero(p.active)
+    ledger.spend_residential += np.bincount(p.home[live], fees[live], n_c)
+    res_edges = np.flatnonzero(e.active & (p.ptype[e.provider] == RESIDENTIAL))
+    e.revenue[res_edges] = fees[e.provider[res_edges]]
+    ledger.provider_revenue += np.bincount(np.r_[e.council[ed], e.council[res_edges]],
+                                           np.r_[cl.edge_block_pay + cl.edge_spot_pay,
+                                                 fees[e.provider[res_edges]]], n_c)
+    model.spot_price_ct = np.where(np.isnan(cl.spot_price), model.spot_price_ct.ravel(),
+                                   cl.spot_price).reshape(n_c, N_TYPES)
+    week.clearing = cl
+    week.sales = Sales(delivered=delivered, revenue=revenue, block=block_rev)
+    spot_price = cl.spot_price.reshape(n_c, N_TYPES)
+    for name, option in SPOT_PRICE_COLUMNS.items():
+        week.put(name, spot_price[:, option])
+
+
+@dataclass
+class Sales:
+    """One week's sales per provider row."""
+
+    delivered: np.ndarray   # units (beds for care homes)
+    revenue: np.ndarray     # £, block and spot and care-home fees
+    block: np.ndarray       # £ of it under block contracts (care-home fees included)
+
+
+#: Time-series columns of the average spot price, by option.
+SPOT_PRICE_COLUMNS = {"spot_price_agency": AGENCY, "spot_price_day": DAY, "price_pa": PA,
+                      "price_community": COMMUNITY}
+PURCHASE = Phase(
+    "purchase", purchase,
+    reads="people's mixes, routes and budgets; providers' capacity and prices; block contracts",
+    writes="DP transfers and balances; hours delivered and each person's spend; the week's "
+           "clearing and sales; spot prices (spot_price_ct); council purchases (trad_units)",
+    columns=tuple(Column(name, "£/unit", f"average {o} price paid on the spot market (NaN: none)")
+                  for name, o in zip(SPOT_PRICE_COLUMNS, ("agency hour", "day-service hour",
+                                                           "personal-assistant hour",
+                                                           "community-activity hour"),
+                                     strict=True)))
+
 
 
 def hhi(groups, revenue, n):

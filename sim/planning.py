@@ -12,29 +12,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernels
-from .state import AGENCY, DAY, DP, MPB, PA, RES, TRAD
-
-UNLIMITED = 1e6  # hours/week: an option with no cap (finite so cumulative sums stay exact)
-
-
-def staff_units(model, mix: np.ndarray) -> np.ndarray:
-    """Billable units per option, option-major ``(k, n)``, for care hours ``mix`` (same
-    shape): intensive agency/PA hours need more staff (double-up, waking nights)."""
-    m = model.cfg.market
-    units = np.array(mix, dtype=float, copy=True)
-    for col, factor in ((AGENCY, m.agency_intensive_factor), (PA, m.pa_intensive_factor)):
-        if factor != 1.0 and col < len(mix):
-            extra = mix[col] - m.intensive_threshold
-            np.maximum(extra, 0.0, out=extra)
-            units[col] += (factor - 1.0) * extra
-    return units
+from . import passes
+from .codes import AGENCY, DAY, DP, MPB, N_OPTIONS, RES, TRAD, holds_pb
+from .providers import assign_main_provider
+from .week import Column, Phase, Week, rate
 
 
 def traditional_mix(model, rows, hours=None) -> np.ndarray:
+    """A traditional package: personal care from an agency, the rest from a day service."""
     u = model.users
     h = u.need[rows] if hours is None else hours
-    mix = np.zeros((rows.size, 5))
+    mix = np.zeros((rows.size, N_OPTIONS))
     mix[:, AGENCY] = h * u.pc_share[rows]
     mix[:, DAY] = h * (1 - u.pc_share[rows])
     return mix
@@ -42,13 +30,12 @@ def traditional_mix(model, rows, hours=None) -> np.ndarray:
 
 def traditional_cost(model, rows, hours=None, agency_factor=None) -> np.ndarray:
     """£/week the council would pay for this need under block contracts (the RAS reference)."""
-    u, m, bp = model.users, model.cfg.market, model.council.block_price
+    u, m = model.users, model.cfg.market
     h = u.need[rows] if hours is None else hours
     factor = m.agency_intensive_factor if agency_factor is None else agency_factor
-    return kernels.traditional_cost(np.asarray(h, dtype=float), u.pc_share[rows], u.council[rows],
-                                    np.ascontiguousarray(bp[:, AGENCY]),
-                                    np.ascontiguousarray(bp[:, DAY]),
-                                    factor, m.intensive_threshold)
+    return passes.traditional_cost(hours=h, pc_share=u.pc_share[rows], council=u.council[rows],
+                                   block_price=model.council.block_price, agency_factor=factor,
+                                   market=m)
 
 
 def ras_budget(model, rows) -> np.ndarray:
@@ -63,10 +50,6 @@ def ras_budget(model, rows) -> np.ndarray:
     factor = m.agency_intensive_factor if pol.ras_prices_intensive_care else 1.0
     return pol.ras_generosity * traditional_cost(model, rows, model.users.assessed[rows],
                                                  agency_factor=factor)
-
-
-#: ``policy.family_pay_rule`` as the compose kernel's code.
-FAMILY_RULES = ("none", "non_resident", "any")
 
 
 def compose_mix(model, rows):
@@ -92,38 +75,18 @@ def compose_mix(model, rows):
     """
     if rows.size == 0:
         return
-    u, b, cfg = model.users, model.cfg.behaviour, model.cfg
-    c, m = model.carers, cfg.market
-    kernels.compose_mix(
-        rows, u.route, u.assessed, u.pc_share, u.planned, u.rebuy_draw, u.brokered, u.council,
-        u.fit, u.carer, c.available, c.informal, c.same_household, u.budget,
-        model.spot_price_ct, model.council.block_price, model.pa_available, u.mix,
-        b.unplanned_dp_rebuy, b.price_sensitivity, b.fit_threshold, b.community_max_hours,
-        b.pa_max_hours, cfg.policy.pa_needs_direct_payment, cfg.carers.family_rate,
-        cfg.carers.paid_extra_share, FAMILY_RULES.index(cfg.policy.family_pay_rule),
-        m.agency_intensive_factor, m.pa_intensive_factor, m.intensive_threshold, UNLIMITED)
-    _assign_main_provider(model, rows)
+    passes.compose_mix(rows=rows, users=model.users, carers=model.carers,
+                       spot_price=model.spot_price_ct, block_price=model.council.block_price,
+                       cfg=model.cfg)
+    assign_main_provider(model, rows)
 
 
-def _assign_main_provider(model, rows):
-    """Each user's main provider: sampled from providers of their main option in their council,
-    weighted by capacity.  Used for continuity (a provider exit disrupts its users)."""
-    u = model.users
-    mix = u.mix[:4, rows]
-    main = np.argmax(mix, axis=0)
-    has = mix.max(axis=0) > 0
-    markets = u.council[rows] * model.n_types + main
-    u.main_provider[rows] = np.where(has, model.sample_provider(markets), -1)
-
-
-def rollout(model):
-    """Phase: queue users for conversion to meet the target; start plans within capacity;
-    convert finished plans; convert the shortfall unplanned as far as the target is enforced."""
-    cfg, u, C, t = model.cfg, model.users, model.council, model.steps_done
+def rollout(model, week: Week):
+    """Queue users for conversion to meet the target; start plans within capacity; convert
+    finished plans; convert the shortfall unplanned as far as the target is enforced."""
+    cfg, u, C, t = model.cfg, model.users, model.council, week.t
     n_c = C.n
-    by_route, model.broker_used, queued = kernels.rollout_scan(u.council, u.route, u.in_queue,
-                                                               u.brokered, n_c)
-    model._broker_step = t
+    by_route, week.broker_used, queued = passes.rollout_scan(users=u, n_councils=n_c)
     n_pb = by_route[:, DP] + by_route[:, MPB]
     n_funded = by_route[:, TRAD] + n_pb
     target = C.target_share(t)
@@ -133,7 +96,7 @@ def rollout(model):
     until = u.planning_until[queued]
     finished = (until <= t) & (until >= 0)
     done = queued[finished]
-    convert(model, done, planned=True)
+    convert(model, week, done, planned=True)
 
     # Queue enough traditional users to cover what the target still wants.
     queued = queued[~finished]
@@ -152,8 +115,7 @@ def rollout(model):
     order = waiting[np.argsort(u.queue_since[waiting], kind="stable")]
     starting = _take_per_group(None, order, u.council[order], free_slots)
     u.planning_until[starting] = t + cfg.council.planning_duration_weeks
-    C.wait_sum[:] += np.bincount(u.council[starting], t - u.queue_since[starting], n_c)
-    C.plans_started[:] = np.bincount(u.council[starting], minlength=n_c)
+    plans_started = np.bincount(u.council[starting], minlength=n_c)
 
     # A missed target is met by converting people without planning.
     in_planning = busy + np.bincount(u.council[starting], minlength=n_c)
@@ -163,9 +125,16 @@ def rollout(model):
     still = still[~np.isin(still, starting)]
     order = still[np.argsort(u.queue_since[still], kind="stable")]
     forced = _take_per_group(None, order, u.council[order], forced_n)
-    convert(model, forced, planned=False)
-    C.conv_planned[:] = np.bincount(u.council[done], minlength=n_c)
-    C.conv_unplanned[:] = np.bincount(u.council[forced], minlength=n_c)
+    convert(model, week, forced, planned=False)
+    # Still queued at the end of the week: waiting for a planner, or in planning.
+    n_forced = np.bincount(u.council[forced], minlength=n_c)
+    week.put("target_share", target)
+    week.put("queue_length", np.bincount(u.council[act_q], minlength=n_c) - in_planning - n_forced)
+    week.put("in_planning", in_planning)
+    week.put("plans_started", plans_started)
+    week.put("conversions_planned", np.bincount(u.council[done], minlength=n_c))
+    week.put("conversions_unplanned", n_forced)
+    week.put("planning_wait_weeks", rate(C.conv_wait_sum, C.conversions))
 
 
 def _sample_traditional(model, k, rounds=6):
@@ -227,11 +196,11 @@ def _first_k(rows, group, k):
     return rows[rank < k[group]]
 
 
-def convert(model, rows, planned: bool):
+def convert(model, week: Week, rows, planned: bool):
     """Move users from traditional support to a personal budget."""
     if rows.size == 0:
         return
-    u, cfg, t = model.users, model.cfg, model.steps_done
+    u, cfg, t = model.users, model.cfg, week.t
     u.qol_before[rows] = u.qol[rows]
     u.choice_before[rows] = u.choice[rows]
     u.assessed[rows] = u.need[rows]
@@ -249,40 +218,56 @@ def convert(model, rows, planned: bool):
         u.council[rows], np.where(u.queue_since[rows] >= 0, t - u.queue_since[rows], 0),
         model.council.n)
     model.council.conversions[:] += np.bincount(u.council[rows], minlength=model.council.n)
-    _broker(model, rows)
+    _broker(model, week, rows)
     u.budget[rows] = ras_budget(model, rows)
     compose_mix(model, rows)
 
 
-def _broker(model, rows):
+def _broker(model, week: Week, rows):
     """Brokerage/advocacy is capacity-limited: the first PB holders to ask get it."""
     u, C = model.users, model.council
     # Brokered people per council: counted by the rollout phase's scan and kept up to date
-    # here; counted afresh outside that phase.
-    used = getattr(model, "broker_used", None)
-    if used is None or getattr(model, "_broker_step", None) != model.steps_done:
-        used = kernels.count_flag(u.council, u.route, u.brokered, C.n)
+    # here; counted afresh if not counted yet this week.
+    used = week.broker_used
+    if used is None:
+        used = passes.count_flag(council=u.council, route=u.route, flag=u.brokered, n_councils=C.n)
     free = np.maximum(np.floor(C.broker_capacity) - used, 0).astype(int)
     got = _first_k(rows, u.council[rows], free)
     u.brokered[got] = True
-    model.broker_used = used + np.bincount(u.council[got], minlength=C.n)
-    model._broker_step = model.steps_done
+    week.broker_used = used + np.bincount(u.council[got], minlength=C.n)
 
 
-def review(model):
-    """Phase: annual reviews re-assess need, reset budgets and re-compose support."""
-    u, t = model.users, model.steps_done
-    due = kernels.due_for_review(u.route, u.review_step, t - model.cfg.council.review_interval_weeks)
-    reassess(model, due)
+def review(model, week: Week):
+    """Annual reviews re-assess need, reset budgets and re-compose support."""
+    cutoff = week.t - model.cfg.council.review_interval_weeks
+    reassess(model, passes.due_for_review(users=model.users, cutoff=cutoff))
 
 
 def reassess(model, rows):
+    """Re-assess need, reset PB holders' budgets and re-compose support (residents aside)."""
     u = model.users
     if rows.size == 0:
         return
     u.assessed[rows] = u.need[rows]
-    u.review_step[rows] = model.steps_done
-    pb = rows[(u.route[rows] == DP) | (u.route[rows] == MPB)]
+    u.review_step[rows] = model.steps
+    pb = rows[holds_pb(u.route[rows])]
     u.budget[pb] = ras_budget(model, pb)
     compose_mix(model, rows[u.route[rows] != RES])
+
+
+ROLLOUT = Phase(
+    "rollout", rollout,
+    reads="routes, the conversion queue, council targets and planning capacity",
+    writes="queue and planning state; conversions to a PB (route, budget, mix, brokerage)",
+    columns=(
+        Column("target_share", "share (0-1)", "the council's PB target for this week"),
+        Column("queue_length", "people", "queued for a PB, waiting for a planner"),
+        Column("in_planning", "people", "queued for a PB, with a plan under way"),
+        Column("plans_started", "people", "support plans started this week"),
+        Column("conversions_planned", "people", "moved to a PB after support planning"),
+        Column("conversions_unplanned", "people", "moved to a PB without a plan (target pressure)"),
+        Column("planning_wait_weeks", "weeks", "mean wait from queueing to a PB, run so far"),
+    ))
+REVIEW = Phase("review", review, reads="people's last review week and need",
+               writes="assessed need, PB budgets and mixes of those due a review")
 

@@ -1,4 +1,5 @@
-"""Providers' side of the market: initial market, staffing, prices, finances, entry and exit.
+"""Providers' side of the market: initial market, staffing, prices, finances, entry and exit,
+and who serves whom (sampling a provider, re-placing people when one leaves).
 
 Providers' decisions are simple rules applied to all of them at once: staff toward recent
 demand (limited by the council's care-worker pool), move spot prices toward a target
@@ -10,16 +11,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from .state import AGENCY, COMMUNITY, DAY, N_TYPES, PA, RESIDENTIAL
-
-WEEKS = 52.0
-
-
-def labour_per_unit(cfg) -> np.ndarray:
-    """Paid staff hours per billable unit, by provider type."""
-    m = cfg.market
-    return np.array([m.travel_factor_agency, m.labour_day, 1.0, m.labour_community,
-                     m.labour_residential])
+from . import passes
+from .codes import (
+    AGENCY,
+    COMMUNITY,
+    DAY,
+    N_MARKET_OPTIONS,
+    N_TYPES,
+    PA,
+    PROVIDER_TYPES,
+    RES,
+    RESIDENTIAL,
+)
+from .labour import labour_per_unit, labour_used
+from .market import hhi
+from .state import small_keys
+from .week import Column, Phase, Week, rate
 
 
 def typical_size(cfg) -> np.ndarray:
@@ -56,7 +63,7 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
     p.home[rows] = home
     p.capacity[rows] = capacity
     p.price[rows] = price
-    p.entered_step[rows] = model.steps_done
+    p.entered_step[rows] = model.steps
     # Community groups (clubs, lunch clubs, activity groups) run on members' fees, grants and
     # volunteers: PB holders pay per session and do not carry their overheads, so a group does
     # not fold for want of PB custom (assumption).
@@ -79,13 +86,13 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
     e = model.edges.add(pc.size)
     model.edges.provider[e] = pc
     model.edges.council[e] = cc
-    model.on_providers_added(rows)
+    model.add_provider_agents(rows)
     return rows
 
 
 def initial_market(model, demand_units, rng):
     """Size each (council, type) market to the starting demand plus slack."""
-    cfg = model.cfg
+    cfg, m = model.cfg, model.cfg.market
     size = typical_size(cfg)
     prices = start_prices(cfg)
     types, homes, caps, price = [], [], [], []
@@ -96,13 +103,14 @@ def initial_market(model, demand_units, rng):
             if need <= 0:
                 # Every area has some of each kind of support (a community group, a few
                 # personal assistants), even before anyone in it buys one.
-                need = size[t] * (3 if t == PA else 1)
+                need = size[t] * (m.initial_pa_count if t == PA else 1)
             k = max(1, int(round(need / size[t])))
-            share = rng.dirichlet(np.full(k, 2.0)) if t != PA else np.full(k, 1.0 / k)
+            share = (rng.dirichlet(np.full(k, m.initial_size_concentration)) if t != PA
+                     else np.full(k, 1.0 / k))
             types.append(np.full(k, t, np.int8))
             homes.append(np.full(k, c, np.int32))
             caps.append(need * share)
-            price.append(prices[t] * rng.normal(1.0, 0.05, k) if t != RESIDENTIAL
+            price.append(prices[t] * rng.normal(1.0, m.initial_price_sd, k) if t != RESIDENTIAL
                          else np.full(k, prices[t]))
     rows = add_providers(model, np.concatenate(types), np.concatenate(homes),
                          np.concatenate(caps), np.concatenate(price), rng)
@@ -130,10 +138,12 @@ def initial_blocks(model, trad_units):
             e.block_end[top] = model.rng.integers(1, cfg.council.block_duration_weeks + 1, top.size)
 
 
-def finances(model, delivered, revenue, block_revenue):
-    """Phase: book the week's revenue and costs, adjust prices and staffing, exits."""
+def finances(model, week: Week):
+    """Book the week's revenue and costs, adjust prices and staffing; insolvent providers exit."""
     cfg, p = model.cfg, model.providers
     m = cfg.market
+    delivered, revenue, block_revenue = week.sales.delivered, week.sales.revenue, week.sales.block
+
     act = np.flatnonzero(p.active)
     ptype = p.ptype[act]
     wage = np.maximum(model.wage[p.home[act]], p.own_wage[act])
@@ -146,14 +156,17 @@ def finances(model, delivered, revenue, block_revenue):
     p.cash[act] += revenue[act] - cost
     p.cum_revenue[act] += revenue[act]
     p.cum_cost[act] += cost
-    p.delivered_ema[act] = 0.9 * p.delivered_ema[act] + 0.1 * delivered[act]
+    w = m.demand_smoothing
+    p.delivered_ema[act] = (1 - w) * p.delivered_ema[act] + w * delivered[act]
 
     # Prices move with demand pressure (units asked / capacity, which exceeds 1 when buyers are
-    # turned away) toward the target utilisation, at most 5% a week; never below labour cost.
+    # turned away) toward the target utilisation, at most price_step_max a week; never below
+    # labour cost.
     with np.errstate(invalid="ignore", divide="ignore"):
         pressure = np.where(p.capacity[act] > 0, p.asked[act] / p.capacity[act], 0.0)
     spot = ptype != RESIDENTIAL
-    change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -0.05, 0.05)
+    change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -m.price_step_max,
+                     m.price_step_max)
     new_price = p.price[act] * (1 + change)
     p.price[act] = np.where(spot, np.maximum(new_price, unit_cost), p.price[act])
 
@@ -163,7 +176,7 @@ def finances(model, delivered, revenue, block_revenue):
     gap = np.where(flexible, m.staff_adjust * (target - p.capacity[act]), 0.0)
     lab = labour_per_unit(cfg)[ptype]
     hires = np.maximum(gap, 0.0) * lab
-    free = np.maximum(model.labour_pool - model.labour_used(), 0.0)
+    free = np.maximum(model.labour_pool - labour_used(model), 0.0)
     want = np.bincount(p.home[act], hires, model.council.n)
     with np.errstate(invalid="ignore", divide="ignore"):
         allow = np.where(want > free, free / want, 1.0)
@@ -172,15 +185,26 @@ def finances(model, delivered, revenue, block_revenue):
 
     # Exit when cash is below the tolerated overdraft.
     insolvent = act[p.cash[act] < -m.overdraft_weeks * cost]
-    model.remove_providers(insolvent)
+    exit_providers(model, week, insolvent)
+    week.put("provider_exits", week.exits.copy())
 
 
-def entry(model, excess, margin_by_market):
-    """Phase: new providers enter markets with excess demand and good margins.
+def provider_entry(model, week: Week):
+    """New providers enter where demand is unmet and margins are good; then the state of the
+    market at the end of the week is reported."""
+    rows = enter(model, excess_demand(model, week.clearing), market_margins(model))
+    week.entries += np.bincount(model.providers.home[rows], minlength=model.council.n)
+    week.put("provider_entries", week.entries.copy())
+    _report_market(model, week)
+
+
+def enter(model, excess, margin_by_market):
+    """New providers enter markets with excess demand and good margins; returns their rows.
 
     ``excess`` is demand beyond what incumbents serve at their target utilisation (units).
     """
     cfg, rng = model.cfg, model.rng
+    m = cfg.market
     n_c = model.council.n
     size = typical_size(cfg)
     types = np.tile(np.arange(N_TYPES), n_c)
@@ -193,9 +217,10 @@ def entry(model, excess, margin_by_market):
         return np.empty(0, np.int64)
     t = np.repeat(types, k).astype(np.int8)
     c = np.repeat(councils, k).astype(np.int32)
-    cap = np.where(t == PA, size[PA], size[t] * rng.uniform(0.3, 0.7, t.size))
+    cap = np.where(t == PA, size[PA],
+                   size[t] * rng.uniform(m.entrant_size_min, m.entrant_size_max, t.size))
     # Entrants need care workers too.
-    free = np.maximum(model.labour_pool - model.labour_used(), 0.0)
+    free = np.maximum(model.labour_pool - labour_used(model), 0.0)
     lab = labour_per_unit(cfg)[t] * cap
     order = np.argsort(rng.random(t.size))
     t, c, cap, lab = t[order], c[order], cap[order], lab[order]
@@ -206,6 +231,162 @@ def entry(model, excess, margin_by_market):
     t, c, cap = t[room], c[room], cap[room]
     if t.size == 0:
         return np.empty(0, np.int64)
-    price = model.spot_price_ct[c, t] * rng.normal(1.0, 0.03, t.size)
-    return add_providers(model, t, c, cap, price, rng, cash_weeks=cfg.market.cash_weeks / 2)
+    price = model.spot_price_ct[c, t] * rng.normal(1.0, m.entrant_price_sd, t.size)
+    return add_providers(model, t, c, cap, price, rng,
+                         cash_weeks=m.cash_weeks * m.entrant_cash_share)
 
+
+
+def excess_demand(model, cl) -> np.ndarray:
+    """Demand per (council, type) beyond what providers serving it can take at their
+    target utilisation (units/week)."""
+    p, e = model.providers, model.edges
+    ed = np.flatnonzero(e.active)
+    n = model.council.n * N_TYPES
+    prov = e.provider[ed]
+    # A provider's capacity counts in each market it serves, split evenly.
+    k = np.bincount(prov, minlength=p.capacity.size)[prov]
+    cap = np.bincount(e.council[ed] * N_TYPES + p.ptype[prov], p.capacity[prov] / k, n)
+    demand = cl.block_delivered + cl.overflow + cl.spot_demand - cl.overflow
+    return np.maximum(demand - model.cfg.market.target_utilisation * cap, 0.0)
+
+
+def market_margins(model) -> np.ndarray:
+    """Last week's margin (revenue-cost)/revenue of incumbents, per (council, type)."""
+    p = model.providers
+    act = np.flatnonzero(p.active)
+    m = p.home[act] * N_TYPES + p.ptype[act]
+    n = model.council.n * N_TYPES
+    rev = np.bincount(m, p.revenue[act], n)
+    cost = np.bincount(m, p.cost[act], n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        margin = np.where(rev > 0, (rev - cost) / rev, 0.0)
+    # A market with no providers at all is open to entry.
+    return np.where(np.bincount(m, minlength=n) == 0, 1.0, margin)
+
+
+class ProviderIndex:
+    """Edges sorted by market with cumulative capacity, for sampling providers.
+
+    Rebuilt when providers enter or leave or a new week starts (capacities change once a
+    week, in the providers' phase), not on every call."""
+
+    def __init__(self):
+        self._stamp = None
+        self._index = None
+
+    def get(self, model):
+        stamp = (model.steps, model.providers._next_uid, model.providers.n, model.edges.n)
+        if self._stamp == stamp:
+            return self._index
+        p, e = model.providers, model.edges
+        ed = np.flatnonzero(e.active)
+        prov = e.provider[ed]
+        em = e.council[ed] * N_TYPES + p.ptype[prov]
+        order = np.argsort(small_keys(em, model.council.n * N_TYPES), kind="stable")
+        em, prov = em[order], prov[order]
+        cum = np.cumsum(np.maximum(p.capacity[prov], 1e-9))
+        n = model.council.n * N_TYPES
+        lo = np.searchsorted(em, np.arange(n))
+        hi = np.searchsorted(em, np.arange(n), side="right")
+        base = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
+        top = np.where(hi > 0, cum[np.maximum(hi - 1, 0)], 0.0)
+        self._index, self._stamp = (prov, cum, lo, hi, base, top), stamp
+        return self._index
+
+
+def sample_provider(model, markets: np.ndarray) -> np.ndarray:
+    """Draw one provider per requested market (council x N_TYPES + type), weighted by
+    capacity (-1 if the market has none)."""
+    if markets.size == 0 or not model.edges.active.any():
+        return np.full(markets.size, -1, dtype=np.int32)
+    prov, cum, lo, hi, base, top = model.provider_index.get(model)
+    has = hi[markets] > lo[markets]
+    draw = base[markets] + model.rng.random(markets.size) * (top[markets] - base[markets])
+    idx = np.clip(np.searchsorted(cum, draw, side="right"), lo[markets],
+                  np.maximum(hi[markets] - 1, 0))
+    return np.where(has, prov[np.minimum(idx, prov.size - 1)], -1).astype(np.int32)
+
+
+def assign_main_provider(model, rows):
+    """Each user's main provider: sampled from providers of their main option in their council,
+    weighted by capacity (none if they use no market option).  Used for continuity (a
+    provider exit disrupts its users)."""
+    u = model.users
+    mix = u.mix[:N_MARKET_OPTIONS, rows]
+    main = np.argmax(mix, axis=0)
+    has = mix.max(axis=0) > 0
+    u.main_provider[rows] = np.where(has, sample_provider(model, u.council[rows] * N_TYPES + main),
+                                     -1)
+
+
+def assign_residents(model, rows):
+    """A care home for each of ``rows`` (residents) in their council, weighted by capacity."""
+    u = model.users
+    u.main_provider[rows] = sample_provider(model, u.council[rows] * N_TYPES + RESIDENTIAL)
+
+
+def exit_providers(model, week: Week, rows):
+    """Providers leave: contracts end, their users are disrupted and re-placed."""
+    if rows.size == 0:
+        return
+    u, p, e, t = model.users, model.providers, model.edges, week.t
+    p.exit_step[rows] = t
+    week.exits += np.bincount(p.home[rows], minlength=model.council.n)
+    p.remove(rows)
+    e.remove(np.flatnonzero(e.active & np.isin(e.provider, rows)))
+    gone = np.zeros(p.size, dtype=bool)
+    gone[rows] = True
+    hit = passes.users_of(users=u, gone=gone)
+    u.disrupted_until[hit] = t + model.cfg.behaviour.disruption_weeks
+    assign_residents(model, hit[u.route[hit] == RES])
+    comm = hit[u.route[hit] != RES]
+    main = np.argmax(u.mix[:N_MARKET_OPTIONS, comm], axis=0)
+    u.main_provider[comm] = sample_provider(model, u.council[comm] * N_TYPES + main)
+    model.remove_provider_agents(rows)
+
+
+def _report_market(model, week: Week):
+    """The market at the end of the week, per council."""
+    p, e, n = model.providers, model.edges, model.council.n
+    live = np.flatnonzero(p.active)
+    ptype = p.ptype[live]
+    ed = np.flatnonzero(e.active)
+    serve = np.zeros((n, N_TYPES), dtype=np.int64)
+    np.add.at(serve, (e.council[ed], p.ptype[e.provider[ed]]), 1)
+    cap_home = np.bincount(p.home[live], p.capacity_cleared[live] * (ptype != RESIDENTIAL), n)
+    del_home = np.bincount(p.home[live], p.delivered[live] * (ptype != RESIDENTIAL), n)
+    blk = ed[(e.block_volume[ed] > 0) & (p.ptype[e.provider[ed]] == AGENCY)]
+    block_vol = np.bincount(e.council[blk], e.block_volume[blk], n)
+    week.put("block_price_agency", rate(np.bincount(e.council[blk],
+                                                    e.block_price[blk] * e.block_volume[blk], n),
+                                        block_vol))
+    week.put("block_volume_agency", block_vol)
+    week.put("providers", serve.sum(axis=1))
+    for i, name in enumerate(PROVIDER_TYPES):
+        week.put(f"providers_{name}", serve[:, i])
+    week.put("hhi", hhi(e.council[ed], e.revenue[ed], n))
+    week.put("utilisation", rate(del_home, cap_home))
+
+
+FINANCES = Phase(
+    "provider_finances", finances,
+    reads="the week's sales per provider (units, £, block £), wages, the labour pool",
+    writes="providers' cash, costs, prices and staffed capacity; insolvent providers leave "
+           "(their users are disrupted and re-placed)",
+    columns=(Column("provider_exits", "providers", "providers leaving (insolvent), by home council"),))
+ENTRY = Phase(
+    "provider_entry", provider_entry,
+    reads="the week's clearing (excess demand), incumbents' margins, the labour pool",
+    writes="new providers and their service edges",
+    columns=(
+        Column("provider_entries", "providers", "providers entering, by home council"),
+        Column("block_price_agency", "£/hour", "agency block price, volume-weighted"),
+        Column("block_volume_agency", "hours/week", "agency hours under block contract"),
+        Column("providers", "providers", "providers serving the council (all types)"),
+        *(Column(f"providers_{name}", "providers", f"{name} providers serving the council")
+          for name in PROVIDER_TYPES),
+        Column("hhi", "index (0-10,000)", "Herfindahl-Hirschman index of provider revenue"),
+        Column("utilisation", "share (0-1)",
+               "hours delivered / capacity at clearing, non-residential providers based here"),
+    ))

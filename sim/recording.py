@@ -1,8 +1,10 @@
 """Outputs: the per-council weekly time series and the headline summary.
 
-One row per council per step of model-level aggregates (bincounts over the arrays), never
-every agent every step, so recording stays cheap at national scale.  The column list and the
-summary's definitions are documented in the README; change them here and there together.
+One row per council per step of model-level aggregates, never every agent every step, so
+recording stays cheap at national scale.  The recorder only assembles: each column is
+declared (name, unit, meaning) and filled by the phase that produces it (``sim.schedule``;
+the table in docs/columns.md is generated from those declarations).  The summary's
+definitions are documented in the README.
 """
 
 from __future__ import annotations
@@ -10,38 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .market import hhi
-from .state import (
-    AGENCY,
-    COMMUNITY,
-    DAY,
-    DP,
-    GONE,
-    MPB,
-    N_TYPES,
-    PA,
-    PROVIDER_TYPES,
-    RES,
-    RESIDENTIAL,
-    SELF,
-    TRAD,
-)
+from .codes import N_MARKET_OPTIONS, OPTIONS, council_funded, holds_pb
+from .schedule import PHASES, columns
+from .week import Week
 
-
-def _div(a, b):
-    """a / b where b > 0, else NaN (a rate with no denominator is undefined, not zero)."""
-    b = np.asarray(b, float)
-    return np.divide(a, b, out=np.full(b.shape, np.nan), where=b > 0)
+#: National figures of the latest week (``Recorder.national``), collected by Mesa's DataCollector.
+NATIONAL = ("pb_share", "providers", "unmet_need_share", "spot_price_agency", "spend_total",
+            "spend_traditional", "spend_personal_budgets")
 
 
 def _nanmean(v) -> float:
     v = v[~np.isnan(v)]
     return float(v.mean()) if v.size else np.nan
-
-
-#: National figures of the latest week (``Recorder.national``), collected by Mesa's DataCollector.
-NATIONAL = ("pb_share", "providers", "unmet_need_share", "spot_price_agency", "spend_total",
-            "spend_traditional", "spend_personal_budgets")
 
 
 class Recorder:
@@ -50,6 +32,7 @@ class Recorder:
         self.national = dict.fromkeys(NATIONAL, np.nan)
         self.panel_rows: list[pd.DataFrame] = []
         self.start = self._snapshot(model)
+        self.names = tuple(c.name for c in columns() if c.name != "council_name")
         # A sampled panel of people followed week by week (their rows, while they stay).
         k = model.cfg.output.panel_size
         live = np.flatnonzero(model.users.active)
@@ -59,95 +42,32 @@ class Recorder:
     def _snapshot(self, model):
         u, p = model.users, model.providers
         route = u.route[u.active]
-        funded = (route == TRAD) | (route == DP) | (route == MPB)
-        pb = (route == DP) | (route == MPB)
         return {
-            "pb_share": float(pb.sum() / max(funded.sum(), 1)),
+            "pb_share": float(holds_pb(route).sum() / max(council_funded(route).sum(), 1)),
             "providers": int(p.active.sum()),
         }
 
-    def record(self, model, ledger, cl):
-        p, e, C = model.providers, model.edges, model.council
-        n = C.n
-        t = model.steps_done
-        # Per-(council, route) sums of people, need, unmet need, QoL and choice come from the
-        # outcomes pass (one fused pass over all rows, see kernels.py).
-        S = model.user_sums
-        by_route = S["count"].astype(np.int64)
-
-        def funded_sum(name):
-            return S[name][:, :SELF].sum(axis=1)
-
-        n_trad, n_pb = by_route[:, TRAD], by_route[:, DP] + by_route[:, MPB]
-        n_funded = n_trad + n_pb
-        unmet_hours, need_hours = funded_sum("unmet"), funded_sum("need")
-        queue = model.queue_counts.astype(np.int64)
-
-        live = np.flatnonzero(p.active)
-        ptype = p.ptype[live]
-        ed = np.flatnonzero(e.active)
-        serve = np.zeros((n, N_TYPES), dtype=np.int64)
-        np.add.at(serve, (e.council[ed], p.ptype[e.provider[ed]]), 1)
-        cap_home = np.bincount(p.home[live], p.capacity_cleared[live] * (ptype != RESIDENTIAL), n)
-        del_home = np.bincount(p.home[live], p.delivered[live] * (ptype != RESIDENTIAL), n)
-        blk = ed[(e.block_volume[ed] > 0) & (p.ptype[e.provider[ed]] == AGENCY)]
-        block_vol = np.bincount(e.council[blk], e.block_volume[blk], n)
-        block_price = _div(np.bincount(e.council[blk], e.block_price[blk] * e.block_volume[blk], n),
-                           block_vol)
-        spot = cl.spot_price.reshape(n, N_TYPES)
-        spend_trad = ledger.spend_trad_block + ledger.spend_trad_spot
-        spend_dp = ledger.dp_transfers - ledger.clawback
-        spend_pb = spend_dp + ledger.spend_managed_pb
-        row = {
-            "step": np.full(n, t), "date": np.full(n, np.datetime64(model.date_of(t), "D")),
-            "council": np.arange(n),
-            "users": by_route[:, :GONE].sum(axis=1), "funded_community": n_funded,
-            "traditional": n_trad, "direct_payment": by_route[:, DP],
-            "managed_pb": by_route[:, MPB], "self_funders": by_route[:, SELF],
-            "residential": by_route[:, RES],
-            "pb_share": _div(n_pb, n_funded), "target_share": C.target_share(t),
-            "queue_length": queue[:, 0], "in_planning": queue[:, 1],
-            "plans_started": C.plans_started, "conversions_planned": C.conv_planned,
-            "conversions_unplanned": C.conv_unplanned,
-            "spend_traditional": spend_trad, "spend_traditional_idle_block": ledger.spend_trad_idle,
-            "spend_direct_payment": spend_dp,
-            "spend_managed_pb": ledger.spend_managed_pb, "spend_residential": ledger.spend_residential,
-            "spend_planning": ledger.spend_planning, "spend_brokerage": ledger.spend_brokerage,
-            "clawback": ledger.clawback, "spend_total": ledger.council_net_spend,
-            "spend_self_funders": ledger.self_spend, "family_pay": ledger.family_received,
-            "cost_pb_per_user_week": _div(spend_pb, n_pb),
-            "cost_traditional_per_user_week": _div(spend_trad, n_trad),
-            "spot_price_agency": spot[:, AGENCY], "spot_price_day": spot[:, DAY],
-            "price_pa": spot[:, PA], "price_community": spot[:, COMMUNITY],
-            "block_price_agency": block_price, "block_volume_agency": block_vol,
-            "providers": serve.sum(axis=1),
-            **{f"providers_{name}": serve[:, i] for i, name in enumerate(PROVIDER_TYPES)},
-            "provider_entries": model.entries_week.copy(), "provider_exits": model.exits_week.copy(),
-            "hhi": hhi(e.council[ed], e.revenue[ed], n),
-            "utilisation": _div(del_home, cap_home),
-            "unmet_need_share": _div(unmet_hours, need_hours), "unmet_need_hours": unmet_hours,
-            "carers": model.carer_sums[:, 0].astype(np.int64),
-            "carer_strain_mean": _div(model.carer_sums[:, 1], model.carer_sums[:, 0]),
-            "carers_paid": model.carer_sums[:, 2].astype(np.int64),
-            "carer_burnouts": C.burnouts.copy(),
-            "qol_mean": _div(funded_sum("qol"), n_funded),
-            "choice_mean": _div(funded_sum("choice"), n_funded),
-            "eligibility_threshold": C.threshold.copy(), "turned_away": C.turned_away_week.copy(),
-            "wage": model.wage.copy(), "labour_tightness": model.labour_tightness.copy(),
-            "planning_wait_weeks": _div(C.conv_wait_sum, C.conversions),
-        }
+    def record(self, model, week: Week):
+        """Assemble the week's row from the columns the phases filled."""
+        n, t = model.council.n, week.t
+        if not self.rows:
+            _check_declared(week)
+        row = {"step": np.full(n, t), "date": np.full(n, np.datetime64(model.date_of(t), "D")),
+               "council": np.arange(n)}
+        row.update((name, week.columns[name]) for name in self.names[3:])
         self.rows.append(row)
         self._record_panel(model, t)
         # National figures of this week, for Mesa's DataCollector and the dashboard.
-        funded = max(float(n_funded.sum()), 1)
+        n_pb = float(row["direct_payment"].sum() + row["managed_pb"].sum())
         self.national = {
-            "pb_share": float(by_route[:, DP].sum()) / funded + float(by_route[:, MPB].sum()) / funded,
-            "providers": int(live.size),
+            "pb_share": n_pb / max(float(row["funded_community"].sum()), 1),
+            "providers": int(model.providers.n),
             "unmet_need_share": _nanmean(row["unmet_need_share"]),
             "spot_price_agency": _nanmean(row["spot_price_agency"]),
             "spend_total": float(row["spend_total"].sum()),
-            "spend_traditional": float(spend_trad.sum()),
-            "spend_personal_budgets": float(spend_dp.sum()) + float(ledger.spend_managed_pb.sum()),
+            "spend_traditional": float(row["spend_traditional"].sum()),
+            "spend_personal_budgets": float(row["spend_direct_payment"].sum())
+            + float(row["spend_managed_pb"].sum()),
         }
 
     def _record_panel(self, model, t):
@@ -183,12 +103,12 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
     time series if already built."""
     u, rec, T = model.users, model.recorder, model.totals
     ts = rec.timeseries(model) if ts is None else ts
-    steps = int(model.steps_done)
+    steps = int(model.steps)
     last = ts[ts["step"] > steps - 52]
     end = ts[ts["step"] == steps]
     by_step = last.groupby("step").sum(numeric_only=True)
 
-    conv = np.flatnonzero(u.active & (u.converted_step >= 0) & ((u.route == DP) | (u.route == MPB))
+    conv = np.flatnonzero(u.active & (u.converted_step >= 0) & holds_pb(u.route)
                           & (u.cum_trad_equiv > 0))
     saving = 100 * (1 - u.cum_pb_cost[conv] / u.cum_trad_equiv[conv])
     top = conv[u.trad_cost_at_conv[conv] >= np.quantile(u.trad_cost_at_conv[conv], 0.9)] \
@@ -251,14 +171,13 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
 def _pb_spend_shares(model, rows) -> dict:
     """How PB holders who moved spend their money now, by option (their traditional packages
     were agency and day services only): share of their weekly spend on each option."""
-    from .state import OPTIONS
-
     u = model.users
     if rows.size == 0:
         return {f"pb_spend_share_{o}": None for o in OPTIONS}
-    prices = np.empty((5, rows.size))
-    prices[:4] = model.spot_price_ct[u.council[rows], :4].T
-    prices[4] = model.cfg.carers.family_rate
+    M = N_MARKET_OPTIONS
+    prices = np.empty((len(OPTIONS), rows.size))
+    prices[:M] = model.spot_price_ct[u.council[rows], :M].T
+    prices[M:] = model.cfg.carers.family_rate
     spend = (u.delivered[:, rows] * prices).sum(axis=1)
     total = max(spend.sum(), 1e-9)
     return {f"pb_spend_share_{o}": float(s / total) for o, s in zip(OPTIONS, spend, strict=True)}
@@ -271,5 +190,13 @@ def _mean_price(frame, col):
 
 def _need_end(model):
     u = model.users
-    act = u.active & ((u.route == TRAD) | (u.route == DP) | (u.route == MPB))
-    return float(u.need[act].sum())
+    return float(u.need[u.active & council_funded(u.route)].sum())
+
+
+def _check_declared(week: Week):
+    """Every declared column was filled, and nothing undeclared (checked on the first week)."""
+    declared = {c.name for phase in PHASES for c in phase.columns}
+    filled = set(week.columns)
+    if declared != filled:
+        raise RuntimeError(f"time-series columns declared but not filled: {sorted(declared - filled)}; "
+                           f"filled but not declared: {sorted(filled - declared)}")

@@ -10,16 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# Funding routes of a user.
-TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5
-ROUTES = ("traditional", "direct_payment", "managed_pb", "self_funder", "residential", "gone")
-
-# Support options in a user's mix (columns of mix arrays) and provider types (0-3 shared).
-AGENCY, DAY, PA, COMMUNITY, FAMILY = 0, 1, 2, 3, 4
-OPTIONS = ("agency", "day", "pa", "community", "family")
-RESIDENTIAL = 4  # provider type only (beds, not hours)
-PROVIDER_TYPES = ("agency", "day", "pa", "community", "residential")
-N_TYPES = len(PROVIDER_TYPES)
+from .codes import GONE, N_OPTIONS
 
 
 def small_keys(keys: np.ndarray, n: int) -> np.ndarray:
@@ -121,7 +112,7 @@ def user_table(capacity: int) -> Table:
         "informal": (f8, 0.0),          # hours/week of unpaid care from the family carer
         "assessed": (f8, 0.0),          # need recorded at the last review
         "pc_share": (f8, 0.5),          # share of need that is personal care
-        "fit": (f8, 0.5, 5),            # preference fit for each option (revealed by planning)
+        "fit": (f8, 0.5, N_OPTIONS),            # preference fit for each option (revealed by planning)
         "autonomy": (f8, 0.5),          # how much the person wants to manage their own care
         "rebuy_draw": (f8, 0.0),        # uniform draw: re-buys the old package if unplanned
         "planned": (b, False), "brokered": (b, False),
@@ -133,8 +124,8 @@ def user_table(capacity: int) -> Table:
         "exit_step": (i4, 2**31 - 1), "shock_step": (i4, 2**31 - 1),
         "budget": (f8, 0.0),            # £/week personal budget
         "dp_balance": (f8, 0.0),        # £ held in a direct-payment account
-        "mix": (f8, 0.0, 5),            # care hours/week chosen per option
-        "delivered": (f8, 0.0, 5),      # care hours/week received per option
+        "mix": (f8, 0.0, N_OPTIONS),            # care hours/week chosen per option
+        "delivered": (f8, 0.0, N_OPTIONS),      # care hours/week received per option
         "spend": (f8, 0.0),             # £ spent on the user's support this week
         "met": (f8, 1.0),               # share of need met this week
         "qol": (f8, 0.5), "choice": (f8, 0.2),

@@ -115,10 +115,10 @@ def scenarios(spec: ProviderSpec, chosen: list[str]) -> dict[str, dict]:
 
 
 def run_one(spec: ProviderSpec, scenario: dict, seed: int, steps: int, extra: dict) -> pd.DataFrame:
+    from .codes import PROVIDER_TYPES
     from .config import compose
     from .model import CareMarketModel
     from .providers import add_providers
-    from .state import PROVIDER_TYPES
 
     base = compose(*[f"{k}={v}" for k, v in extra.items()], f"seed={seed}", f"steps={steps}",
                    "output.figures=false")

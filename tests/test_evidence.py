@@ -7,10 +7,10 @@ planning, before vs after a move)."""
 import numpy as np
 import pytest
 
+from sim.codes import DP, MPB
 from sim.config import compose
 from sim.model import CareMarketModel
 from sim.recording import summary
-from sim.state import DP, MPB
 
 
 def _run(*overrides):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from sim.codes import DP, RESIDENTIAL
 from sim.config import to_config
 from sim.model import CareMarketModel
-from sim.state import DP, RESIDENTIAL
 
 RNG = np.random.default_rng(20261123)
 CONFIGS = [{

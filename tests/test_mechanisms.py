@@ -1,18 +1,20 @@
-"""Each mechanism of DESIGN.md section 4, tested by switching it on and off."""
+"""Each mechanism of the model (docs/odd.md), tested by switching it on and off."""
+
+import copy
 
 import numpy as np
 
-from sim import kernels
+from sim import passes
+from sim.accounting import Ledger
+from sim.codes import AGENCY, DP, FAMILY, MPB, PA, RES, RESIDENTIAL, holds_pb
 from sim.model import CareMarketModel
-from sim.state import DP, MPB, PROVIDER_TYPES, RESIDENTIAL
+from sim.population import place_in_residential
 from tests.conftest import run, small_cfg
-
-AGENCY = PROVIDER_TYPES.index("agency")
 
 
 def _pb_users(m, planned):
     u = m.users
-    return np.flatnonzero(u.active & ((u.route == DP) | (u.route == MPB)) & (u.planned == planned)
+    return np.flatnonzero(u.active & holds_pb(u.route) & (u.planned == planned)
                           & (u.converted_step >= 0) & (u.cum_trad_equiv > 0))
 
 
@@ -104,15 +106,12 @@ def test_paying_family_carers_raises_their_hours_and_changes_strain():
     assert (c.informal[paid] + c.paid[paid] > c.informal[paid]).all()
     # The same carers' next week, with and without pay: hours and strain differ.
     def week(mix):
-        strain, paid_h = c.strain.copy(), np.zeros(c.size)
-        kernels.family_pass(c.active, c.user, c.available, c.informal, strain, paid_h,
-                            c.cum_received.copy(), mix, u.delivered.copy(),
-                            cc.paid_extra_share, cc.family_rate, cc.payment_relief,
-                            cc.strain_rate, cc.strain_recovery_load, cc.respite_relief,
-                            cc.burnout_threshold, u.council, anyone.council.n)
-        return strain[paid], paid_h[paid]
+        carers, users = copy.deepcopy(c), copy.deepcopy(u)
+        users.mix = mix
+        passes.family_pass(carers=carers, users=users, carer_cfg=cc, n_councils=anyone.council.n)
+        return carers.strain[paid], carers.paid[paid]
     unpaid_mix = u.mix.copy()
-    unpaid_mix[4] = 0.0
+    unpaid_mix[FAMILY] = 0.0
     s_paid, h_paid = week(u.mix)
     s_unpaid, h_unpaid = week(unpaid_mix)
     assert (h_paid > 0).all() and (h_unpaid == 0).all()
@@ -145,14 +144,14 @@ def test_moves_into_residential_care_use_free_beds_only():
     m = CareMarketModel(small_cfg())
     p, u = m.providers, m.users
     homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
-    before = kernels.residents_per_home(u.route, u.main_provider, p.capacity.size)
+    before = passes.residents_per_home(users=u, n_providers=p.capacity.size)
     free = np.floor(p.capacity[homes] - before[homes]).clip(0).sum()
-    movers = np.flatnonzero(u.active & (u.route < 4))[: int(free) + 200]
-    m.place_in_residential(movers)
-    after = kernels.residents_per_home(u.route, u.main_provider, p.capacity.size)
+    movers = np.flatnonzero(u.active & (u.route < RES))[: int(free) + 200]
+    place_in_residential(m, Ledger(m.council.n), movers)
+    after = passes.residents_per_home(users=u, n_providers=p.capacity.size)
     assert (after[homes] <= np.maximum(np.floor(p.capacity[homes]), before[homes])).all()
     assert (after.sum() - before.sum()) == free           # every free bed, and no more
-    assert (u.route[movers] == 4).sum() == free
+    assert (u.route[movers] == RES).sum() == free
 
 
 def test_only_direct_payments_employ_personal_assistants():
@@ -163,7 +162,7 @@ def test_only_direct_payments_employ_personal_assistants():
     mpb = np.flatnonzero(u.active & (u.route == MPB))
     dp = np.flatnonzero(u.active & (u.route == DP) & u.planned)
     assert mpb.size > 20 and dp.size > 20
-    pa = PROVIDER_TYPES.index("pa")
+    pa = PA
     assert u.mix[pa, mpb].sum() == 0
     assert u.mix[pa, dp].sum() > 0
     lifted = run(**kw, **{"policy.pa_needs_direct_payment": False})

@@ -1,0 +1,60 @@
+"""Codes and sizes: the one registry of the model's categorical codes.
+
+Every route, support option, provider type and buyer side is a small integer so that state
+can live in numpy columns and the compiled kernels can branch on it; the integers are
+defined here and nowhere else (kernels read them as compile-time constants).  The route sets
+("holds a personal budget", "council-funded", "lives in the community") are functions that
+work on a scalar (inside a kernel) and on an array (a numpy mask) alike.
+"""
+
+from __future__ import annotations
+
+#: Weeks in a year: annual rates and amounts are converted with this one figure.
+WEEKS_PER_YEAR = 52.0
+
+# ---------------------------------------------------------------- funding routes of a person
+TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5
+ROUTES = ("traditional", "direct_payment", "managed_pb", "self_funder", "residential", "gone")
+N_ROUTES = len(ROUTES)
+
+# ---------------------------------------------------------------- support options of a mix
+# Columns of a person's mix of care hours.  The first N_MARKET_OPTIONS are bought from
+# providers of the same-numbered provider type; paid family care is paid directly.
+AGENCY, DAY, PA, COMMUNITY, FAMILY = 0, 1, 2, 3, 4
+OPTIONS = ("agency", "day", "pa", "community", "family")
+N_OPTIONS = len(OPTIONS)
+N_MARKET_OPTIONS = 4
+
+# ---------------------------------------------------------------- provider types
+# Types 0-3 share their codes with the options they sell; care homes sell beds, not hours.
+RESIDENTIAL = 4
+PROVIDER_TYPES = ("agency", "day", "pa", "community", "residential")
+N_TYPES = len(PROVIDER_TYPES)
+
+# ---------------------------------------------------------------- buyer sides of the market
+# Who buys a person's care: the person at spot prices (direct payment, self-funder), the
+# council for a traditional package, the council for a managed PB (through its contracts,
+# paid from the person's budget).
+BUY_SPOT, BUY_COUNCIL_TRAD, BUY_COUNCIL_MPB = 0, 1, 2
+BUYERS = ("spot", "council_traditional", "council_managed_pb")
+N_BUYERS = len(BUYERS)
+
+
+def holds_pb(route):
+    """Holds a personal budget (direct payment or managed PB)."""
+    return (route == DP) | (route == MPB)
+
+
+def council_funded(route):
+    """Council-funded and living in the community (traditional package or a PB)."""
+    return (route == TRAD) | (route == DP) | (route == MPB)
+
+
+def in_community(route):
+    """A live person living at home (any route but residential care; not an unused row)."""
+    return route < RES
+
+
+def buyer(route):
+    """The buyer side (``BUY_*``) of a person with this route (a scalar)."""
+    return BUY_COUNCIL_TRAD if route == TRAD else (BUY_COUNCIL_MPB if route == MPB else BUY_SPOT)

@@ -1,0 +1,48 @@
+"""The care-worker labour market: one pool of care workers per council, shared by every
+provider based there, and the wage it sets.
+
+The pool grows slowly; staffing a provider takes workers from it (``labour_used``), so hiring
+and entry are limited by what is left, and a tight pool pushes the local wage up (never
+below the wage floor).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .codes import WEEKS_PER_YEAR
+from .week import Column, Phase, Week
+
+
+def labour_per_unit(cfg) -> np.ndarray:
+    """Paid staff hours per billable unit, by provider type (``codes.PROVIDER_TYPES``)."""
+    m = cfg.market
+    return np.array([m.travel_factor_agency, m.labour_day, 1.0, m.labour_community,
+                     m.labour_residential])
+
+
+def labour_used(model) -> np.ndarray:
+    """Staff hours/week providers based in each council employ."""
+    p = model.providers
+    act = np.flatnonzero(p.active)
+    lab = labour_per_unit(model.cfg)[p.ptype[act]] * p.capacity[act]
+    return np.bincount(p.home[act], lab, model.council.n)
+
+
+def labour_market(model, week: Week):
+    """The care-worker pool grows; a tight pool pushes wages up (never below the floor)."""
+    m = model.cfg.market
+    model.labour_pool *= (1 + m.labour_growth) ** (1 / WEEKS_PER_YEAR)
+    tight = labour_used(model) / np.maximum(model.labour_pool, 1e-9)
+    model.wage = np.maximum(m.wage_floor, m.wage * (1 + m.wage_pressure *
+                                                    np.maximum(tight - m.wage_knee, 0.0)))
+    week.put("wage", model.wage.copy())
+    week.put("labour_tightness", tight)
+
+
+LABOUR_MARKET = Phase(
+    "labour_market", labour_market,
+    reads="providers' staffed capacity, the labour pool",
+    writes="the labour pool and the local wage",
+    columns=(Column("wage", "£/hour", "care-worker wage in the council"),
+             Column("labour_tightness", "share", "staff hours employed / care-worker pool")))

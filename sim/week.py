@@ -1,0 +1,76 @@
+"""What a phase is, what it declares, and the week it works in.
+
+A **phase** is one named step of the weekly schedule (``sim.schedule.PHASES``): a function
+``run(model, week)`` in the module named for its subject, which says in words what it reads
+and writes and declares the time-series columns it produces (name, unit, meaning).  It fills
+those columns with ``week.put`` and nothing else does; the recorder only assembles them.
+
+A **week** (``Week``) is created by ``CareMarketModel.step`` and handed to every phase in
+turn: values one phase passes to a later one in the same week travel in its fields, never as
+attributes hung on the model.  Persistent state lives in the state tables and in the model's
+and councils' ``__init__``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Column:
+    """One time-series column: one value per council per week."""
+
+    name: str
+    unit: str
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A named step of the week (see the module docstring)."""
+
+    name: str
+    run: Callable[[Any, Week], None]
+    reads: str
+    writes: str
+    columns: tuple[Column, ...] = ()
+
+    @property
+    def module(self) -> str:
+        return self.run.__module__
+
+
+@dataclass
+class Week:
+    """One week's hand-offs between phases (all per council unless said otherwise)."""
+
+    t: int                                    # the week's step number (1 = first week)
+    n_councils: int
+    ledger: Any                               # accounting.Ledger: the week's money flows
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    #: Brokered people per council, counted by the rollout phase and kept current by
+    #: conversions (None: not counted this week; a conversion then counts afresh).
+    broker_used: np.ndarray | None = None
+    clearing: Any = None                      # market.Clearing of this week
+    sales: Any = None                         # market.Sales: per provider units, £, block £
+    census: dict[str, np.ndarray] | None = None   # per (council, route) sums (outcomes phase)
+    entries: np.ndarray | None = None         # providers entering, per council
+    exits: np.ndarray | None = None           # providers leaving, per council
+
+    def __post_init__(self):
+        self.entries = np.zeros(self.n_councils, dtype=np.int64)
+        self.exits = np.zeros(self.n_councils, dtype=np.int64)
+
+    def put(self, name: str, values) -> None:
+        """Fill a declared column (one value per council)."""
+        self.columns[name] = values
+
+
+def rate(a, b) -> np.ndarray:
+    """a / b where b > 0, else NaN (a rate with no denominator is undefined, not zero)."""
+    b = np.asarray(b, float)
+    return np.divide(a, b, out=np.full(b.shape, np.nan), where=b > 0)
