@@ -35,7 +35,7 @@ WORKLOADS = {
 
 def _child(name: str, steps: int) -> dict:
     """Run one workload in this process and report wall time and peak RSS."""
-    from . import aot
+    from . import compiled
     from .config import compose
     from .model import CareMarketModel
 
@@ -52,7 +52,7 @@ def _child(name: str, steps: int) -> dict:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"name": name, "users": round(user_steps / steps), "user_steps": user_steps,
             "steps": steps, "init_s": t1 - t0, "run_s": t2 - t1, "wall_s": t2 - t0,
-            "peak_rss_mb": rss, "kernels": aot.PATH}
+            "peak_rss_mb": rss, "kernels": compiled.PATH}
 
 
 def sweep_bench(n_runs: int, sweep_dir: Path) -> dict:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .aot import K
 from .codes import AGENCY, DAY, N_MARKET_OPTIONS
+from .compiled import K
 
 #: ``policy.family_pay_rule`` as the compose kernel's code.
 FAMILY_RULES = ("none", "non_resident", "any")

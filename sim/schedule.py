@@ -35,8 +35,8 @@ PHASES: tuple[Phase, ...] = (
     LABOUR_MARKET,    # care-worker pool and wage
     FINANCES,         # providers' books, prices, staffing, exits
     ENTRY,            # new providers; the market at the end of the week
+    ACCOUNTS,         # the week's books closed: running totals and the money columns
     COUNCIL_BUDGET,   # overspend tightens eligibility
-    ACCOUNTS,         # running totals and the money columns
 )
 
 #: Columns every row of the time series starts with (written by the recorder).

@@ -40,10 +40,10 @@ _RUN_DIGEST = """
 import hashlib, sys
 from sim.config import compose
 from sim.model import CareMarketModel
-from sim import aot
+from sim import compiled
 m = CareMarketModel(compose("scenario=england", "geography.n_councils=4", "council.n_users=500",
                             "steps=30", "output.figures=false")).run()
-print(aot.PATH, hashlib.sha256(m.recorder.timeseries(m).to_csv().encode()).hexdigest())
+print(compiled.PATH, hashlib.sha256(m.recorder.timeseries(m).to_csv().encode()).hexdigest())
 """
 
 
@@ -74,7 +74,7 @@ def test_ahead_of_time_kernels_are_used_and_match_the_jit():
 def test_kernel_with_unexpected_argument_types_falls_back_to_the_jit():
     """Compiled code does not check types, so a call whose types differ from the exported
     signature must run through the JIT kernel, not the ahead-of-time one."""
-    from sim import aot, passes
+    from sim import compiled, passes
 
     council = np.array([0, 1, 1, 0])
     route = np.zeros(4, dtype=np.int8)
@@ -85,5 +85,5 @@ def test_kernel_with_unexpected_argument_types_falls_back_to_the_jit():
     # int32 councils and a strided flag: not the exported signature.
     assert (passes.count_flag(council=council.astype(np.int32), route=route,
                               flag=np.repeat(flag, 2)[::2], n_councils=2) == expected).all()
-    jit_sigs = [str(s) for s in aot.JIT["count_flag"].signatures]
+    jit_sigs = [str(s) for s in compiled.JIT["count_flag"].signatures]
     assert any("int32" in s and "'A'" in s for s in jit_sigs)
