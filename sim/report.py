@@ -46,6 +46,7 @@ def _num(s: pd.Series):
 
 def comparison_table(summary: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     fields = [f for f in HEADLINE if f in summary.columns]
+    summary = summary.assign(**{a: _num(summary[a]) for a in axes})  # 3, 6, 12 (not "12", "3")
     g = summary.groupby(axes, sort=True) if axes else summary.assign(all="all").groupby("all")
     rows = []
     for setting, df in g:
@@ -65,7 +66,7 @@ def _markdown(table: pd.DataFrame, axes: list[str]) -> str:
     fields = [c[:-5] for c in table.columns if c.endswith("_mean")]
     head = [a.removeprefix("ov.") for a in (axes or ["all"])] + ["runs"] + fields
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for _, r in table.iterrows():
+    for r in table.to_dict("records"):  # per-column types: 3 and 5 runs, not 3.0 and 5.0
         cells = [str(r[a]) for a in (axes or ["all"])] + [str(r["runs"])]
         for f in fields:
             cells.append(f"{r[f + '_mean']:.3g} [{r[f + '_p05']:.3g}, {r[f + '_p95']:.3g}]")
@@ -136,7 +137,7 @@ def fan_charts(res, axes, out: Path) -> list[Path]:
     return paths
 
 
-def make_report(sweep_dir, out=None) -> Path:
+def make_report(sweep_dir, out=None, title=None) -> Path:
     res = load(sweep_dir)
     if res.summary.empty:
         raise SystemExit(f"error: no finished runs in {sweep_dir}")
@@ -145,7 +146,7 @@ def make_report(sweep_dir, out=None) -> Path:
     axes = swept_axes(res.summary)
     table = comparison_table(res.summary, axes)
     atomic_write(out / "table.csv", lambda p: table.to_csv(p, index=False))
-    md = (f"# Sweep report: {Path(sweep_dir).name}\n\n{len(res.summary)} finished runs, "
+    md = (f"# {title or 'Sweep report: ' + Path(sweep_dir).name}\n\n{len(res.summary)} finished runs, "
           f"{len(res.failed)} failed. Cells: mean [5th, 95th percentile] over seeds.\n\n"
           + _markdown(table, axes))
     atomic_write(out / "table.md", lambda p: p.write_text(md))
