@@ -17,9 +17,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 ASSUMPTION = "assumption"
-DEMOS_2008 = "Demos, Making it Personal (2008): seeds/000"
-WSX_2007 = "West Sussex individual budget pilot, Community Care (2007): seeds/001"
-DEMOS_2010 = "Demos, Personal Best (2010): seeds/004"
+DEMOS_2008 = "Demos, Making it Personal (2008), as reported in the press at publication"
+WSX_2007 = "West Sussex individual budget pilot, N. Golding, Community Care (2007)"
+DEMOS_2010 = "C. Wood, Personal Best, Demos (15 November 2010)"
 NMW_2010 = "UK National Minimum Wage, adult rate from Oct 2010 (Low Pay Commission)"
 PSSRU_2010 = "PSSRU Unit Costs of Health and Social Care 2010"
 NHSIC_2010 = "NHS Information Centre, Community Care Statistics 2009-10 (RAP)"

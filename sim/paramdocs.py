@@ -68,7 +68,7 @@ def _rows(obj, prefix=""):
 def parameters_md() -> str:
     head = ["# Parameters", "", HEADER.lstrip("# ").strip(), "",
             "Every parameter of the model with its default, unit, allowed range and source. "
-            "Sources name a document in `seeds/` of the design brief or a public statistic; "
+            "Sources name a published report, article or public statistic; "
             "*assumption* marks values chosen by the modellers (`python -m sim.calibrate` fits "
             "the behavioural ones; docs/calibration.md).", "",
             "| key | default | unit | allowed | source |", "|---|---|---|---|---|"]

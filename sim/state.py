@@ -1,6 +1,6 @@
 """Per-agent state as columns of numpy arrays.
 
-Why: the weekly step must touch 850,000 users without a Python loop (issue 3), so users,
+Why: the weekly step must touch 850,000 users (England) without a Python loop, so users,
 carers, providers and provider-council service edges each live in a ``Table`` of columns.
 Exited rows are marked inactive and their slots are reused by entrants, so row indices stay
 stable for the lifetime of an agent (a Mesa handle checks ``uid`` to notice reuse).
