@@ -50,11 +50,6 @@ def council_funded(route):
     return (route == TRAD) | (route == DP) | (route == MPB)
 
 
-def in_community(route):
-    """A live person living at home (any route but residential care; not an unused row)."""
-    return route < RES
-
-
 def buyer(route):
     """The buyer side (``BUY_*``) of a person with this route (a scalar)."""
     return BUY_COUNCIL_TRAD if route == TRAD else (BUY_COUNCIL_MPB if route == MPB else BUY_SPOT)

@@ -44,7 +44,6 @@ class CouncilState:
         # for care homes): what block contracts are sized against.  Set at start and by the
         # purchase phase.
         self.trad_units = np.zeros(n * N_TYPES)
-        self.wait_sum = np.zeros(n)
         self.conv_wait_sum = np.zeros(n)
         self.conversions = np.zeros(n, dtype=np.int64)
         self.burnouts_total = np.zeros(n, dtype=np.int64)

@@ -88,10 +88,6 @@ class Table:
 
     reset_on_remove: tuple | None = None
 
-    def rows_of(self, name: str, rows) -> np.ndarray:
-        """A shaped column for some rows, as (len(rows), k)."""
-        return getattr(self, name)[:, rows].T
-
     def set_rows(self, name: str, rows, values):
         getattr(self, name)[:, rows] = np.asarray(values).T
 
