@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .codes import N_MARKET_OPTIONS, OPTIONS, council_funded, holds_pb
+from .codes import N_MARKET_OPTIONS, OPTIONS, WEEKS_PER_YEAR, council_funded, holds_pb
 from .schedule import PHASES, columns
 from .week import Week
 
@@ -104,7 +104,8 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
     u, rec, T = model.users, model.recorder, model.totals
     ts = rec.timeseries(model) if ts is None else ts
     steps = int(model.steps)
-    last = ts[ts["step"] > steps - 52]
+    year = int(WEEKS_PER_YEAR)
+    last = ts[ts["step"] > steps - year]
     end = ts[ts["step"] == steps]
     by_step = last.groupby("step").sum(numeric_only=True)
 
@@ -133,11 +134,11 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "pb_share_start": rec.start["pb_share"],
         "pb_share_end": float(end["direct_payment"].sum() + end["managed_pb"].sum())
         / max(float(end["funded_community"].sum()), 1.0),
-        "annual_cost_pb_mean": float(52 * pb_spend / n_pb_weeks) if n_pb_weeks else None,
+        "annual_cost_pb_mean": float(WEEKS_PER_YEAR * pb_spend / n_pb_weeks) if n_pb_weeks else None,
         # A traditional package's cost is the care its holder receives at the prices the
         # council pays; block hours paid for but unused are a cost of the contract, not of
         # anyone's package (they are reported separately).
-        "annual_cost_traditional_mean": float(52 * (by_step["spend_traditional"].sum()
+        "annual_cost_traditional_mean": float(WEEKS_PER_YEAR * (by_step["spend_traditional"].sum()
                                                     - by_step["spend_traditional_idle_block"].sum())
                                               / n_trad_weeks) if n_trad_weeks else None,
         "block_idle_spend_total": float(ts["spend_traditional_idle_block"].sum()),

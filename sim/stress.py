@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .codes import WEEKS_PER_YEAR
 from .outputs import atomic_write
 
 TYPES = ("agency", "day", "pa", "community")
@@ -191,8 +192,8 @@ def _summarise(runs: dict[str, list[pd.DataFrame]], steps: int) -> pd.DataFrame:
                "weeks_to_insolvency_median": float(np.median(exits[np.isfinite(exits)]))
                if np.isfinite(exits).any() else None}
         for years in (1, 2, 3):
-            if years * 52 <= steps:
-                row[f"p_exit_{years}y"] = float((exits <= years * 52).mean())
+            if years * WEEKS_PER_YEAR <= steps:
+                row[f"p_exit_{years}y"] = float((exits <= years * WEEKS_PER_YEAR).mean())
         rows.append(row)
     return pd.DataFrame(rows)
 
