@@ -89,8 +89,17 @@ def package_costs(model, week: Week):
 
 
 def accounts(model, week: Week):
-    """Close the week's books: running totals, and the money columns of the time series."""
-    ledger, T, S = week.ledger, model.totals, week.census
+    """Close the week's books: clawback booked, running totals, and the money columns.
+
+    Unspent direct payments recovered this week are booked against the week's spend only as
+    far as that spend goes; the rest is carried to the following weeks
+    (``CouncilState.clawback_carry``), so a large quarterly clawback never makes a week's net
+    spend negative.  Money is conserved: recovered = booked + carried."""
+    ledger, T, S, C = week.ledger, model.totals, week.census, model.council
+    gross = ledger.council_net_spend + ledger.clawback
+    available = ledger.clawback + C.clawback_carry
+    ledger.clawback = np.minimum(available, np.maximum(gross, 0.0))
+    C.clawback_carry = available - ledger.clawback
     T["council_net_spend"] += ledger.council_net_spend.sum()
     T["provider_revenue"] += ledger.provider_revenue.sum()
     T["family_received"] += ledger.family_received.sum()

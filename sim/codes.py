@@ -11,6 +11,8 @@ from __future__ import annotations
 
 #: Weeks in a year: annual rates and amounts are converted with this one figure.
 WEEKS_PER_YEAR = 52.0
+#: Hours in a week: nobody needs more care than this (total need is capped here).
+HOURS_PER_WEEK = 168.0
 
 # ---------------------------------------------------------------- funding routes of a person
 TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5

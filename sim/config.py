@@ -99,6 +99,8 @@ class CouncilConfig:
                                -0.5, 2)
     eligibility_threshold: float = P(2.0, "hours/week of need below which nobody is eligible",
                                      ASSUMPTION, 0, 168)
+    eligibility_max: float = P(20.0, "hours/week of need: the highest a council raises its "
+                               "eligibility threshold under budget pressure", ASSUMPTION, 0, 168)
     eligibility_response: float = P(0.25, "hours/week the threshold rises per week of overspend",
                                     ASSUMPTION, 0, 10)
     planning_staff: float = P(6.0, "FTE support planners", ASSUMPTION, 0, 100_000)

@@ -10,6 +10,7 @@ import networkx as nx
 import numpy as np
 
 from .codes import AGENCY, DAY, N_TYPES, RESIDENTIAL, WEEKS_PER_YEAR
+from .labour import start_cost_floor
 from .week import Column, Phase, Week
 
 
@@ -38,12 +39,16 @@ class CouncilState:
         self.block_price[:, AGENCY] = cc.block_price_agency
         self.block_price[:, DAY] = cc.block_price_day
         self.block_price[:, RESIDENTIAL] = cc.block_price_residential
+        # No provider signs a contract below its costs at the starting wage.
+        self.block_price = np.maximum(self.block_price, start_cost_floor(cfg))
         self.budget_week = np.full(n, np.nan)   # set from the first week's spend
         self.spend_ema = np.zeros(n)
         # The council's purchases per (council, type) market in the latest week (units; beds
         # for care homes): what block contracts are sized against.  Set at start and by the
         # purchase phase.
         self.trad_units = np.zeros(n * N_TYPES)
+        # Recovered direct payments not yet booked against spend (£; see accounting.accounts).
+        self.clawback_carry = np.zeros(n)
         self.conv_wait_sum = np.zeros(n)
         self.conversions = np.zeros(n, dtype=np.int64)
         self.burnouts_total = np.zeros(n, dtype=np.int64)
@@ -117,7 +122,9 @@ def budget_response(model, week: Week):
         C.spend_ema = (1 - w) * C.spend_ema + w * spend
         over = C.spend_ema > C.budget_week
         under = C.spend_ema < cc.underspend_band * C.budget_week
-        C.threshold = np.where(over, C.threshold + cc.eligibility_response,
+        C.threshold = np.where(over, np.minimum(C.threshold + cc.eligibility_response,
+                                                np.maximum(cc.eligibility_max,
+                                                           cc.eligibility_threshold)),
                                np.where(under, np.maximum(C.threshold - cc.eligibility_response,
                                                           cc.eligibility_threshold), C.threshold))
     week.put("eligibility_threshold", C.threshold.copy())

@@ -25,6 +25,7 @@ from .codes import (
     DP,
     FAMILY,
     GONE,
+    HOURS_PER_WEEK,
     MPB,
     N_BUYERS,
     N_MARKET_OPTIONS,
@@ -187,7 +188,8 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
 def exits_and_need(route, group, total_need, informal, need, exit_step, shock_step, t, drift,
                    shock_size, residential_threshold):
     """Who leaves this week (their exit step has come), and everyone's need progression:
-    drift by group, plus a step increase for those whose shock step has come.  Returns the
+    drift by group, plus a step increase for those whose shock step has come (total need is
+    capped at a week's hours).  Returns the
     rows leaving, the rows shocked (who need a new shock step drawn), and the community users
     staying whose total need is above the residential-care threshold."""
     leaving = np.empty(route.size, dtype=np.int64)
@@ -200,7 +202,7 @@ def exits_and_need(route, group, total_need, informal, need, exit_step, shock_st
         leave = live & (exit_step[i] <= t)
         shock = live & (shock_step[i] <= t)
         grow = 1.0 + drift[group[i]] + (shock_size if shock else 0.0)
-        tn = total_need[i] * (grow if live else 1.0)
+        tn = min(total_need[i] * (grow if live else 1.0), HOURS_PER_WEEK)
         total_need[i] = tn
         need[i] = max(tn - informal[i], 0.0) if live else need[i]
         leaving[n_l] = i

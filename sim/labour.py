@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codes import WEEKS_PER_YEAR
+from .codes import COMMUNITY, PROVIDER_TYPES, WEEKS_PER_YEAR
 from .week import Column, Phase, Week
 
 
@@ -19,6 +19,22 @@ def labour_per_unit(cfg) -> np.ndarray:
     m = cfg.market
     return np.array([m.travel_factor_agency, m.labour_day, 1.0, m.labour_community,
                      m.labour_residential])
+
+
+def unit_labour_cost(cfg, ptype, wage):
+    """£ of labour per billable unit for providers of type ``ptype`` paying ``wage`` £/hour."""
+    return labour_per_unit(cfg)[ptype] * wage * cfg.market.on_cost
+
+
+def start_cost_floor(cfg) -> np.ndarray:
+    """The lowest price per unit, by provider type, at which a provider covers its labour at the
+    starting wage (never below the wage floor) and its overhead (a share ``overhead_share`` of
+    its revenue; community groups carry none): prices start at or above it."""
+    m = cfg.market
+    wage = max(m.wage, m.wage_floor)
+    ptype = np.arange(len(PROVIDER_TYPES))
+    overhead = np.where(ptype == COMMUNITY, 0.0, m.overhead_share)
+    return unit_labour_cost(cfg, ptype, wage) / np.maximum(1.0 - overhead, 1e-9)
 
 
 def labour_used(model) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import passes
 from .accounting import Ledger, return_balances
-from .codes import RES, RESIDENTIAL, SELF, TRAD, WEEKS_PER_YEAR
+from .codes import HOURS_PER_WEEK, RES, RESIDENTIAL, SELF, TRAD, WEEKS_PER_YEAR
 from .config import GROUPS
 from .planning import compose_mix
 from .state import small_keys
@@ -56,7 +56,7 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
             break
         need[low] = draw_need(rng, scale * G["need_mean_hours"][group[low]],
                               G["need_cv"][group[low]])
-    u.total_need[rows] = np.maximum(need, floor)
+    u.total_need[rows] = np.minimum(np.maximum(need, floor), HOURS_PER_WEEK)
     us = cfg.users
     u.pc_share[rows] = np.clip(G["personal_care_share"][group] + rng.normal(0, us.pc_share_sd, n),
                                us.pc_share_min, us.pc_share_max)
@@ -70,7 +70,7 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
     carer = u.carer[rows]
     # Family care comes on top of the eligible need: total need includes it.
     del carer
-    u.total_need[rows] += u.informal[rows]
+    u.total_need[rows] = np.minimum(u.total_need[rows] + u.informal[rows], HOURS_PER_WEEK)
     refresh_need(model, rows)
     u.assessed[rows] = u.need[rows]
     draw_exit_steps(model, rows)

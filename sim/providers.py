@@ -23,7 +23,7 @@ from .codes import (
     RES,
     RESIDENTIAL,
 )
-from .labour import labour_per_unit, labour_used
+from .labour import labour_per_unit, labour_used, start_cost_floor, unit_labour_cost
 from .market import hhi
 from .state import small_keys
 from .week import Column, Phase, Week, rate
@@ -33,10 +33,6 @@ def typical_size(cfg) -> np.ndarray:
     m = cfg.market
     return np.array([m.agency_hours_mean, m.day_hours_mean, m.pa_hours, m.community_hours_mean,
                      m.beds_mean])
-
-
-def unit_labour_cost(cfg, ptype, wage):
-    return labour_per_unit(cfg)[ptype] * wage * cfg.market.on_cost
 
 
 def weekly_costs(cfg, ptype, capacity, delivered, wage, overhead):
@@ -50,9 +46,12 @@ def weekly_costs(cfg, ptype, capacity, delivered, wage, overhead):
 
 
 def start_prices(cfg) -> np.ndarray:
+    """Spot prices (£/unit) by provider type in week one: the configured market prices, but
+    never below what covers a provider's costs at the starting wage."""
     m = cfg.market
-    return np.array([m.spot_price_agency, m.spot_price_day, m.price_pa, m.price_community,
-                     cfg.council.block_price_residential])
+    configured = np.array([m.spot_price_agency, m.spot_price_day, m.price_pa, m.price_community,
+                           cfg.council.block_price_residential])
+    return np.maximum(configured, start_cost_floor(cfg))
 
 
 def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
