@@ -9,6 +9,7 @@ process.  Timings are machine-dependent: they belong here, never in pass/fail te
     python -m sim.bench                 # full: council, region, England (several minutes)
     python -m sim.bench --quick         # under a minute, for CI (fewer steps and repetitions)
     python -m sim.bench --json out.json --plot out.png
+    python -m sim.bench --against ../base --reps 10   # this checkout vs another, pair by pair
 """
 
 from __future__ import annotations
@@ -53,6 +54,33 @@ def _child(name: str, steps: int) -> dict:
     return {"name": name, "users": round(user_steps / steps), "user_steps": user_steps,
             "steps": steps, "init_s": t1 - t0, "run_s": t2 - t1, "wall_s": t2 - t0,
             "peak_rss_mb": rss, "kernels": compiled.PATH}
+
+
+def against(other: Path, workloads: list[str], reps: int) -> list[dict]:
+    """This checkout against ``other`` (another checkout of the project, e.g. a ``git
+    worktree`` of an earlier commit with its kernels built), run in turn, A B A B, each run a
+    fresh process: the simulation's wall time of each, and the ratio this/other pair by pair
+    (a pairwise ratio holds when the machine's speed drifts)."""
+    here = Path(__file__).resolve().parent.parent
+    rows = []
+    for name in workloads:
+        _, steps, _ = WORKLOADS[name]
+        pairs = []
+        for _ in range(reps):
+            walls = []
+            for cwd in (here, Path(other).resolve()):
+                out = subprocess.run([sys.executable, "-m", "sim.bench", "--child", name,
+                                      "--steps", str(steps)], cwd=cwd, capture_output=True,
+                                     text=True, check=True).stdout
+                walls.append(json.loads(out.strip().splitlines()[-1])["wall_s"])
+            pairs.append(walls)
+        ratios = [a / b for a, b in pairs]
+        rows.append({"workload": name, "steps": steps, "runs": reps,
+                     "this_median_s": statistics.median(a for a, _ in pairs),
+                     "other_median_s": statistics.median(b for _, b in pairs),
+                     "ratio_median": statistics.median(ratios), "ratio_min": min(ratios),
+                     "ratio_max": max(ratios)})
+    return rows
 
 
 def sweep_bench(n_runs: int, sweep_dir: Path) -> dict:
@@ -235,6 +263,11 @@ def main(argv=None):
                     help="time an N-run sweep of a 2,000-user council (launcher + store), and exit")
     ap.add_argument("--profile", choices=sorted(WORKLOADS), default=None,
                     help="print milliseconds per step by phase for one workload, and exit")
+    ap.add_argument("--against", type=Path, default=None, metavar="DIR",
+                    help="time this checkout against another (council and England by default; "
+                         "--reps pairs each), and exit")
+    ap.add_argument("--workloads", default="council,england",
+                    help="comma-separated workloads for --against")
     ap.add_argument("--child", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
     ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -247,6 +280,18 @@ def main(argv=None):
         if a.json:
             from .outputs import atomic_write
             atomic_write(a.json, lambda p: p.write_text(json.dumps(r, indent=2)))
+        return 0
+    if a.against:
+        rows = against(a.against, a.workloads.split(","), a.reps or 5)
+        print("| workload | steps | pairs | this (median s) | other (median s) | this/other per "
+              "pair: median [min, max] |\n|---|---:|---:|---:|---:|---|")
+        for r in rows:
+            print(f"| {r['workload']} | {r['steps']} | {r['runs']} | {r['this_median_s']:.3f} | "
+                  f"{r['other_median_s']:.3f} | {r['ratio_median']:.3f} [{r['ratio_min']:.3f}, "
+                  f"{r['ratio_max']:.3f}] |")
+        if a.json:
+            from .outputs import atomic_write
+            atomic_write(a.json, lambda p: p.write_text(json.dumps(rows, indent=2)))
         return 0
     if a.profile:
         steps = a.steps or 26
