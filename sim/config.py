@@ -119,7 +119,10 @@ class CouncilConfig:
     block_price_residential: float = P(480.0, "£/bed-week", PSSRU_2010, 0, 10_000)
     block_share: float = P(0.8, "share of traditional agency/day hours under block contract",
                            ASSUMPTION, 0, 1)
-    block_providers: int = P(6, "agencies/day services holding a block contract", ASSUMPTION, 0, 10_000)
+    block_providers: int = P(6, "fewest agencies/day services holding a block contract (more "
+                             "sign one when these cannot carry the volume)", ASSUMPTION, 0, 10_000)
+    block_max_load: float = P(0.8, "largest share of a provider's capacity a block contract takes",
+                              ASSUMPTION, 0.05, 1)
     block_guarantee: float = P(0.9, "share of contracted volume paid even if unused", ASSUMPTION, 0, 1)
     block_duration_weeks: int = P(104, "weeks a block contract runs before renewal", ASSUMPTION, 1, 1040)
     fee_uplift: float = P(0.01, "annual increase of block fees", ASSUMPTION, -0.5, 1)

@@ -117,8 +117,15 @@ def initial_market(model, demand_units, rng):
 
 
 def initial_blocks(model, trad_units):
-    """Block contracts with the largest agencies/day services/homes of each council."""
+    """Block contracts with the largest agencies/day services/homes of each council.
+
+    The council contracts ``council.block_share`` of its traditional demand, shared pro rata
+    to capacity among its largest local providers: at least ``council.block_providers`` of
+    them, and as many more as it takes for no contract to exceed ``council.block_max_load`` of
+    a provider's capacity (all of them, if even that is not enough: then the volume is what
+    they can carry)."""
     cfg, e, p = model.cfg, model.edges, model.providers
+    cc = cfg.council
     rows = np.flatnonzero(e.active & (e.council == p.home[e.provider]))
     t = p.ptype[e.provider[rows]]
     for typ in (AGENCY, DAY, RESIDENTIAL):
@@ -127,11 +134,13 @@ def initial_blocks(model, trad_units):
             rc = r[e.council[r] == c]
             if rc.size == 0:
                 continue
-            top = rc[np.argsort(-p.capacity[e.provider[rc]], kind="stable")][
-                :max(1, cfg.council.block_providers)]
-            vol = cfg.council.block_share * trad_units[c, typ]
+            ranked = rc[np.argsort(-p.capacity[e.provider[rc]], kind="stable")]
+            vol = cc.block_share * trad_units[c, typ]
+            carry = np.cumsum(p.capacity[e.provider[ranked]]) * cc.block_max_load
+            k = max(1, cc.block_providers, int(np.searchsorted(carry, vol)) + 1)
+            top = ranked[:k]
             cap = p.capacity[e.provider[top]]
-            e.block_volume[top] = np.minimum(vol * cap / cap.sum(), cap)
+            e.block_volume[top] = np.minimum(vol * cap / cap.sum(), cc.block_max_load * cap)
             e.block_price[top] = model.council.block_price[c, typ]
             # Staggered end dates, so renewals do not all fall in one week.
             e.block_end[top] = model.rng.integers(1, cfg.council.block_duration_weeks + 1, top.size)
@@ -365,6 +374,12 @@ def _report_market(model, week: Week):
     for i, name in enumerate(PROVIDER_TYPES):
         week.put(f"providers_{name}", serve[:, i])
     week.put("hhi", hhi(e.council[ed], e.revenue[ed], n))
+    # Concentration within each (council, provider type) market: the pooled HHI mixes
+    # agencies with personal assistants and always reads unconcentrated.
+    by_type = hhi(e.council[ed] * N_TYPES + p.ptype[e.provider[ed]], e.revenue[ed],
+                  n * N_TYPES).reshape(n, N_TYPES)
+    for i, name in enumerate(PROVIDER_TYPES):
+        week.put(f"hhi_{name}", by_type[:, i])
     week.put("utilisation", rate(del_home, cap_home))
 
 
@@ -385,7 +400,11 @@ ENTRY = Phase(
         Column("providers", "providers", "providers serving the council (all types)"),
         *(Column(f"providers_{name}", "providers", f"{name} providers serving the council")
           for name in PROVIDER_TYPES),
-        Column("hhi", "index (0-10,000)", "Herfindahl-Hirschman index of provider revenue"),
+        Column("hhi", "index (0-10,000)", "Herfindahl-Hirschman index of provider revenue, "
+               "all provider types pooled"),
+        *(Column(f"hhi_{name}", "index (0-10,000)", f"Herfindahl-Hirschman index of {name} "
+                 "providers' revenue in the council (0 if none earned any)")
+          for name in PROVIDER_TYPES),
         Column("utilisation", "share (0-1)",
                "hours delivered / capacity at clearing, non-residential providers based here"),
     ))
