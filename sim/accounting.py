@@ -156,8 +156,8 @@ ACCOUNTS = Phase(
         Column("spend_total", _MONEY, "council net spend (all of the above, net of clawback)"),
         Column("spend_self_funders", _MONEY, "what self-funders paid for their care"),
         Column("family_pay", _MONEY, "paid to family carers from direct payments"),
-        Column("cost_pb_per_user_week", _MONEY, "PB spend per PB holder"),
+        Column("cost_pb_per_user_week", _MONEY, "PB spend per PB holder", scale=False),
         Column("cost_traditional_per_user_week", _MONEY,
-               "traditional spend per traditional-package holder"),
+               "traditional spend per traditional-package holder", scale=False),
     ))
 

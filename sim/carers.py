@@ -66,6 +66,6 @@ FAMILY_CARE = Phase(
     writes="paid family hours and pay (debited from direct payments; ledger), carers' strain; "
            "burnt-out carers withdraw and their person's need is re-assessed",
     columns=(Column("carers", "people", "family carers still caring at the end of the week"),
-             Column("carer_strain_mean", "strain (0-1)", "their mean strain"),
+             Column("carer_strain_mean", "strain (0-1)", "their mean strain", scale=False),
              Column("carers_paid", "people", "of whom paid from a direct payment"),
              Column("carer_burnouts", "people", "carers who burnt out and withdrew this week")))

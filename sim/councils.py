@@ -139,4 +139,4 @@ COUNCIL_BUDGET = Phase(
     "council_budget", budget_response, reads="the week's council net spend (ledger)",
     writes="councils' smoothed spend and eligibility threshold",
     columns=(Column("eligibility_threshold", "hours/week",
-                    "need below which a new entrant is not council-funded"),))
+                    "need below which a new entrant is not council-funded", scale=False),))

@@ -60,5 +60,5 @@ LABOUR_MARKET = Phase(
     "labour_market", labour_market,
     reads="providers' staffed capacity, the labour pool",
     writes="the labour pool and the local wage",
-    columns=(Column("wage", "£/hour", "care-worker wage in the council"),
-             Column("labour_tightness", "share", "staff hours employed / care-worker pool")))
+    columns=(Column("wage", "£/hour", "care-worker wage in the council", scale=False),
+             Column("labour_tightness", "share", "staff hours employed / care-worker pool", scale=False)))

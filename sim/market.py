@@ -223,7 +223,8 @@ PURCHASE = Phase(
     reads="people's mixes, routes and budgets; providers' capacity and prices; block contracts",
     writes="DP transfers and balances; hours delivered and each person's spend; the week's "
            "clearing and sales; spot prices (spot_price_ct); council purchases (trad_units)",
-    columns=tuple(Column(name, "£/unit", f"average {o} price paid on the spot market (NaN: none)")
+    columns=tuple(Column(name, "£/unit", f"average {o} price paid on the spot market (NaN: none)",
+                         scale=False)
                   for name, o in zip(SPOT_PRICE_COLUMNS, ("agency hour", "day-service hour",
                                                            "personal-assistant hour",
                                                            "community-activity hour"),

@@ -25,7 +25,7 @@ from .labour import labour_used
 from .outcomes import measure
 from .planning import compose_mix, convert, traditional_mix
 from .population import group_arrays, initial_population
-from .recording import NATIONAL, Recorder
+from .recording import Recorder, national_names
 from .schedule import PHASES
 from .state import carer_table, edge_table, provider_table, user_table
 from .week import Week
@@ -65,7 +65,7 @@ class CareMarketModel(mesa.Model):
         self._initialise()
         self.recorder = Recorder(self)
         self.datacollector = mesa.DataCollector(model_reporters={
-            key: (lambda m, key=key: m.recorder.national[key]) for key in NATIONAL})
+            key: (lambda m, key=key: m.recorder.national[key]) for key in national_names()})
 
     # ------------------------------------------------------------------ set-up
     def _initialise(self):

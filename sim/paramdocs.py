@@ -85,11 +85,15 @@ def columns_md() -> str:
              "",
              "`timeseries.parquet` of a run has one row per council per week, with these columns "
              "in this order. A rate with no denominator (no PB holders, no providers) is NaN, "
-             "not zero.", "",
-             "| column | unit | meaning | produced by |", "|---|---|---|---|"]
-    lines += [f"| `{c.name}` | {c.unit} | {c.meaning} | recorder |" for c in INDEX_COLUMNS]
-    lines += [f"| `{c.name}` | {c.unit} | {c.meaning} | `{p.name}` ({p.module}) |"
-              for p in PHASES for c in p.columns]
+             "not zero. Mesa's DataCollector reports each column's national figure every week "
+             "(`model.datacollector.get_model_vars_dataframe()`): the sum over councils, or for a "
+             "column that does not add up the mean over councils (*national* below); `pb_share` "
+             "is the national ratio instead, `providers` counts each provider once, and "
+             "`spend_personal_budgets` is added.", "",
+             "| column | unit | meaning | national | produced by |", "|---|---|---|---|---|"]
+    lines += [f"| `{c.name}` | {c.unit} | {c.meaning} | — | recorder |" for c in INDEX_COLUMNS]
+    lines += [f"| `{c.name}` | {c.unit} | {c.meaning} | {'sum' if c.scale else 'mean'} | "
+              f"`{p.name}` ({p.module}) |" for p in PHASES for c in p.columns]
     return "\n".join(lines) + "\n"
 
 

@@ -260,13 +260,13 @@ ROLLOUT = Phase(
     reads="routes, the conversion queue, council targets and planning capacity",
     writes="queue and planning state; conversions to a PB (route, budget, mix, brokerage)",
     columns=(
-        Column("target_share", "share (0-1)", "the council's PB target for this week"),
+        Column("target_share", "share (0-1)", "the council's PB target for this week", scale=False),
         Column("queue_length", "people", "queued for a PB, waiting for a planner"),
         Column("in_planning", "people", "queued for a PB, with a plan under way"),
         Column("plans_started", "people", "support plans started this week"),
         Column("conversions_planned", "people", "moved to a PB after support planning"),
         Column("conversions_unplanned", "people", "moved to a PB without a plan (target pressure)"),
-        Column("planning_wait_weeks", "weeks", "mean wait from queueing to a PB, run so far"),
+        Column("planning_wait_weeks", "weeks", "mean wait from queueing to a PB, run so far", scale=False),
     ))
 REVIEW = Phase("review", review, reads="people's last review week and need",
                writes="assessed need, PB budgets and mixes of those due a review")

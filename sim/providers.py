@@ -395,16 +395,16 @@ ENTRY = Phase(
     writes="new providers and their service edges",
     columns=(
         Column("provider_entries", "providers", "providers entering, by home council"),
-        Column("block_price_agency", "£/hour", "agency block price, volume-weighted"),
+        Column("block_price_agency", "£/hour", "agency block price, volume-weighted", scale=False),
         Column("block_volume_agency", "hours/week", "agency hours under block contract"),
         Column("providers", "providers", "providers serving the council (all types)"),
         *(Column(f"providers_{name}", "providers", f"{name} providers serving the council")
           for name in PROVIDER_TYPES),
         Column("hhi", "index (0-10,000)", "Herfindahl-Hirschman index of provider revenue, "
-               "all provider types pooled"),
+               "all provider types pooled", scale=False),
         *(Column(f"hhi_{name}", "index (0-10,000)", f"Herfindahl-Hirschman index of {name} "
-                 "providers' revenue in the council (0 if none earned any)")
+                 "providers' revenue in the council (0 if none earned any)", scale=False)
           for name in PROVIDER_TYPES),
         Column("utilisation", "share (0-1)",
-               "hours delivered / capacity at clearing, non-residential providers based here"),
+               "hours delivered / capacity at clearing, non-residential providers based here", scale=False),
     ))

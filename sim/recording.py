@@ -16,9 +16,19 @@ from .codes import N_MARKET_OPTIONS, OPTIONS, WEEKS_PER_YEAR, council_funded, ho
 from .schedule import PHASES, columns
 from .week import Week
 
-#: National figures of the latest week (``Recorder.national``), collected by Mesa's DataCollector.
+#: Headline national figures of the latest week (``Recorder.national``), defined as ratios of
+#: national totals where a sum or mean of council values would mislead; every time-series
+#: column is also in ``Recorder.national`` (summed over councils, or for a column that does
+#: not add up, ``Column.scale`` false, its mean over councils).  Mesa's DataCollector reports
+#: them all (``national_reporters``).
 NATIONAL = ("pb_share", "providers", "unmet_need_share", "spot_price_agency", "spend_total",
             "spend_traditional", "spend_personal_budgets")
+
+
+def national_names() -> tuple[str, ...]:
+    """Every name in ``Recorder.national``: the headline figures, then each column's."""
+    rest = [c.name for c in columns()[3:] if c.name not in NATIONAL and c.name != "council_name"]
+    return NATIONAL + tuple(rest)
 
 
 def _nanmean(v) -> float:
@@ -29,7 +39,8 @@ def _nanmean(v) -> float:
 class Recorder:
     def __init__(self, model):
         self.rows: list[dict[str, np.ndarray]] = []
-        self.national = dict.fromkeys(NATIONAL, np.nan)
+        self.national = dict.fromkeys(national_names(), np.nan)
+        self._scale = {c.name: c.scale for phase in PHASES for c in phase.columns}
         self.panel_rows: list[pd.DataFrame] = []
         self.start = self._snapshot(model)
         self.names = tuple(c.name for c in columns() if c.name != "council_name")
@@ -59,13 +70,11 @@ class Recorder:
         self._record_panel(model, t)
         # National figures of this week, for Mesa's DataCollector and the dashboard.
         n_pb = float(row["direct_payment"].sum() + row["managed_pb"].sum())
-        self.national = {
+        self.national = {name: (float(np.sum(row[name])) if scale else _nanmean(row[name]))
+                         for name, scale in self._scale.items()}
+        self.national |= {
             "pb_share": n_pb / max(float(row["funded_community"].sum()), 1),
-            "providers": int(model.providers.n),
-            "unmet_need_share": _nanmean(row["unmet_need_share"]),
-            "spot_price_agency": _nanmean(row["spot_price_agency"]),
-            "spend_total": float(row["spend_total"].sum()),
-            "spend_traditional": float(row["spend_traditional"].sum()),
+            "providers": int(model.providers.n),     # each provider once, wherever it serves
             "spend_personal_budgets": float(row["spend_direct_payment"].sum())
             + float(row["spend_managed_pb"].sum()),
         }

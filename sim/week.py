@@ -22,11 +22,16 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Column:
-    """One time-series column: one value per council per week."""
+    """One time-series column: one value per council per week.
+
+    ``scale`` says whether the figure adds up over councils (a count, £, hours: the national
+    figure is the sum) or not (a share, a price, an index, a mean: the national figure is the
+    mean over councils), as starsim's results do."""
 
     name: str
     unit: str
     meaning: str
+    scale: bool = True
 
 
 @dataclass(frozen=True)

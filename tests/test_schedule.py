@@ -70,3 +70,18 @@ def test_a_column_declared_but_not_filled_is_an_error(monkeypatch):
     with pytest.raises(RuntimeError, match="ghost"):
         m.step()
     assert np.isfinite(m.council.threshold).all()
+
+
+def test_every_column_is_reachable_from_mesas_datacollector():
+    from sim.recording import NATIONAL
+
+    m = CareMarketModel(small_cfg(steps=3)).run()
+    ts = m.recorder.timeseries(m)
+    mesa = m.datacollector.get_model_vars_dataframe()
+    last = ts[ts["step"] == 3]
+    for c in schedule.columns()[4:]:
+        assert c.name in mesa.columns, c.name
+        if c.name in NATIONAL:
+            continue
+        want = last[c.name].sum() if c.scale else last[c.name].mean()
+        assert np.isclose(mesa[c.name].iloc[-1], want, equal_nan=True), c.name
