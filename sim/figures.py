@@ -1,15 +1,77 @@
-"""Presenter-ready figures of one run, aggregated over councils (sums, or weighted means)."""
+"""Presenter-ready figures of one run, aggregated over councils (sums, or weighted means).
+
+Also the shared conventions of every figure the package draws (run figures, sweep reports,
+stress tests): dates on time axes by matplotlib's date locator and concise formatter, money
+axes in pounds (£15k, £1.2m) without an offset, and legends outside the data area.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt  # headless runs get matplotlib's default non-interactive backend
 import pandas as pd
+from matplotlib.ticker import FuncFormatter, ScalarFormatter
 
 SOURCE = "Source: self-directed care market simulator"
 
 
+# ---------------------------------------------------------------- shared figure conventions
+def gbp(x: float, _pos=None) -> str:
+    """Pounds, short: £800, £15k, £1.2m, £3.4bn (axis ticks and compact labels)."""
+    if x is None or not math.isfinite(x):
+        return ""
+    sign, a = ("-" if x < 0 else ""), abs(x)
+    for div, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if a >= div:
+            v = a / div
+            txt = f"{v:.1f}".rstrip("0").rstrip(".") if v < 10 else f"{v:.0f}"
+            return f"{sign}£{txt}{suffix}"
+    return f"{sign}£{a:.0f}" if a >= 10 or a == 0 else f"{sign}£{a:.2f}".rstrip("0").rstrip(".")
+
+
+def money_axis(ax, axis: str = "y"):
+    """Tick labels in pounds (£15k, £1.2m); no offset or scientific notation."""
+    getattr(ax, f"{axis}axis").set_major_formatter(FuncFormatter(gbp))
+
+
+def plain_axis(ax, axis: str = "y"):
+    """Plain numbers: no '1e6' multiplier and no offset."""
+    fmt = ScalarFormatter(useOffset=False)
+    fmt.set_scientific(False)
+    getattr(ax, f"{axis}axis").set_major_formatter(fmt)
+
+
+def date_axis(ax):
+    """Dates on the x axis that do not overlap: automatic locator + concise formatter."""
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def legend_outside(ax, handles=None, labels=None, **kw):
+    """A legend to the right of the axes, outside the data area."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    kw = {"fontsize": 8, "loc": "upper left", "bbox_to_anchor": (1.01, 1.0),
+          "borderaxespad": 0.0, "frameon": False, **kw}
+    return ax.legend(handles, labels, **kw)
+
+
+def colours(n: int) -> list:
+    """n distinct colours: the 10 of tab10, the 20 of tab20, else evenly spaced on viridis."""
+    if n <= 10:
+        return [plt.get_cmap("tab10")(i) for i in range(n)]
+    if n <= 20:
+        cmap = plt.get_cmap("tab20")
+        return [cmap(i) for i in list(range(0, 20, 2)) + list(range(1, 20, 2))][:n]
+    cmap = plt.get_cmap("viridis")
+    return [cmap(i / (n - 1)) for i in range(n)]
+
+
+# ---------------------------------------------------------------- one run's figures
 def national(ts: pd.DataFrame) -> pd.DataFrame:
     """Sum counts and money over councils; weight shares and prices by caseload."""
     g = ts.groupby("date")
@@ -42,17 +104,22 @@ def run_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
     x = pd.to_datetime(n.index)
     paths = []
 
-    def panel(name, title, series, ylabel, kind="line"):
-        fig, ax = plt.subplots(figsize=(7, 4))
+    def panel(name, title, series, ylabel, kind="line", money=False):
+        fig, ax = plt.subplots(figsize=(8.5, 4))
         if kind == "area":
-            ax.stackplot(x, *[n[c] / 1e3 for c, _ in series], labels=[lab for _, lab in series])
+            ax.stackplot(x, *[n[c] for c, _ in series], labels=[lab for _, lab in series])
+            handles, labels = ax.get_legend_handles_labels()
+            # top of the stack first, as the eye reads it
+            legend_outside(ax, handles[::-1], labels[::-1])
         else:
             for col, lab in series:
                 ax.plot(x, n[col], label=lab)
+            legend_outside(ax)
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
+        date_axis(ax)
+        money_axis(ax) if money else plain_axis(ax)
         p = out / f"{name}.png"
         _save(fig, p)
         paths.append(p)
@@ -63,22 +130,27 @@ def run_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
           [("spend_traditional", "traditional"), ("spend_direct_payment", "direct payments (net)"),
            ("spend_managed_pb", "managed PB"), ("spend_residential", "residential"),
            ("spend_planning", "support planning"), ("spend_brokerage", "brokerage")],
-          "£ thousand / week", kind="area")
+          "£ / week", kind="area", money=True)
     panel("cost_by_route", "Council cost per user by route",
           [("cost_traditional_per_user_week", "traditional"), ("cost_pb_per_user_week", "personal budget")],
-          "£ / user / week")
-    fig, ax = plt.subplots(figsize=(7, 4))
+          "£ / user / week", money=True)
+    # Providers by type (log scale) above, concentration below: one y axis each, no twin axis.
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8.5, 5.2), sharex=True,
+                                  gridspec_kw={"height_ratios": (2, 1)})
     for col in ("providers_agency", "providers_day", "providers_pa", "providers_community",
                 "providers_residential"):
         ax.plot(x, n[col], label=col.removeprefix("providers_"))
-    ax.set_title("Providers serving the area, by type")
-    ax.set_ylabel("providers")
+    ax.set_title("Providers serving the area, by type, and market concentration")
+    ax.set_ylabel("providers (log scale)")
     ax.set_yscale("log")
-    ax2 = ax.twinx()
-    ax2.plot(x, n["hhi"], "k--", label="HHI (right)")
+    ax.grid(alpha=0.3)
+    legend_outside(ax)
+    ax2.plot(x, n["hhi"], "k-", label="HHI")
     ax2.set_ylabel("HHI (0-10,000)")
-    ax.legend(fontsize=8, loc="upper left")
-    ax2.legend(fontsize=8, loc="upper right")
+    ax2.grid(alpha=0.3)
+    plain_axis(ax2)
+    legend_outside(ax2)
+    date_axis(ax2)
     p = out / "providers_hhi.png"
     _save(fig, p)
     paths.append(p)
