@@ -13,7 +13,7 @@ from pathlib import Path
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt  # headless runs get matplotlib's default non-interactive backend
 import pandas as pd
-from matplotlib.ticker import FuncFormatter, ScalarFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter, ScalarFormatter
 
 SOURCE = "Source: self-directed care market simulator"
 
@@ -104,7 +104,7 @@ def run_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
     x = pd.to_datetime(n.index)
     paths = []
 
-    def panel(name, title, series, ylabel, kind="line", money=False):
+    def panel(name, title, series, ylabel, kind="line", money=False, percent=False):
         fig, ax = plt.subplots(figsize=(8.5, 4))
         if kind == "area":
             ax.stackplot(x, *[n[c] for c, _ in series], labels=[lab for _, lab in series])
@@ -119,13 +119,17 @@ def run_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         date_axis(ax)
-        money_axis(ax) if money else plain_axis(ax)
+        if percent:
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        else:
+            money_axis(ax) if money else plain_axis(ax)
         p = out / f"{name}.png"
         _save(fig, p)
         paths.append(p)
 
     panel("uptake", "Personal budget uptake vs target",
-          [("pb_share", "PB share of council-funded users"), ("target_share", "target")], "share")
+          [("pb_share", "PB share of council-funded users"), ("target_share", "target")], "share",
+          percent=True)
     panel("spend_by_route", "Council spend by route (weekly)",
           [("spend_traditional", "traditional"), ("spend_direct_payment", "direct payments (net)"),
            ("spend_managed_pb", "managed PB"), ("spend_residential", "residential"),
@@ -159,7 +163,8 @@ def run_figures(ts: pd.DataFrame, out: Path) -> list[Path]:
           "£ / hour")
     panel("outcomes", "Outcomes of council-funded users",
           [("qol_mean", "quality of life"), ("choice_mean", "choice and control")], "index (0-1)")
-    panel("unmet_need", "Unmet need", [("unmet_need_share", "share of eligible need not met")], "share")
+    panel("unmet_need", "Unmet need", [("unmet_need_share", "share of eligible need not met")], "share",
+          percent=True)
     panel("carers", "Family carers", [("carer_strain_mean", "mean strain")], "strain (0-1)")
     panel("planning", "Support planning", [("queue_length", "waiting"), ("in_planning", "in planning"),
                                           ("conversions_unplanned", "unplanned conversions / week")],

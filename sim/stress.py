@@ -446,7 +446,7 @@ def _check_overrides(extra: dict, steps: int):
     try:
         compose(*[f"{k}={v}" for k, v in extra.items()], f"steps={steps}")
     except Exception as exc:  # Hydra's and the schema's errors alike
-        msg = " ".join(str(exc).split("\n")[0].split())
+        msg = " ".join(str(exc).strip().split("\n\n")[0].split())   # first paragraph, one line
         keys = []
 
         def walk(obj, prefix=""):
