@@ -117,45 +117,21 @@ def validation() -> dict:
 # ---------------------------------------------------------------- the dashboard screenshot
 def dashboard() -> dict:
     """docs/tour/presenter_dashboard.png: the live dashboard after a few steps (Chromium)."""
-    import socket
-    import subprocess
-    import time
-    import urllib.request
-
     from playwright.sync_api import sync_playwright
 
+    from .dashboard_server import CHROMIUM_ARGS, serve
+
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    solara = Path(sys.executable).with_name("solara")
-    proc = subprocess.Popen([str(solara), "run", "sim.app", "--host", "127.0.0.1", "--port",
-                             str(port), "--no-open", "--production"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"])
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(url, wait_until="networkidle")
-            page.get_by_role("button", name="STEP").wait_for(timeout=60_000)
-            for _ in range(8):
-                page.get_by_role("button", name="STEP").click()
-                page.wait_for_timeout(700)
-            page.screenshot(path=str(DOCS / "tour" / "presenter_dashboard.png"))
-            browser.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with serve() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(url, wait_until="networkidle")
+        page.get_by_role("button", name="STEP").wait_for(timeout=60_000)
+        for _ in range(8):
+            page.get_by_role("button", name="STEP").click()
+            page.wait_for_timeout(700)
+        page.screenshot(path=str(DOCS / "tour" / "presenter_dashboard.png"))
+        browser.close()
     return {"command": "python -m sim.docfigs dashboard",
             "figure": "docs/tour/presenter_dashboard.png",
             "numbers": "a screenshot of the dashboard after 8 steps of the default council",
@@ -190,16 +166,19 @@ def stale() -> list[str]:
     return lines
 
 
+def _figure(name: str) -> str:
+    if name not in FIGURES:
+        raise argparse.ArgumentTypeError(f"no figure {name!r}; figures: {', '.join(FIGURES)}")
+    return name
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sim.docfigs", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("names", nargs="*", help=f"figures to make (default: all of {', '.join(FIGURES)})")
+    ap.add_argument("names", nargs="*", type=_figure, metavar="NAME",
+                    help=f"figures to make (default: all of {', '.join(FIGURES)})")
     ap.add_argument("--check", action="store_true", help="fail if a committed figure is stale")
     a = ap.parse_args(argv)
-    unknown = [n for n in a.names if n not in FIGURES]
-    if unknown:
-        print(f"error: unknown figure(s) {unknown}; known: {', '.join(FIGURES)}", file=sys.stderr)
-        return 2
     if a.check:
         lines = stale()
         print("\n".join(lines) or "every figure is current")

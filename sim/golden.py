@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -121,16 +120,19 @@ def compare(old: dict, new: dict, rtol: float = RTOL, exact: bool = False) -> li
     return moved
 
 
+def _case(name: str) -> str:
+    if name not in CASES:
+        raise argparse.ArgumentTypeError(f"no case {name!r}; cases: {', '.join(CASES)}")
+    return name
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.golden", description=__doc__.split("\n")[0])
-    parser.add_argument("cases", nargs="*", help=f"cases to run (default: all of {', '.join(CASES)})")
+    parser.add_argument("cases", nargs="*", type=_case, metavar="CASE",
+                        help=f"cases to run (default: all of {', '.join(CASES)})")
     parser.add_argument("--refresh", action="store_true", help="rewrite the baseline files")
     parser.add_argument("--exact", action="store_true", help="digests must match bit for bit")
     args = parser.parse_args(argv)
-    unknown = [c for c in args.cases if c not in CASES]
-    if unknown:
-        print(f"error: unknown case(s) {unknown}; known: {', '.join(CASES)}", file=sys.stderr)
-        return 2
     failed = False
     for name in args.cases or CASES:
         new = run_case(name)
