@@ -151,7 +151,7 @@ def carer_table(capacity: int) -> Table:
 
 def provider_table(capacity: int) -> Table:
     f8, i4, i1 = np.float64, np.int32, np.int8
-    return Table({
+    table = Table({
         "ptype": (i1, 0), "home": (i4, -1),
         "capacity": (f8, 0.0),          # billable hours (beds for residential) per week
         "capacity_cleared": (f8, 0.0),  # capacity when this week's market cleared
@@ -167,6 +167,12 @@ def provider_table(capacity: int) -> Table:
         "occupied": (f8, 0.0),          # beds occupied (residential)
         "entered_step": (i4, 0), "exit_step": (i4, -1),
     }, capacity)
+    # A provider that leaves keeps its history (when it entered and left, its cash when it
+    # left, what it earned and spent) until its row is reused; phases read providers through
+    # the active mask.
+    keep = ("entered_step", "exit_step", "cash", "cum_revenue", "cum_cost")
+    table.reset_on_remove = tuple(k for k in table._schema if k not in keep)
+    return table
 
 
 def edge_table(capacity: int) -> Table:

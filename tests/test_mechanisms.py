@@ -185,3 +185,13 @@ def test_points_based_ras_cuts_budgets_of_intensive_packages_only():
     np.testing.assert_allclose(b_full, gen * traditional_cost(full, rows, u.assessed[rows]))
     np.testing.assert_allclose(b_flat[~intensive], b_full[~intensive])
     assert (b_flat[intensive] < b_full[intensive]).all()
+
+
+def test_a_provider_that_leaves_keeps_its_exit_week_and_cash():
+    m = CareMarketModel(small_cfg())
+    p = m.providers
+    victim = np.flatnonzero(p.active & (p.ptype == AGENCY))[0]
+    p.cash[victim] = -1e9
+    m.step()
+    assert not p.active[victim]
+    assert p.exit_step[victim] == m.steps and p.cash[victim] < -1e8
