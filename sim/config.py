@@ -1,17 +1,25 @@
 """Configuration schema: the one place every parameter is declared.
 
 Each field carries its unit, its source and its allowed range in dataclass metadata.  Hydra
-uses the dataclasses as a structured-config schema (so an unknown key or a wrong type is
-rejected by OmegaConf before anything runs), ``validate`` checks ranges and choices with a
-message naming the key, and ``docs/parameters.md`` is generated from the same metadata, so the
-documentation cannot drift from the code.
+uses the dataclasses as a structured-config schema, ``to_config`` refuses keys outside it
+(suggesting the closest) and values of the wrong type, ``validate`` checks ranges, choices,
+finiteness (no parameter allows NaN or infinity), the start date and the memory a run needs,
+with a message naming the key, and ``docs/parameters.md`` is generated from the same metadata,
+so the documentation cannot drift from the code.  ``RunGuard`` (a Hydra callback) applies the
+checks before Hydra writes anything for a run.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
+import difflib
+import functools
+import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -384,26 +392,107 @@ def _walk(obj, prefix=""):
 _TYPES = {"bool": (bool,), "int": (int,), "float": (float, int), "str": (str,)}
 
 
+def _schema() -> tuple[dict, set]:
+    """The schema's leaf fields by dotted key, and its dotted group keys (``council``, ...)."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        leaves = {key: f for key, f, _ in _walk(SimConfig())}
+        nodes = {k.rsplit(".", i)[0] for k in leaves for i in range(1, k.count(".") + 1)}
+        _SCHEMA = leaves, nodes
+    return _SCHEMA
+
+
+_SCHEMA = None
+
+
+def unknown_key_message(key: str) -> str:
+    """``unknown key 'policy.pb_targt'; did you mean policy.pb_target?``"""
+    leaves, nodes = _schema()
+    close = difflib.get_close_matches(key, [*leaves, *nodes], n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else \
+        "the keys are listed by `python -m sim --cfg job` and in docs/parameters.md"
+    return f"unknown key {key!r}; {hint}"
+
+
+def check_key(key: str) -> None:
+    """Raise ConfigError (with the closest key) if ``key`` is not in the schema."""
+    leaves, nodes = _schema()
+    if key not in leaves and key not in nodes:
+        raise ConfigError(unknown_key_message(key))
+
+
+def _unknown_keys(tree, prefix="") -> list[str]:
+    """Dotted keys of a nested dict that the schema does not have."""
+    leaves, nodes = _schema()
+    found = []
+    for k, v in tree.items():
+        key = f"{prefix}{k}"
+        if key in nodes and isinstance(v, dict):
+            found += _unknown_keys(v, key + ".")
+        elif key not in leaves and key not in nodes:
+            found.append(key)
+    return found
+
+
+def _invalid(errors: list[str]) -> ConfigError:
+    """One error on one line; several, one per line."""
+    if len(errors) == 1:
+        return ConfigError(f"invalid configuration: {errors[0]}")
+    return ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+
+
+def _type_error(key: str, f, value) -> str | None:
+    """The message if ``value`` is not of the field's declared type (None if it is)."""
+    if not isinstance(value, _TYPES[f.type]) or (f.type != "bool" and isinstance(value, bool)):
+        return f"{key}={value!r} has type {type(value).__name__}; expected {f.type}"
+    return None
+
+
+def _value_errors(key: str, f, value) -> list[str]:
+    """Type, finiteness, choice and range errors of one value (empty if it is valid)."""
+    wrong = _type_error(key, f, value)
+    if wrong:
+        return [wrong]
+    m = f.metadata
+    lo, hi, choices = m.get("lo"), m.get("hi"), m.get("choices")
+    if isinstance(value, float) and not math.isfinite(value):
+        # No parameter is meaningful at NaN or infinity (every float field has a finite range),
+        # and a NaN would pass every range comparison.
+        return [f"{key}={value!r} is not a finite number; allowed [{lo}, {hi}] ({m['unit']})"]
+    errors = []
+    if choices is not None and value not in choices:
+        errors.append(f"{key}={value!r} is not allowed; choose one of {choices}")
+    if not isinstance(value, bool) and (lo is not None and value < lo
+                                        or hi is not None and value > hi):
+        errors.append(f"{key}={value!r} is out of range; allowed [{lo}, {hi}] ({m['unit']})")
+    return errors
+
+
+def _date_errors(cfg) -> list[str]:
+    try:
+        start = dt.date.fromisoformat(cfg.start_date)
+    except ValueError:
+        return [f"start_date={cfg.start_date!r} is not an ISO date; expected YYYY-MM-DD, "
+                "e.g. 2010-04-05"]
+    try:
+        start + dt.timedelta(weeks=cfg.steps)
+    except OverflowError:
+        return [f"start_date={cfg.start_date!r} with steps={cfg.steps}: the run would end after "
+                f"the last representable date ({dt.date.max})"]
+    return []
+
+
 def validate(cfg: SimConfig) -> SimConfig:
-    """Check every value against its declared type and range; raise ConfigError naming the
-    first bad key.  (OmegaConf checks types on the way in; this also catches a field set
-    afterwards on a ``SimConfig`` object.)"""
+    """Check every value against its declared type and range (NaN and infinities are not
+    numbers any parameter allows); raise ConfigError naming the bad keys.  (OmegaConf checks
+    types on the way in; this also catches a field set afterwards on a ``SimConfig`` object.)
+    Last, a run that would not fit in the memory available is refused (``memory_check``)."""
     errors = []
     for key, f, value in _walk(cfg):
-        allowed = _TYPES[f.type]
-        if not isinstance(value, allowed) or (f.type != "bool" and isinstance(value, bool)):
-            errors.append(f"{key}={value!r} has type {type(value).__name__}; expected {f.type}")
-            continue
-        m = f.metadata
-        lo, hi, choices = m.get("lo"), m.get("hi"), m.get("choices")
-        if choices is not None and value not in choices:
-            errors.append(f"{key}={value!r} is not allowed; choose one of {choices}")
-        if isinstance(value, bool):
-            continue
-        if lo is not None and value < lo or hi is not None and value > hi:
-            errors.append(f"{key}={value!r} is out of range; allowed [{lo}, {hi}] ({m['unit']})")
+        errors += _value_errors(key, f, value)
     if errors:  # the checks across fields below need values of the right types
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+        raise _invalid(errors)
+    errors += _date_errors(cfg)
     shares = sum(getattr(cfg.users.groups, g).share for g in GROUPS)
     if abs(shares - 1.0) > 1e-6:
         errors.append(f"users.groups.*.share sum to {shares:.4f}; they must sum to 1")
@@ -421,7 +510,8 @@ def validate(cfg: SimConfig) -> SimConfig:
             errors.append(f"{lo_key}={lo} is above {hi_key}={hi}; the minimum must not exceed "
                           "the maximum")
     if errors:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+        raise _invalid(errors)
+    memory_check(cfg)
     return cfg
 
 
@@ -433,9 +523,70 @@ def _get(cfg, key: str):
 
 GROUPS = ("older", "physical", "learning", "mental")
 
+# Memory of a run, measured (peak resident size, 1,000 to 10 million users): about 160 MB of
+# interpreter, libraries and kernels, plus the user and carer tables (``sim.state``: bytes per
+# row from their schemas; rows = council-funded users x (1 + self-funders) x 1.05 head-room,
+# as ``CareMarketModel`` sizes them) times 1.4 for the weekly passes' temporaries, plus the
+# time series (one row per council and week).
+MEMORY_BASE = 160e6
+MEMORY_TEMPORARIES = 1.4
+TIMESERIES_ROW_BYTES = 65 * 8 * 3
+FORCE_MEMORY_ENV = "SIM_FORCE_MEMORY"
+
+
+@functools.lru_cache(maxsize=1)
+def _table_row_bytes() -> float:
+    from .state import carer_table, user_table
+
+    total = 0.0
+    for table in (user_table(16), carer_table(16)):
+        total += (sum(getattr(table, n).nbytes for n in table._schema)
+                  + table.active.nbytes + table.uid.nbytes) / table.size
+    return total
+
+
+def memory_estimate(cfg: SimConfig) -> float:
+    """Bytes a run of ``cfg`` needs at its peak (an estimate within ~10%)."""
+    users = cfg.council.n_users * cfg.geography.n_councils
+    rows = users * (1 + cfg.users.self_funder_ratio) * 1.05
+    series = cfg.steps * cfg.geography.n_councils * TIMESERIES_ROW_BYTES
+    return MEMORY_BASE + rows * _table_row_bytes() * MEMORY_TEMPORARIES + series
+
+
+def memory_available() -> float | None:
+    """Bytes of memory available to a new process (``MemAvailable``), None if unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def memory_check(cfg: SimConfig, available: float | None = None) -> None:
+    """Refuse a run whose estimated memory exceeds what is available (before anything is
+    allocated), unless the environment variable ``SIM_FORCE_MEMORY=1`` forces it."""
+    if os.environ.get(FORCE_MEMORY_ENV, "") not in ("", "0"):
+        return
+    available = memory_available() if available is None else available
+    if available is None:
+        return
+    need = memory_estimate(cfg)
+    if need > available:
+        raise ConfigError(
+            f"the run needs about {need / 1e9:.1f} GB of memory (council.n_users="
+            f"{cfg.council.n_users} x geography.n_councils={cfg.geography.n_councils}, with "
+            f"users.self_funder_ratio={cfg.users.self_funder_ratio}) but {available / 1e9:.1f} "
+            f"GB is available; run a smaller model, or set {FORCE_MEMORY_ENV}=1 to try anyway")
+
 
 def _design_row(cfg) -> dict:
-    """The overrides in row ``design.row`` of the CSV at ``design.path`` (none if unset)."""
+    """The overrides in row ``design.row`` of the CSV at ``design.path`` (none if unset).
+
+    A blank cell is an error (it would arrive as NaN); a whole number in a column that pandas
+    read as floats (because of such a blank elsewhere) is taken as the integer it is."""
     path, row = cfg.design.path, cfg.design.row
     if not path:
         return {}
@@ -443,18 +594,50 @@ def _design_row(cfg) -> dict:
 
     try:
         design = pd.read_csv(path)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise ConfigError(f"design.path={path!r} cannot be read: {exc}") from None
     if not 0 <= row < len(design):
         raise ConfigError(f"design.row={row} is out of range; allowed [0, {len(design) - 1}]")
-    return {k: v.item() if hasattr(v, "item") else v for k, v in design.iloc[row].items()}
+    leaves, _ = _schema()
+    values, errors = {}, []
+    for k, v in design.iloc[row].items():
+        v = v.item() if hasattr(v, "item") else v
+        f = leaves.get(k)
+        if isinstance(v, float) and math.isnan(v):
+            errors.append(f"{k} is blank in row {row} of design {path}")
+        elif f is not None and f.type == "int" and isinstance(v, float) and v.is_integer():
+            v = int(v)
+        values[k] = v
+    if errors:
+        raise _invalid(errors)
+    return values
+
+
+def _check_overrides(overrides: dict, source: str = "") -> None:
+    """Dotted-key overrides: every key in the schema, every value of its field's type (no
+    silent conversion of a number to a label, or of a string to a number)."""
+    leaves, nodes = _schema()
+    errors = []
+    for key, value in overrides.items():
+        if key in leaves:
+            wrong = _type_error(key, leaves[key], value)
+            if wrong:
+                errors.append(wrong + source)
+        elif key in nodes and isinstance(value, dict):
+            errors += [unknown_key_message(k) + source for k in _unknown_keys(value, key + ".")]
+        else:
+            errors.append(unknown_key_message(key) + source)
+    if errors:
+        raise _invalid(errors)
 
 
 def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> SimConfig:
     """Merge a Hydra/dict config onto the schema and validate it.
 
-    OmegaConf rejects unknown keys and wrong types with the key's full name; the messages are
-    re-raised as ConfigError so every bad input fails the same way.
+    OmegaConf rejects wrong types with the key's full name; the messages are re-raised as
+    ConfigError so every bad input fails the same way.  Keys the schema does not have are
+    refused here, with the closest known key (OmegaConf would keep a key added with Hydra's
+    ``+`` through the merge and drop it silently when building the dataclasses).
     """
     from omegaconf.errors import OmegaConfBaseException
 
@@ -463,6 +646,25 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
         # a tenth of the council workload's budget).  The copy keeps the model's
         # configuration independent of the caller's object.
         return validate(_float_fields(copy.deepcopy(cfg)))
+    overrides = {k: v.item() if type(v).__module__ == "numpy" and hasattr(v, "item") else v
+                 for k, v in overrides.items()}          # numpy scalars as Python numbers
+    _check_overrides(overrides)
+    leaves, _ = _schema()
+    if (cfg is None or isinstance(cfg, SimConfig)) and all(k in leaves for k in overrides):
+        # Dotted overrides of checked types onto a typed config: set directly (~1 ms; the
+        # same values OmegaConf's merge would give, without its round trip).
+        obj = SimConfig() if cfg is None else copy.deepcopy(cfg)
+        _set(obj, overrides)
+        design = _design_row(obj)
+        if design:
+            _check_overrides(design, f" (design {obj.design.path}, row {obj.design.row})")
+            _set(obj, {**design, **overrides})
+        return validate(_float_fields(obj))
+    if isinstance(cfg, (dict, DictConfig)):
+        tree = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
+        unknown = _unknown_keys(tree)
+        if unknown:
+            raise _invalid([unknown_key_message(k) for k in unknown])
     base = OmegaConf.structured(SimConfig)
     try:
         if isinstance(cfg, SimConfig):
@@ -471,7 +673,12 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
             merged = OmegaConf.merge(base, cfg)
         else:
             merged = base
-        for key, value in {**_design_row(merged), **overrides}.items():
+        for key, value in overrides.items():
+            OmegaConf.update(merged, key, value, merge=True)
+        design = _design_row(merged)      # after the overrides: they may name the design
+        if design:
+            _check_overrides(design, f" (design {merged.design.path}, row {merged.design.row})")
+        for key, value in {**design, **overrides}.items():
             OmegaConf.update(merged, key, value, merge=True)
         obj = OmegaConf.to_object(merged)
     except OmegaConfBaseException as exc:
@@ -481,14 +688,179 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
     return validate(obj)
 
 
-CONFIG_DIR = __import__("pathlib").Path(__file__).resolve().parent.parent / "configs"
+def _set(obj: SimConfig, values: dict) -> None:
+    """Set dotted leaf keys (already checked against the schema) on a typed config."""
+    for key, value in values.items():
+        *path, name = key.split(".")
+        node = obj
+        for part in path:
+            node = getattr(node, part)
+        setattr(node, name, value)
+
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+class RunGuard:
+    """Hydra callback (registered by ``register_schema``) that checks a run before Hydra
+    writes anything: Hydra saves ``.hydra/`` and opens the log in the run folder before the
+    task function starts, so a check there would come too late to keep a finished run's record
+    intact or to leave nothing behind for bad input.
+
+    * a single run: a folder that holds a finished run (``summary.json``) is refused, and the
+      configuration is validated (``to_config``; the task function takes the checked config
+      from ``checked``); it also notes what the folder held before, so that a run that fails
+      removes only what it wrote (``created_by_run``);
+    * a multirun: every overridden key (command line and the sweeper's parameters) must be in
+      the schema, before any job is launched or any folder made.
+
+    A refusal prints one line and exits (Hydra turns a callback's exception into a warning)."""
+
+    def on_run_start(self, config, **kwargs) -> None:
+        out = _run_dir(config)
+        if out is not None and (out / "summary.json").is_file():
+            _refuse(f"{out / 'summary.json'} already exists; refusing to overwrite a finished "
+                    "run (choose another output folder: hydra.run.dir=...)", 3)
+        task = copy.copy(config)
+        with _open(task):
+            del task["hydra"]
+        try:
+            cfg = to_config(task)
+            if cfg.replicates > 1:
+                raise ConfigError(f"replicates={cfg.replicates} needs a multirun (python -m sim "
+                                  "-m ...); a single run has one seed")
+        except ConfigError as exc:
+            _refuse(str(exc), 2)
+        if out is not None:
+            _CHECKED[str(out)] = cfg
+            _BEFORE[str(out)] = set(os.listdir(out)) if out.is_dir() else None
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        try:
+            check_override_keys([*config.hydra.overrides.task,
+                                 *(f"{k}={v}" for k, v in
+                                   (config.hydra.sweeper.get("params") or {}).items())])
+        except ConfigError as exc:
+            _refuse(str(exc), 2)
+
+    def on_run_end(self, config, **kwargs) -> None:
+        pass
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        pass
+
+    def on_job_start(self, config, **kwargs) -> None:
+        pass
+
+    def on_job_end(self, config, **kwargs) -> None:
+        pass
+
+
+_CHECKED: dict[str, SimConfig] = {}
+_BEFORE: dict[str, set | None] = {}
+
+
+def checked(out) -> SimConfig | None:
+    """The configuration ``RunGuard`` validated for the run into folder ``out`` (once)."""
+    return _CHECKED.pop(os.path.abspath(out), None)
+
+
+def created_by_run(out) -> set[str] | None:
+    """Names in folder ``out`` that the run wrote: None if the run made the folder (all of it
+    is the run's), else the names that were not there before.  Without ``RunGuard``'s note,
+    only the names a run writes (Hydra's record and log, the results)."""
+    out = Path(os.path.abspath(out))
+    if str(out) not in _BEFORE:
+        return {n for n in os.listdir(out) if n in _RUN_NAMES or n.endswith((".log", ".tmp"))}
+    before = _BEFORE[str(out)]
+    return None if before is None else set(os.listdir(out)) - before
+
+
+_RUN_NAMES = {".hydra", "config.yaml", "timeseries.parquet", "panel.parquet", "figures"}
+
+
+def _refuse(message: str, code: int):
+    import sys
+
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _open(node):
+    from omegaconf import flag_override
+
+    return flag_override(node, ["struct", "readonly"], [False, False])
+
+
+def _run_dir(config) -> Path | None:
+    """The single run's folder, resolved as Hydra will resolve it (``${now:...}`` is cached
+    on the config, so both see the same time)."""
+    try:
+        return Path(os.path.abspath(str(OmegaConf.select(config, "hydra.run.dir"))))
+    except Exception:  # an unresolvable folder: Hydra itself will report it
+        return None
+
+
+def config_groups() -> set[str]:
+    """Names of the config groups (``council=...``, ``scenario=...``, ``experiment=...``)."""
+    return {p.name for p in CONFIG_DIR.iterdir() if p.is_dir()} | {"experiment"}
+
+
+def check_override_keys(overrides) -> None:
+    """Raise ConfigError naming every override (Hydra syntax) whose key is neither a config
+    group nor in the schema (with the closest key), and every value of a parameter, or of a
+    sweep over it, that is not a finite number, out of its range or not one of its choices."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    groups = config_groups()
+    leaves, _ = _schema()
+    errors = []
+    for o in OverridesParser.create().parse_overrides(list(overrides)):
+        key = o.key_or_group
+        if key == "hydra" or key.startswith(("hydra.", "hydra/")) or "/" in key or o.package:
+            continue
+        if key in groups and not o.is_delete():
+            continue
+        try:
+            check_key(key)
+        except ConfigError as exc:
+            errors.append(str(exc))
+            continue
+        if key in leaves and not o.is_delete():
+            values = list(o.sweep_iterator()) if o.is_sweep_override() else [o.value()]
+            for value in values:
+                errors += _sweep_value_errors(key, leaves[key], value)
+    if errors:
+        raise _invalid(errors)
+
+
+def _sweep_value_errors(key: str, f, value) -> list[str]:
+    """Errors of a value as Hydra parsed it from the command line, where OmegaConf will still
+    convert types (``council.name=3`` is the label "3"): non-finite numbers, ranges, choices."""
+    if f.type in ("float", "int") and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        return _value_errors(key, f, float(value) if f.type == "float" else value)
+    if f.metadata.get("choices") is not None and isinstance(value, str):
+        return _value_errors(key, f, value)
+    return []
 
 
 def register_schema():
-    """Make ``schema`` (the dataclasses above) available to Hydra's defaults list."""
+    """Make ``schema`` (the dataclasses above, and ``RunGuard`` with the scenarios listed in
+    ``--help``) available to Hydra's defaults list."""
     from hydra.core.config_store import ConfigStore
 
-    ConfigStore.instance().store(name="schema", node=SimConfig)
+    from .scenarios import listing
+
+    header = ("python -m sim: one run of the social-care market model (python -m sim -m: a "
+              "sweep).\n\n== Scenarios ==\nscenario=NAME (also: python -m sim.scenarios)\n\n"
+              + listing(width=100).replace("${", "\\${") + "\n")
+    cs = ConfigStore.instance()
+    cs.store(name="sim_schema", node=SimConfig)
+    cs.store(name="sim_hydra", node={"hydra": {
+        "callbacks": {"run_guard": {"_target_": "sim.config.RunGuard"}},
+        "help": {"header": header}}})
+    cs.store(name="schema", node={"defaults": ["sim_schema", "sim_hydra", "_self_"]})
 
 
 def compose(*overrides: str) -> SimConfig:

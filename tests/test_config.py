@@ -94,3 +94,137 @@ def test_cli_writes_a_complete_run_folder(tmp_path):
 def test_generated_config_files_are_current():
     from sim.paramdocs import main
     assert main(["--check"]) == 0
+
+
+# Nothing silently wrong: NaN, infinities, unknown keys, dates, memory.
+
+@pytest.mark.parametrize("key", ["council.planning_staff", "users.groups.older.share",
+                                 "policy.pb_target", "market.wage"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_nan_and_infinities_are_rejected_naming_the_key(key, value):
+    with pytest.raises(ConfigError, match=f"{key}={value!r} is not a finite number"):
+        to_config(None, **{key: value})
+
+
+def test_nan_is_rejected_through_every_entry():
+    from sim.model import CareMarketModel
+
+    nan = float("nan")
+    with pytest.raises(ConfigError, match="council.planning_staff=nan"):
+        CareMarketModel(**{"council.planning_staff": nan})
+    with pytest.raises(ConfigError, match="council.planning_staff=nan"):
+        to_config({"council": {"planning_staff": nan}})
+    cfg = to_config(None)
+    cfg.users.groups.older.share = nan            # set on a typed config afterwards
+    with pytest.raises(ConfigError, match="users.groups.older.share=nan"):
+        CareMarketModel(cfg)
+
+
+def test_a_blank_cell_of_a_design_is_rejected(tmp_path):
+    path = tmp_path / "design.csv"
+    path.write_text("council.planning_staff,council.n_users\n3.0,300\n,400\n")
+    ok = to_config(None, **{"design.path": str(path), "design.row": 0})
+    assert ok.council.planning_staff == 3.0 and ok.council.n_users == 300
+    with pytest.raises(ConfigError, match="council.planning_staff is blank in row 1"):
+        to_config(None, **{"design.path": str(path), "design.row": 1})
+    with pytest.raises(ConfigError, match="council.planning_staff is blank in row 1"):
+        to_config({"design": {"path": str(path), "row": 1}})
+
+
+def test_a_design_column_outside_the_schema_is_rejected(tmp_path):
+    path = tmp_path / "design.csv"
+    path.write_text("policy.pb_targt\n0.5\n")
+    with pytest.raises(ConfigError, match="did you mean policy.pb_target"):
+        to_config(None, **{"design.path": str(path), "design.row": 0})
+
+
+@pytest.mark.parametrize("key,suggestion", [
+    ("policy.pb_targt", "policy.pb_target"),
+    ("councl.n_users", "council.n_users"),
+    ("users.groups.oldr.share", "users.groups.older.share"),
+    ("sed", "seed"),
+])
+def test_unknown_keys_are_rejected_with_the_closest_key(key, suggestion):
+    with pytest.raises(ConfigError, match=f"unknown key '{key}'; did you mean {suggestion}?"):
+        to_config(None, **{key: 0.5})
+
+
+def test_a_key_added_with_hydras_plus_is_rejected():
+    """Hydra's ``+key=value`` adds a key OmegaConf would carry and then drop silently."""
+    from sim.config import compose
+
+    with pytest.raises(ConfigError, match="did you mean policy.pb_target"):
+        compose("+policy.pb_targt=0.5")
+
+
+def test_the_fast_path_gives_what_omegaconf_gives():
+    """Dotted overrides set on a typed config equal the same overrides merged by OmegaConf."""
+    over = {"policy.pb_target": 1, "council.n_users": 300, "council.name": "X",
+            "policy.renew_blocks": False, "start_date": "2011-01-03"}
+    nested = {}
+    for k, v in over.items():
+        *path, name = k.split(".")
+        node = nested
+        for p in path:
+            node = node.setdefault(p, {})
+        node[name] = v
+    assert to_config(None, **over) == to_config(nested)
+
+
+@pytest.mark.parametrize("value,expect", [
+    ("2010-13-45", "start_date='2010-13-45' is not an ISO date; expected YYYY-MM-DD"),
+    ("April 2010", "start_date='April 2010' is not an ISO date"),
+    ("9999-12-01", "would end after the last representable date"),
+])
+def test_a_bad_start_date_is_rejected(value, expect):
+    with pytest.raises(ConfigError, match=expect):
+        to_config(None, start_date=value)
+
+
+def test_a_run_too_big_for_memory_is_refused_unless_forced(monkeypatch):
+    from sim.config import memory_check, memory_estimate
+
+    cfg = to_config(None, **{"council.n_users": 10_000_000})
+    assert 6e9 < memory_estimate(cfg) < 9e9                    # measured: ~7 GB
+    with pytest.raises(ConfigError, match=r"needs about 7\.\d GB of memory .* but 4\.0 GB"):
+        memory_check(cfg, available=4e9)
+    memory_check(cfg, available=16e9)
+    monkeypatch.setenv("SIM_FORCE_MEMORY", "1")
+    memory_check(cfg, available=4e9)
+
+
+def test_validate_refuses_what_the_machine_cannot_hold(monkeypatch):
+    import sim.config as config
+
+    monkeypatch.setattr(config, "memory_available", lambda: 1e9)
+    with pytest.raises(ConfigError, match="GB of memory"):
+        to_config(None, **{"council.n_users": 2_000_000})
+    to_config(None, **{"council.n_users": 1000})
+
+
+def test_the_summary_never_turns_nan_into_zero():
+    """The summary of a run is finite for a valid configuration; the writer stores a
+    non-finite figure as null (never 0)."""
+    import math
+
+    from sim.outputs import _clean
+
+    assert _clean({"x": float("nan"), "y": 1.0}) == {"x": None, "y": 1.0}
+    from sim.model import CareMarketModel
+    from sim.recording import summary
+
+    model = CareMarketModel(**{"council.n_users": 300, "steps": 10})
+    model.run()
+    for k, v in summary(model).items():
+        assert not (isinstance(v, float) and math.isnan(v)), k
+
+
+def test_numpy_scalars_are_numbers_and_labels_must_be_strings():
+    import numpy as np
+
+    cfg = to_config(None, **{"council.n_users": np.int64(300), "policy.pb_target": np.float64(0.5)})
+    assert type(cfg.council.n_users) is int and cfg.policy.pb_target == 0.5
+    with pytest.raises(ConfigError, match="council.name=3 has type int; expected str"):
+        to_config(None, **{"council.name": 3})
+    with pytest.raises(ConfigError, match="policy.renew_blocks='yes' has type str; expected bool"):
+        to_config(None, **{"policy.renew_blocks": "yes"})
