@@ -112,3 +112,30 @@ def test_help_and_the_scenarios_command_list_every_scenario():
     assert "== Scenarios ==" in help_text
     for name in names:
         assert f"\n  {name} " in help_text
+
+
+CRASH = """
+import runpy
+import sys
+
+import sim.model
+
+def boom(self, progress=False):
+    raise RuntimeError("model crashed")
+
+sim.model.CareMarketModel.run = boom
+sys.argv = ["sim", *sys.argv[1:]]
+runpy.run_module("sim", run_name="__main__")
+"""
+
+
+def test_a_crashed_run_leaves_no_half_folder(tmp_path):
+    fresh, mine = tmp_path / "run", tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    for out in (fresh, mine):
+        r = subprocess.run([sys.executable, "-c", CRASH, *SMALL, f"hydra.run.dir={out}"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and "model crashed" in r.stderr
+    assert not fresh.exists()
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
