@@ -116,7 +116,9 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
     year = int(WEEKS_PER_YEAR)
     last = ts[ts["step"] > steps - year]
     end = ts[ts["step"] == steps]
-    by_step = last.groupby("step").sum(numeric_only=True)
+    # Sums that propagate NaN: a NaN in the weekly figures must not become a 0 in the summary.
+    num = last.select_dtypes("number")
+    by_step = num.groupby(last["step"]).apply(lambda g: g.sum(skipna=False))
 
     conv = np.flatnonzero(u.active & (u.converted_step >= 0) & holds_pb(u.route)
                           & (u.cum_trad_equiv > 0))
@@ -127,16 +129,16 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
     thr = model.cfg.behaviour.outcome_threshold
     dq = u.qol[conv] - u.qol_before[conv]
     dc = u.choice[conv] - u.choice_before[conv]
-    n_pb_weeks = (by_step["direct_payment"] + by_step["managed_pb"]).sum()
-    n_trad_weeks = by_step["traditional"].sum()
-    pb_spend = (by_step["spend_direct_payment"] + by_step["spend_managed_pb"]).sum()
+    n_pb_weeks = (by_step["direct_payment"] + by_step["managed_pb"]).sum(skipna=False)
+    n_trad_weeks = by_step["traditional"].sum(skipna=False)
+    pb_spend = (by_step["spend_direct_payment"] + by_step["spend_managed_pb"]).sum(skipna=False)
 
     def hhi_all(frame):
         w = frame["spend_total"].clip(lower=0)
         return float(np.average(frame["hhi"], weights=w)) if w.sum() > 0 else float(frame["hhi"].mean())
 
     first = ts[ts["step"] == 1]
-    budget_total = float(np.nansum(model.council.budget_week) * steps)
+    budget_total = float(np.sum(model.council.budget_week) * steps)
     return {
         "scenario": model.cfg.scenario,
         "seed": int(model.cfg.seed), "steps": steps, "councils": int(model.council.n),
@@ -147,10 +149,11 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         # A traditional package's cost is the care its holder receives at the prices the
         # council pays; block hours paid for but unused are a cost of the contract, not of
         # anyone's package (they are reported separately).
-        "annual_cost_traditional_mean": float(WEEKS_PER_YEAR * (by_step["spend_traditional"].sum()
-                                                    - by_step["spend_traditional_idle_block"].sum())
+        "annual_cost_traditional_mean": float(WEEKS_PER_YEAR * (
+            by_step["spend_traditional"].sum(skipna=False)
+            - by_step["spend_traditional_idle_block"].sum(skipna=False))
                                               / n_trad_weeks) if n_trad_weeks else None,
-        "block_idle_spend_total": float(ts["spend_traditional_idle_block"].sum()),
+        "block_idle_spend_total": float(ts["spend_traditional_idle_block"].sum(skipna=False)),
         "package_saving_pct_mean": float(saving.mean()) if conv.size else None,
         "package_saving_pct_top_decile": float(top_saving.mean()) if top.size else None,
         "package_saving_pct_top_decile_p90": float(np.quantile(top_saving, 0.9))
@@ -169,11 +172,11 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "unmet_need_share_end": float(end["unmet_need_hours"].sum()
                                       / max(_need_end(model), 1e-9)),
         "carer_burnouts": int(model.council.burnouts_total.sum()),
-        "planning_wait_weeks_mean": float(np.nansum(model.council.conv_wait_sum)
+        "planning_wait_weeks_mean": float(np.sum(model.council.conv_wait_sum)
                                           / max(model.council.conversions.sum(), 1)),
         "conversions_planned": int(ts["conversions_planned"].sum()),
         "conversions_unplanned": int(ts["conversions_unplanned"].sum()),
-        "council_spend_total": float(ts["spend_total"].sum()),
+        "council_spend_total": float(ts["spend_total"].sum(skipna=False)),
         "council_budget_total": budget_total,
     }
 

@@ -37,3 +37,13 @@ def test_a_high_wage_floor_raises_prices_from_week_one():
     assert np.array_equal(d.spot_price_ct[0], [d.cfg.market.spot_price_agency, d.cfg.market.spot_price_day,
                                                d.cfg.market.price_pa, d.cfg.market.price_community,
                                                d.cfg.council.block_price_residential])
+
+
+def test_a_summary_never_turns_nan_into_zero():
+    m = CareMarketModel(compose("council.n_users=300", "steps=8", "output.figures=false")).run()
+    ts = m.recorder.timeseries(m)
+    ts["spend_total"] = np.nan
+    ts["spend_direct_payment"] = np.nan
+    s = summary(m, ts)
+    assert np.isnan(s["council_spend_total"])
+    assert s["annual_cost_pb_mean"] is None or np.isnan(s["annual_cost_pb_mean"])
