@@ -8,15 +8,20 @@ DuckDB then reads the whole folder as one table, fast.
 
 Layout of ``<sweep_dir>/store/``::
 
+    fingerprint.json               the one model/config fingerprint of every run in the store
     summary/<run_key>.parquet      one row: run key, overrides, every summary.json field
     timeseries/<run_key>.parquet   the run's time series, with a run_key column
     failed/<run_key>.json          a run that raised: overrides, error, traceback
+    quarantine/<kind>/<file>       unreadable files moved aside (their runs are redone)
 
 A run's key is a hash of its sorted task overrides, so it does not depend on Hydra's job
-number (which depends on override order) and is the same when the sweep is rerun.  Each run
-also records a fingerprint of everything that made it (the resolved configuration, the model's
-code and its config files): rerunning a sweep after any of those changed is refused instead of
-silently reusing results made by another model.
+number (which depends on override order) and is the same when the sweep is rerun.  The store
+carries one fingerprint of everything else that made its runs: the model's code and config
+files and the resolved configuration without the seed and the swept keys (which the run keys
+hold).  A sweep whose fingerprint differs (other code, another calibrated value, another
+fixed override) is refused before any job starts, so a store never mixes model versions, and
+extending a sweep with new seeds or new values of a swept key stays possible.  Each run's
+summary also records its own ``fingerprint`` (model and full resolved configuration).
 """
 
 from __future__ import annotations
@@ -25,14 +30,19 @@ import dataclasses
 import functools
 import hashlib
 import json
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .outputs import atomic_write
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 STORE = "store"
+FINGERPRINT = "fingerprint.json"
+KINDS = ("summary", "timeseries")
 
 
 def run_key(overrides: list[str]) -> str:
@@ -62,6 +72,45 @@ def run_fingerprint(cfg) -> str:
     return hashlib.sha1(f"{model_fingerprint()}\n{text}".encode()).hexdigest()[:16]
 
 
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and v:
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def store_fingerprint(config: dict, excluded) -> dict:
+    """The store's fingerprint record for a sweep: the model's fingerprint and the resolved
+    configuration (a nested dict) without the keys in ``excluded`` (the seed and the swept
+    keys, dotted; a key excludes everything under it)."""
+    excluded = sorted(set(excluded))
+    flat = {k: v for k, v in _flatten(config).items()
+            if not any(k == e or k.startswith(e + ".") for e in excluded)}
+    text = json.dumps(flat, sort_keys=True, default=str)
+    model = model_fingerprint()
+    fp = hashlib.sha1(f"{model}\n{text}".encode()).hexdigest()[:16]
+    return {"fingerprint": fp, "model": model, "excluded": excluded,
+            "config": json.loads(json.dumps(flat, default=str))}
+
+
+def fingerprint_difference(old: dict, new: dict) -> list[str]:
+    """What differs between two fingerprint records, one line per difference."""
+    lines = []
+    if old.get("model") != new.get("model"):
+        lines.append("the model's code or config files (sim/*.py, configs/) changed")
+    oc, nc = old.get("config", {}), new.get("config", {})
+    oe, ne = set(old.get("excluded", ())), set(new.get("excluded", ()))
+    for k in sorted(set(oc) | set(nc)):
+        if oc.get(k, "<unset>") != nc.get(k, "<unset>"):
+            was = "swept" if k not in oc and k in oe else repr(oc.get(k, "<unset>"))
+            now = "swept" if k not in nc and k in ne else repr(nc.get(k, "<unset>"))
+            lines.append(f"{k}: {was} in the store, {now} now")
+    return lines or ["the swept keys differ"]
+
+
 def _override_columns(overrides: list[str]) -> dict:
     cols = {}
     for o in overrides:
@@ -69,6 +118,13 @@ def _override_columns(overrides: list[str]) -> dict:
             k, v = o.split("=", 1)
             cols[f"ov.{k.lstrip('+~')}"] = v
     return cols
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a file is unreadable, short (pyarrow's messages repeat the path)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    text = text.split(": ", 1)[-1] if "source '" in text else text
+    return f"{type(exc).__name__}: {text[:100]}"
 
 
 class Store:
@@ -81,13 +137,73 @@ class Store:
     def is_finished(self, key: str) -> bool:
         return self._path("summary", key).exists()
 
-    def fingerprint(self, key: str) -> str | None:
-        """The fingerprint a finished run was made with (None if it recorded none)."""
-        df = pd.read_parquet(self._path("summary", key))
-        return str(df["fingerprint"].iloc[0]) if "fingerprint" in df else None
+    def keys(self, kind: str = "summary") -> set[str]:
+        return {p.stem for p in (self.root / kind).glob("*.parquet")}
 
-    def write(self, key: str, overrides: list[str], summary: dict, ts: pd.DataFrame):
+    def failed_keys(self) -> set[str]:
+        return {p.stem for p in (self.root / "failed").glob("*.json")}
+
+    def read_fingerprint(self) -> dict | None:
+        path = self.root / FINGERPRINT
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def claim(self, record: dict) -> None:
+        """Make ``record`` the store's fingerprint, or raise ``StoreMismatch`` if the store
+        holds runs of another model or configuration (or finished runs of unknown origin)."""
+        old = self.read_fingerprint()
+        if old is None:
+            if self.keys():
+                raise StoreMismatch(
+                    f"{self.root} holds finished runs but no {FINGERPRINT} (made by an older "
+                    "version), so whether they match this sweep is unknown")
+            atomic_write(self.root / FINGERPRINT,
+                         lambda p: p.write_text(json.dumps(record, indent=2, sort_keys=True)))
+        elif old.get("fingerprint") != record["fingerprint"]:
+            diff = fingerprint_difference(old, record)
+            raise StoreMismatch(
+                f"{self.root} holds runs of another model or configuration:\n  "
+                + "\n  ".join(diff[:10]) + ("\n  ..." if len(diff) > 10 else ""))
+
+    def check(self, quarantine: bool = True) -> list[tuple[Path, str]]:
+        """Find finished runs whose files are unreadable (truncated, corrupt) or missing
+        (a summary without its time series); with ``quarantine`` move their files to
+        ``store/quarantine/`` so that a rerun redoes them.  Reads only the Parquet footers
+        (cheap); ``load`` reads whole files."""
+        import pyarrow.parquet as pq
+
+        bad = []
+        for key in sorted(self.keys()):
+            for kind in KINDS:
+                path = self._path(kind, key)
+                try:
+                    if pq.read_metadata(path).num_rows < (1 if kind == "summary" else 0):
+                        raise ValueError("no rows")
+                except FileNotFoundError:
+                    bad.append((path, "missing"))
+                except Exception as exc:  # any unreadable file: pyarrow's errors vary
+                    bad.append((path, _reason(exc)))
+        if quarantine:
+            for key in sorted({p.stem for p, _ in bad}):
+                self.quarantine(key)
+        return bad
+
+    def quarantine(self, key: str) -> None:
+        """Move a run's files to ``store/quarantine/<kind>/`` (the run becomes unfinished)."""
+        for kind in ("summary", *KINDS[1:]):
+            path = self._path(kind, key)
+            if path.exists():
+                dest = self.root / "quarantine" / kind / path.name
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                n = 1
+                while dest.exists():
+                    dest = dest.with_name(f"{path.stem}.{n}{path.suffix}")
+                    n += 1
+                path.replace(dest)
+
+    def write(self, key: str, overrides: list[str], summary: dict, ts):
         """Write a finished run: time series first, summary last (the 'finished' marker)."""
+        import pandas as pd
+
         ts = ts.copy()
         ts.insert(0, "run_key", key)
         atomic_write(self._path("timeseries", key), lambda p: ts.to_parquet(p, index=False))
@@ -109,44 +225,87 @@ class Store:
         return done, failed
 
 
+class StoreMismatch(RuntimeError):
+    """A sweep would mix runs of different models or configurations in one store."""
+
+
 @dataclass
 class Results:
     """A sweep's results: ``summary`` (one row per finished run), ``timeseries`` (all runs),
-    ``failed`` (runs that raised), and ``sql`` for DuckDB queries over the same files."""
+    ``failed`` (runs that raised), ``bad`` (unreadable files skipped, with the reason), and
+    ``sql`` for DuckDB queries over the same (readable) files."""
 
     sweep_dir: Path
     summary: pd.DataFrame
     timeseries: pd.DataFrame
     failed: pd.DataFrame
+    bad: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)
 
-    def sql(self, query: str) -> pd.DataFrame:
+    def sql(self, query: str):
         """Run DuckDB SQL with views ``summary`` and ``timeseries`` over the store."""
         import duckdb
 
         root = Path(self.sweep_dir) / STORE
         con = duckdb.connect()
-        for name in ("summary", "timeseries"):
-            files = sorted((root / name).glob("*.parquet"))
+        for name in KINDS:
+            files = self.files.get(name)
+            if files is None:
+                files = sorted((root / name).glob("*.parquet"))
             if files:
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet("
                             f"{[str(f) for f in files]!r}, union_by_name=true)")
         return con.execute(query).df()
 
 
-def load(sweep_dir) -> Results:
-    """Load a sweep's store (finished runs only; temporary files are ignored)."""
+def load(sweep_dir, quarantine: bool = False) -> Results:
+    """Load a sweep's store (finished runs only; temporary files are ignored).
+
+    A run with an unreadable file (truncated or corrupt summary or time series, or a missing
+    time series) is left out of every table and named in a warning and in ``Results.bad``;
+    with ``quarantine=True`` its files are moved to ``store/quarantine/``.  Rerunning the
+    sweep redoes such runs (it quarantines them before starting)."""
+    import pandas as pd
+
     root = Path(sweep_dir) / STORE
     if not root.exists():
         raise FileNotFoundError(f"no results store under {sweep_dir} (expected {root})")
+    store = Store(Path(sweep_dir))
+    frames, bad = {k: {} for k in KINDS}, []
+    for kind in KINDS:
+        for f in sorted((root / kind).glob("*.parquet")):
+            try:
+                frames[kind][f.stem] = pd.read_parquet(f)
+            except Exception as exc:  # pyarrow's errors for a damaged file vary
+                bad.append((f, _reason(exc)))
+    for key in set(frames["summary"]) - set(frames["timeseries"]):
+        if key not in {p.stem for p, _ in bad}:
+            bad.append((root / "timeseries" / f"{key}.parquet", "missing"))
+    bad_keys = {p.stem for p, _ in bad}
+    failed = []
+    for f in sorted((root / "failed").glob("*.json")):
+        try:
+            failed.append(json.loads(f.read_text()))
+        except (OSError, ValueError) as exc:
+            bad.append((f, _reason(exc)))
+    if bad:
+        what = "\n  ".join(f"{p.relative_to(root)}: {why}" for p, why in bad)
+        warnings.warn(f"{len(bad)} unreadable file(s) in {root} skipped (their runs are left "
+                      f"out; rerun the sweep to redo them):\n  {what}", stacklevel=2)
+        if quarantine:
+            for key in bad_keys:
+                store.quarantine(key)
 
-    def read(kind):
-        files = sorted((root / kind).glob("*.parquet"))
-        if not files:
-            return pd.DataFrame()
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    def table(kind):
+        good = {k: v for k, v in frames[kind].items()
+                if k not in bad_keys and (kind == "summary" or k in frames["summary"])}
+        return good, (pd.concat(list(good.values()), ignore_index=True) if good
+                      else pd.DataFrame())
 
-    failed = [json.loads(f.read_text()) for f in sorted((root / "failed").glob("*.json"))]
-    summary = read("summary")
+    good_s, summary = table("summary")
+    good_t, timeseries = table("timeseries")
     if not summary.empty:
         summary = summary.sort_values("run_key", ignore_index=True)
-    return Results(Path(sweep_dir), summary, read("timeseries"), pd.DataFrame(failed))
+    files = {"summary": [root / "summary" / f"{k}.parquet" for k in sorted(good_s)],
+             "timeseries": [root / "timeseries" / f"{k}.parquet" for k in sorted(good_t)]}
+    return Results(Path(sweep_dir), summary, timeseries, pd.DataFrame(failed), bad, files)

@@ -1,52 +1,92 @@
-"""Running one job of a Hydra multirun into the sweep store, and sweep progress.
+"""Running one job of a Hydra multirun into the sweep store, and the sweep's launcher side.
 
-A job whose run key is already in the store is skipped (resume); a job whose run folder holds a
-finished ``summary.json`` but never reached the store (killed in between) is ingested from the
-folder; a job that raises is recorded as failed and returns normally, so the launcher carries
-on with the others.  ``SweepProgress`` is a Hydra callback that watches the store from the
-launching process and shows progress with an ETA.
+A job whose runs are all in the store returns at once (resume: no config validation, no model,
+no heavy import); a job whose run raises records the failure and returns normally, so the
+launcher carries on with the others.  ``SweepProgress`` is a Hydra callback in the launching
+process: before any job starts it checks the store (writable; one model/config fingerprint;
+unreadable files quarantined so their runs are redone) and counts the planned runs; while the
+jobs run it shows progress with an ETA; at the end it prints one line (finished, skipped,
+failed) and exits non-zero if any run failed; on Ctrl-C or SIGTERM it prints one line and the
+workers stop (a worker also exits by itself when the launching process disappears).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import sys
 import threading
 import time
 import traceback
-from math import prod
 from pathlib import Path
 
-import pandas as pd
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 
-from .results import Store, run_fingerprint, run_key
+from .results import Store, StoreMismatch, run_fingerprint, run_key, store_fingerprint
 
 log = logging.getLogger("sim.sweep")
+LAUNCHER_PID = "SIM_SWEEP_LAUNCHER_PID"   # set by SweepProgress for the worker processes
+ALWAYS_EXCLUDED = ("seed", "replicates")   # never part of the store's fingerprint
+
+
+def job_runs(task: list[str], seed: int, replicates: int) -> list[tuple[list[str], int]]:
+    """The runs of one job: (overrides, seed) each.  With ``replicates=K`` a job runs seeds
+    ``seed .. seed+K-1``, each keyed as if it had been launched alone with that seed."""
+    if replicates <= 1:
+        return [(list(task), seed)]
+    base = [o for o in task if not o.startswith(("seed=", "replicates="))]
+    return [([*base, f"seed={seed + r}"], seed + r) for r in range(replicates)]
+
+
+_watchdog_started = False
+
+
+def _exit_with_launcher() -> None:
+    """In a worker process (not the launching one): ignore Ctrl-C (the launcher handles it and
+    stops the workers) and exit as soon as the parent process disappears (launcher killed by
+    SIGKILL or SIGTERM), instead of running on as an orphan."""
+    global _watchdog_started
+    launcher = os.environ.get(LAUNCHER_PID)
+    if _watchdog_started or not launcher or int(launcher) == os.getpid():
+        return
+    _watchdog_started = True
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)   # orphaned: the sweep is gone; a rerun redoes the unfinished runs
+
+    threading.Thread(target=watch, name="exit-with-launcher", daemon=True).start()
 
 
 def run_job(dcfg, simulate) -> None:
     """Run (or skip) one multirun job into the sweep store; never raises for a failing model.
 
     A sweep's results live in its store only (the job folder keeps Hydra's record of the job):
-    the summary row, written last, marks a run finished.  With ``replicates=K`` a job runs
-    seeds ``seed .. seed+K-1`` one after another, each stored as its own run (keyed as if it
-    had been launched alone with that seed), so a sweep of short runs pays the launcher's
-    per-job cost once per K runs."""
+    the summary row, written last, marks a run finished.  Finished runs are skipped before
+    anything else (the store's fingerprint, checked by the launcher before the sweep starts,
+    guarantees they were made by this model and configuration)."""
+    _exit_with_launcher()
+    hc = HydraConfig.get()
+    store = Store(Path(hc.sweep.dir))
+    runs = job_runs(list(hc.overrides.task), int(dcfg.seed), int(dcfg.get("replicates", 1)))
+    todo = [(o, s, run_key(o)) for o, s in runs]
+    todo = [(o, s, k) for o, s, k in todo if not store.is_finished(k)]
+    if not todo:
+        log.debug("skip (finished): %s", " ".join(hc.overrides.task))
+        return
     import dataclasses
 
     from .config import to_config
     from .recording import summary
 
-    hc = HydraConfig.get()
-    base = [o for o in hc.overrides.task if not o.startswith(("seed=", "replicates="))]
-    store = Store(Path(hc.sweep.dir))
-    k = int(dcfg.get("replicates", 1))
-    jobs = [(list(hc.overrides.task), int(dcfg.seed))] if k <= 1 else \
-        [([*base, f"seed={int(dcfg.seed) + r}"], int(dcfg.seed) + r) for r in range(k)]
     cfg = None
-    for overrides, seed in jobs:
-        key = run_key(overrides)
+    for overrides, seed, key in todo:
         try:
             cfg = cfg or to_config(dcfg)
             run_cfg = dataclasses.replace(cfg, seed=seed, replicates=1)
@@ -54,15 +94,6 @@ def run_job(dcfg, simulate) -> None:
         except Exception as exc:  # a bad configuration is this run's failure, not the sweep's
             store.write_failure(key, overrides, exc, traceback.format_exc())
             log.error("run %s failed: %s: %s", key, type(exc).__name__, exc)
-            continue
-        if store.is_finished(key):
-            if store.fingerprint(key) != fp:
-                raise RuntimeError(
-                    f"{hc.sweep.dir} already holds run {key} ({' '.join(overrides)}) made with "
-                    "other model code, config files or calibrated values; finished results are "
-                    "never overwritten: run into a new folder (hydra.sweep.dir=...) or move the "
-                    "old one away")
-            log.info("skip %s (finished): %s", key, " ".join(overrides))
             continue
         try:
             model, wall = simulate(run_cfg)
@@ -74,30 +105,109 @@ def run_job(dcfg, simulate) -> None:
             log.error("run %s failed: %s: %s", key, type(exc).__name__, exc)
 
 
-def count_runs(sweeper_params: dict, cli_overrides: list[str], replicates: int = 1) -> int:
-    return count_jobs(sweeper_params, cli_overrides) * max(int(replicates), 1)
-
-
-def count_jobs(sweeper_params: dict, cli_overrides: list[str]) -> int:
-    """Number of jobs in a basic-sweeper multirun (cartesian product of sweeps)."""
+def _parsed_overrides(config) -> list:
+    """The sweep's overrides as the basic sweeper parses them: its params, then the command
+    line's task overrides."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    spec = {k: f"{k}={v}" for k, v in (sweeper_params or {}).items()}
-    for o in cli_overrides:
-        if "=" in o:
-            spec[o.split("=", 1)[0].lstrip("+~")] = o
-    parsed = OverridesParser.create().parse_overrides(list(spec.values()))
-    sizes = [len(list(p.sweep_iterator())) for p in parsed if p.is_sweep_override()]
-    return prod(sizes) if sizes else 1
+    params = config.hydra.sweeper.get("params") or {}
+    spec = [f"{k}={v}" for k, v in params.items()] + list(config.hydra.overrides.task)
+    return OverridesParser.create().parse_overrides(spec)
+
+
+def swept_keys(config) -> set[str]:
+    """Keys the sweep varies (plus the seed and ``replicates``, always)."""
+    try:
+        keys = {o.get_key_element().lstrip("+~") for o in _parsed_overrides(config)
+                if o.is_sweep_override()}
+    except Exception:  # a sweep syntax parsed only with the config loader (e.g. glob)
+        spec = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+        keys = {o.split("=", 1)[0].lstrip("+~")
+                for o in spec + list(config.hydra.overrides.task)
+                if "=" in o and any(c in o.split("=", 1)[1] for c in ",(")}
+    return keys | set(ALWAYS_EXCLUDED)
+
+
+def planned_jobs(config) -> list[list[str]]:
+    """Every job's task overrides, as Hydra's basic sweeper will make them."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    target = str(config.hydra.sweeper.get("_target_", ""))
+    if not target.endswith("BasicSweeper"):
+        raise ValueError(f"cannot plan the jobs of sweeper {target}")
+    return [job for batch in BasicSweeper.split_arguments(_parsed_overrides(config), None)
+            for job in batch]
+
+
+def planned_runs(config) -> dict[str, list[str]]:
+    """run key -> overrides for every run of the sweep (jobs times replicates)."""
+    runs = {}
+    for job in planned_jobs(config):
+        ov = dict(o.split("=", 1) for o in job if "=" in o)
+        seed = int(ov.get("seed", config.get("seed", 0)))
+        k = int(ov.get("replicates", config.get("replicates", 1)))
+        for overrides, _ in job_runs(job, seed, k):
+            runs[run_key(overrides)] = overrides
+    return runs
+
+
+def fingerprint_record(config) -> dict:
+    """The store fingerprint of a sweep from its (launcher-side) configuration: the model and
+    the resolved configuration without the seed and the swept keys."""
+    from omegaconf import OmegaConf
+
+    try:
+        resolved = OmegaConf.to_container(config, resolve=True)
+    except Exception:  # an interpolation only a job can resolve: compare it unresolved
+        resolved = OmegaConf.to_container(config, resolve=False)
+    resolved.pop("hydra", None)
+    return store_fingerprint(resolved, swept_keys(config))
+
+
+def _check_writable(root: Path) -> None:
+    """Raise OSError unless the store folder can be created and written."""
+    for sub in ("summary", "timeseries", "failed"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    probe = root / f".write-test.{os.getpid()}"
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
+class _QuietFinishedJobs(logging.Filter):
+    """Drops a launcher's per-job line ("#12 : overrides") for jobs whose runs are all finished."""
+
+    def __init__(self, finished: set[str]):
+        super().__init__()
+        self.finished = finished
+
+    def filter(self, record) -> bool:
+        msg = record.getMessage()
+        return not (msg.startswith("\t#") and msg.split(" : ", 1)[-1] in self.finished)
+
+
+LAUNCHER_LOGGERS = ("hydra._internal.core_plugins.basic_launcher",
+                    "hydra_plugins.hydra_joblib_launcher._core",
+                    "hydra_plugins.hydra_ray_launcher._core")
+
+
+def _fail(message: str, status: int):
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(status)
 
 
 class SweepProgress(Callback):
-    """Progress bar with ETA for a multirun, driven by the store (works with any launcher)."""
+    """The launching process's side of a sweep (works with any launcher): checks the store
+    before any job starts, shows progress with an ETA, and reports at the end."""
 
     def __init__(self, interval: float = 1.0):
         self.interval = interval
         self._stop = threading.Event()
         self._thread = None
+        self._planned = None
+        self._store = None
+        self._skipped = 0
+        self._filter = None
+        self._saved = {}
 
     def __getstate__(self):
         # Launchers pickle callbacks with each job; the watcher stays in the launching process.
@@ -107,51 +217,142 @@ class SweepProgress(Callback):
         self.__init__(**state)
 
     def on_multirun_start(self, config, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        store = self._store = Store(sweep_dir)
         try:
-            total = count_runs(config.hydra.sweeper.get("params"), list(config.hydra.overrides.task),
-                               config.get("replicates", 1))
-        except Exception:  # a sweep we cannot count still runs, without a total
-            total = None
-        store = Store(Path(config.hydra.sweep.dir))
+            _check_writable(store.root)
+            store.claim(fingerprint_record(config))
+            bad = store.check(quarantine=True)
+        except StoreMismatch as exc:
+            _fail(f"error: {exc}\nfinished results are never mixed or overwritten: run into a "
+                  "new folder (hydra.sweep.dir=...) or move the old one away", 3)
+        except OSError as exc:
+            _fail(f"error: cannot write to the sweep folder {sweep_dir}: "
+                  f"{exc.strerror or exc}; choose another hydra.sweep.dir", 2)
+        if bad:
+            keys = sorted({p.stem for p, _ in bad})
+            print(f"store: {len(keys)} run(s) with unreadable files moved to "
+                  f"{store.root / 'quarantine'} and redone: "
+                  + ", ".join(f"{p.parent.name}/{p.name} ({why})" for p, why in bad),
+                  file=sys.stderr, flush=True)
+        finished = store.keys()
+        try:
+            self._planned = planned_runs(config)
+            jobs = planned_jobs(config)
+        except Exception:  # a sweep we cannot plan still runs, counted from the store
+            self._planned, jobs = None, []
+        planned = set(self._planned) if self._planned is not None else None
+        total = len(planned) if planned is not None else None
+        self._skipped = len(planned & finished) if planned is not None else len(finished)
+        if total is not None and self._skipped == total:   # nothing to do: launch nothing
+            print(f"sweep: {total} of {total} runs finished ({total} skipped as already "
+                  "finished, 0 run now), 0 failed", file=sys.stderr, flush=True)
+            raise SystemExit(0)
+        if total is not None:
+            print(f"sweep: {total} runs, {self._skipped} already finished (skipped), "
+                  f"{total - self._skipped} to run; store {store.root}",
+                  file=sys.stderr, flush=True)
+            done_jobs = set()
+            for job in jobs:
+                ov = dict(o.split("=", 1) for o in job if "=" in o)
+                seed = int(ov.get("seed", config.get("seed", 0)))
+                k = int(ov.get("replicates", config.get("replicates", 1)))
+                if all(run_key(o) in finished for o, _ in job_runs(job, seed, k)):
+                    done_jobs.add(" ".join(job))
+            self._filter = _QuietFinishedJobs(done_jobs)
+            for name in LAUNCHER_LOGGERS:
+                logging.getLogger(name).addFilter(self._filter)
+        os.environ[LAUNCHER_PID] = str(os.getpid())
+        if threading.current_thread() is threading.main_thread():
+            self._saved = {"excepthook": sys.excepthook,
+                           "sigterm": signal.signal(signal.SIGTERM, self._on_sigterm)}
+            sys.excepthook = self._excepthook
+        self._stop.clear()
         self._thread = threading.Thread(target=self._watch, args=(store, total), daemon=True)
         self._thread.start()
+
+    def _counts(self) -> tuple[int, int]:
+        """(finished, failed) runs of this sweep (of the whole store if it was not planned)."""
+        done, failed = self._store.keys(), self._store.failed_keys() - self._store.keys()
+        if self._planned is None:
+            return len(done), len(failed)
+        planned = set(self._planned)
+        return len(planned & done), len(planned & failed)
 
     def _watch(self, store, total):
         from tqdm import tqdm
 
-        done0 = sum(store.counts())
+        done0 = sum(self._counts())
         bar = tqdm(total=total, initial=done0, desc="sweep", unit="run", dynamic_ncols=True)
         last = done0
         while not self._stop.is_set():
-            done, failed = store.counts()
+            done, failed = self._counts()
             if done + failed != last:
                 bar.update(done + failed - last)
                 last = done + failed
                 bar.set_postfix(failed=failed)
-            time.sleep(self.interval)
-        done, failed = store.counts()
+            self._stop.wait(self.interval)
+        done, failed = self._counts()
         bar.update(done + failed - last)
         bar.set_postfix(failed=failed)
         bar.close()
 
-    def on_multirun_end(self, config, **kwargs) -> None:
+    def _stop_watching(self) -> None:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=5)
+            self._thread = None
+        if self._filter:
+            for name in LAUNCHER_LOGGERS:
+                logging.getLogger(name).removeFilter(self._filter)
+        if "sigterm" in self._saved:
+            signal.signal(signal.SIGTERM, self._saved.pop("sigterm"))
+
+    def _on_sigterm(self, signum, frame):
+        # As Ctrl-C: the launcher stops its workers and the sweep ends with one line.
+        raise KeyboardInterrupt
+
+    def _excepthook(self, exc_type, exc, tb):
+        if issubclass(exc_type, KeyboardInterrupt) and self._store is not None:
+            self._stop_watching()
+            done, _ = self._counts()
+            total = len(self._planned) if self._planned is not None else "?"
+            print(f"interrupted: {done} of {total} finished; rerun the same command to resume",
+                  file=sys.stderr, flush=True)
+            return
+        self._saved.get("excepthook", sys.__excepthook__)(exc_type, exc, tb)
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        self._stop_watching()
+        if "excepthook" in self._saved:
+            sys.excepthook = self._saved.pop("excepthook")
+        done, failed = self._counts()
+        total = len(self._planned) if self._planned is not None else done + failed
+        line = (f"sweep: {done} of {total} runs finished ({self._skipped} skipped as already "
+                f"finished, {done - self._skipped} run now), {failed} failed")
+        if not failed:
+            print(line, file=sys.stderr, flush=True)
+            return
+        keys = sorted(self._store.failed_keys() - self._store.keys())
+        if self._planned is not None:
+            keys = [k for k in keys if k in self._planned]
+        where = self._store.root / "failed"
+        shown = ", ".join(f"{k}.json" for k in keys[:5]) + (", ..." if len(keys) > 5 else "")
+        _fail(f"{line}: error and traceback of each in {where}/ ({shown}); "
+              "rerunning the same command retries them", 1)
 
 
-def run_design(sweep_dir: Path, design: pd.DataFrame, overrides: list[str] = (),
-               seeds: str = "0") -> pd.DataFrame:
-    """Run every row of ``design`` (columns = dotted config keys) for each seed in ``seeds``
-    (a Hydra sweep value such as ``0,1`` or ``range(0,20)``) as one multirun into the store of
-    ``sweep_dir``, and return the finished runs' summaries with a ``design_row`` column.
+def run_design(sweep_dir: Path, design, overrides: list[str] = (), seeds: str = "0"):
+    """Run every row of ``design`` (a DataFrame, columns = dotted config keys) for each seed in
+    ``seeds`` (a Hydra sweep value such as ``0,1`` or ``range(0,20)``) as one multirun into the
+    store of ``sweep_dir``, and return the finished runs' summaries with a ``design_row`` column.
 
     Rerunning resumes; a design that differs from the one already in ``sweep_dir`` is refused
     (its stored results would not match)."""
     import subprocess
-    import sys
 
     import numpy as np
+    import pandas as pd
 
     from .outputs import atomic_write
     from .results import load
@@ -168,8 +369,11 @@ def run_design(sweep_dir: Path, design: pd.DataFrame, overrides: list[str] = (),
     cmd = [sys.executable, "-m", "sim", "-m", f"hydra.sweep.dir={sweep}", f"design.path={path}",
            f"design.row=range(0,{len(design)})", f"seed={seeds}", "output.figures=false",
            *overrides]
-    subprocess.run(cmd, check=True)
-    res = load(sweep).summary
+    r = subprocess.run(cmd)
+    results = load(sweep)
+    if r.returncode and not (r.returncode == 1 and not results.failed.empty):
+        raise subprocess.CalledProcessError(r.returncode, cmd)   # not just failed runs
+    res = results.summary
     res = res[res["ov.design.path"] == str(path)].copy()
     res["design_row"] = pd.to_numeric(res["ov.design.row"]).astype(int)
     return res

@@ -1,6 +1,10 @@
-"""Sweeps: one store, resume after SIGKILL, failures recorded, serial == parallel."""
+"""Sweeps: one store, resume after SIGKILL, failures recorded, serial == parallel; a store
+never mixes model versions, survives damaged files, and a sweep ends with one clear line
+(finished, interrupted, failed, unwritable folder) and no stray workers."""
 
+import contextlib
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -18,14 +22,14 @@ ROOT = Path(__file__).resolve().parent.parent
 VOLATILE = ["wall_s_simulation"]
 
 
-def sweep(tmp, *args, launcher="basic", wait=True):
+def sweep(tmp, *args, launcher="basic", wait=True, status=0):
     cmd = [sys.executable, "-m", "sim", "-m", "experiment=smoke", f"hydra.sweep.dir={tmp}",
            f"hydra/launcher={launcher}", *args]
     if not wait:
         return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.returncode == status, r.stderr[-3000:]
     return r
 
 
@@ -43,27 +47,44 @@ def test_smoke_sweep_lands_in_one_queryable_store(tmp_path):
     assert q["k"].iloc[0] == 4 and q["n"].iloc[0] == len(res.timeseries)
     # Rerunning skips finished runs: nothing is recomputed or duplicated.
     before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "store/summary").iterdir()}
-    sweep(tmp_path)
+    r = sweep(tmp_path)
     after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "store/summary").iterdir()}
     assert before == after
+    # ... quietly: no line per finished job, one line at the end.
+    assert "sweep: 4 of 4 runs finished (4 skipped as already finished, 0 run now), 0 failed" \
+        in r.stderr
+    assert " : policy.rollout_months=" not in r.stderr + r.stdout
+    assert "(finished)" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 def test_rerun_with_a_changed_model_is_refused_and_nothing_is_overwritten(tmp_path):
-    """A finished run made by other code or configuration is neither reused nor replaced."""
+    """A store made by other code or configuration is neither reused nor added to."""
     sweep(tmp_path)
+    fp = tmp_path / "store/fingerprint.json"
+    rec = json.loads(fp.read_text())
+    fp.write_text(json.dumps({**rec, "model": "an-older-model", "fingerprint": "older"}))
     summaries = sorted((tmp_path / "store/summary").iterdir())
-    stale = summaries[0]
-    df = pd.read_parquet(stale)
-    df["fingerprint"] = "made-by-an-older-model"
-    df.to_parquet(stale, index=False)
     before = {p.name: p.read_bytes() for p in summaries}
-    cmd = [sys.executable, "-m", "sim", "-m", "experiment=smoke", f"hydra.sweep.dir={tmp_path}",
-           "hydra/launcher=basic"]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert r.returncode != 0
-    assert stale.stem in r.stderr and "new folder" in r.stderr
+    r = sweep(tmp_path, status=3)
+    assert "model's code" in r.stderr and "new folder" in r.stderr
+    assert "Traceback" not in r.stderr
     assert {p.name: p.read_bytes() for p in sorted((tmp_path / "store/summary").iterdir())} \
         == before
+
+
+def test_extending_a_sweep_with_another_configuration_is_refused_before_running(tmp_path):
+    """New seeds with a changed calibrated value would be averaged with the old runs: refused,
+    naming the value, before any job starts; new seeds of the same model are welcome."""
+    sweep(tmp_path)
+    r = sweep(tmp_path, "seed=2,3", "behaviour.price_sensitivity=0.3", status=3)
+    assert "behaviour.price_sensitivity: 0.2048 in the store, 0.3 now" in r.stderr
+    assert "Traceback" not in r.stderr and "Launching" not in r.stderr
+    assert len(load(tmp_path).summary) == 4 and not list((tmp_path / "store/failed").glob("*"))
+    r = sweep(tmp_path, "steps=11", status=3)   # any other fixed value: the same
+    assert "steps: 10 in the store, 11 now" in r.stderr
+    r = sweep(tmp_path, "seed=0,1,2", "policy.rollout_months=3,6,12")
+    assert "9 of 9 runs finished (4 skipped as already finished, 5 run now)" in r.stderr
+    assert len(load(tmp_path).summary) == 9
 
 
 def test_parallel_and_serial_sweeps_store_identical_results(tmp_path):
@@ -76,12 +97,21 @@ def test_parallel_and_serial_sweeps_store_identical_results(tmp_path):
                            b.timeseries.sort_values(key, ignore_index=True))
 
 
-def test_failing_run_is_recorded_and_others_complete(tmp_path):
-    sweep(tmp_path, "policy.pb_target=0.3,1.5", "seed=0")
+def test_failing_run_is_recorded_others_complete_and_the_sweep_fails(tmp_path):
+    # A bad value on the command line is refused before any job (sim.config.RunGuard); a bad
+    # row of a design file is found only by its job, so that job fails and the others run.
+    design = tmp_path / "design.csv"
+    design.write_text("policy.pb_target\n0.3\n1.5\n")
+    r = sweep(tmp_path / "sweep", f"design.path={design}", "design.row=0,1", "seed=0", status=1)
+    tmp_path = tmp_path / "sweep"
     res = load(tmp_path)
     assert len(res.summary) == 2            # two rollout speeds with the valid target
     assert len(res.failed) == 2
     assert res.failed["error"].str.contains("policy.pb_target=1.5 is out of range").all()
+    last = r.stderr.strip().splitlines()[-1]
+    assert "2 of 4 runs finished" in last and "2 failed" in last
+    assert str(tmp_path / "store" / "failed") in last
+    assert all(f"{k}.json" in last for k in res.failed["run_key"])
 
 
 def test_resume_after_sigkill_gives_each_run_once_with_same_results(tmp_path):
@@ -166,3 +196,142 @@ def test_ray_launcher_runs_the_same_sweep_into_the_same_store(tmp_path):
     a, b = load(tmp_path / "ray"), load(tmp_path / "joblib")
     assert len(a.summary) == 4
     pdt.assert_frame_equal(_stable(a.summary), _stable(b.summary))
+
+
+def test_damaged_files_are_reported_quarantined_and_redone(tmp_path):
+    """A truncated summary, and a truncated time series beside an intact summary: load names
+    and skips them; a rerun moves them to store/quarantine/ and redoes those runs."""
+    sweep(tmp_path)
+    clean = load(tmp_path)
+    store = tmp_path / "store"
+    keys = sorted(clean.summary["run_key"])
+    for kind, key in (("summary", keys[0]), ("timeseries", keys[1])):
+        f = store / kind / f"{key}.parquet"
+        f.write_bytes(f.read_bytes()[:200])
+    with pytest.warns(UserWarning, match=keys[1]):
+        assert set(load(tmp_path).summary["run_key"]) == set(keys[2:])
+    r = sweep(tmp_path)
+    assert "Traceback" not in r.stderr
+    assert keys[0] in r.stderr and keys[1] in r.stderr and "quarantine" in r.stderr
+    assert "4 of 4 runs finished (2 skipped as already finished, 2 run now), 0 failed" in r.stderr
+    again = load(tmp_path)
+    assert not again.bad
+    pdt.assert_frame_equal(_stable(again.summary), _stable(clean.summary))
+    assert again.timeseries["run_key"].nunique() == 4
+    assert (store / "quarantine" / "summary" / f"{keys[0]}.parquet").exists()
+    assert (store / "quarantine" / "timeseries" / f"{keys[1]}.parquet").exists()
+
+
+def _session_processes(sid: int) -> list[int]:
+    """Live (not zombie) processes of a session, from /proc."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if fields[0] != "Z" and int(fields[3]) == sid:
+                pids.append(int(d.name))
+    return pids
+
+
+def _wait_for_runs(tmp, n, proc, timeout=300):
+    store = Path(tmp) / "store" / "summary"
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if store.exists() and len(list(store.glob("*.parquet"))) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the sweep did not get going")
+
+
+def _wait_gone(sid, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline and _session_processes(sid):
+        time.sleep(0.2)
+    return _session_processes(sid)
+
+
+@contextlib.contextmanager
+def _cleanup(proc):
+    """Whatever the test's outcome, no process of the sweep's session outlives it."""
+    try:
+        yield
+    finally:
+        for pid in _session_processes(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+
+LONG = ["seed=range(0,6)", "steps=40", "hydra.launcher.n_jobs=2"]
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_prints_one_line_and_stops_every_worker(tmp_path, sig):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) or SIGTERM to the
+    launcher: one line, no traceback, non-zero status, no worker left; a rerun resumes."""
+    proc = sweep(tmp_path, *LONG, launcher="joblib", wait=False)
+    with _cleanup(proc):
+        _wait_for_runs(tmp_path, 1, proc)
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            os.kill(proc.pid, sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        assert "Traceback" not in err, err[-3000:]
+        lines = [ln for ln in err.splitlines() if ln.startswith("interrupted:")]
+        assert len(lines) == 1, err[-3000:]
+        assert lines[0].endswith("of 12 finished; rerun the same command to resume")
+        assert _wait_gone(proc.pid) == []
+    r = sweep(tmp_path, *LONG, launcher="joblib")
+    assert "12 of 12 runs finished" in r.stderr and len(load(tmp_path).summary) == 12
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="needs /proc")
+def test_workers_exit_when_the_launcher_is_killed(tmp_path):
+    """SIGKILL of the launching process alone: its joblib (loky) workers notice that their
+    parent is gone and exit, instead of running on as orphans."""
+    proc = sweep(tmp_path, *LONG, launcher="joblib", wait=False)
+    with _cleanup(proc):
+        _wait_for_runs(tmp_path, 1, proc)
+        assert len(_session_processes(proc.pid)) > 1        # the launcher and its workers
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _wait_gone(proc.pid) == []
+        proc.communicate(timeout=10)                          # no worker holds stderr open
+    n = len(list((tmp_path / "store/summary").glob("*.parquet")))
+    time.sleep(2)
+    assert len(list((tmp_path / "store/summary").glob("*.parquet"))) == n   # nothing runs on
+
+
+def test_read_only_sweep_folder_gives_one_line(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    cmd = [sys.executable, "-m", "sim", "-m", "experiment=smoke", f"hydra.sweep.dir={folder}",
+           "hydra/launcher=basic"]
+    if os.geteuid() == 0:   # root ignores permissions: a read-only bind mount instead
+        import shutil
+        if not shutil.which("unshare"):
+            pytest.skip("root without unshare: cannot make a read-only folder")
+        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+               'mount --bind -o ro "$0" "$0" && exec "$@"', str(folder), *cmd]
+    else:
+        folder.chmod(0o555)
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    if "mount" in r.stderr and "sweep" not in r.stderr:
+        pytest.skip(f"cannot mount read-only here: {r.stderr.strip()}")
+    folder.chmod(0o755)
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert r.stderr.strip().splitlines() == [
+        f"error: cannot write to the sweep folder {folder}: "
+        f"{'Read-only file system' if os.geteuid() == 0 else 'Permission denied'}; "
+        "choose another hydra.sweep.dir"]
