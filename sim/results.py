@@ -30,6 +30,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 STORE = "store"
 FINGERPRINT = "fingerprint.json"
 KINDS = ("summary", "timeseries")
+_INT = re.compile(r"[+-]?\d+")
+_FLOAT = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
 
 
 def run_key(overrides: list[str]) -> str:
@@ -111,12 +114,24 @@ def fingerprint_difference(old: dict, new: dict) -> list[str]:
     return lines or ["the swept keys differ"]
 
 
+def typed(value: str):
+    """An override's value as the number or boolean it spells (``"12"`` -> 12), else the
+    string: so a store's ``ov.*`` columns sort and compare as numbers."""
+    if _INT.fullmatch(value):
+        return int(value)
+    if _FLOAT.fullmatch(value):
+        return float(value)
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value
+
+
 def _override_columns(overrides: list[str]) -> dict:
     cols = {}
     for o in overrides:
         if "=" in o and not o.startswith("hydra."):
             k, v = o.split("=", 1)
-            cols[f"ov.{k.lstrip('+~')}"] = v
+            cols[f"ov.{k.lstrip('+~')}"] = typed(v)
     return cols
 
 

@@ -1,10 +1,23 @@
-"""The sweep store on its own (no model runs): unreadable files reported and skipped,
-quarantine, the store's one fingerprint, the cheap skip of finished runs."""
+"""The sweep store on its own (no model runs): typed override columns, unreadable files
+reported and skipped, quarantine, the store's one fingerprint, the cheap skip of finished
+runs."""
+
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from sim.results import Store, StoreMismatch, load, store_fingerprint
+from sim.results import Store, StoreMismatch, load, store_fingerprint, typed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_sql() -> str:
+    """The SQL of the README's sweep-store example (``res.sql('...')``)."""
+    lines = [ln for ln in (ROOT / "README.md").read_text().splitlines()
+             if ln.startswith("res.sql('")]
+    assert len(lines) == 1
+    return lines[0].removeprefix("res.sql('").removesuffix("')")
 
 
 def _store(tmp_path, months=(3, 12, 6), seeds=(0, 1)):
@@ -18,6 +31,21 @@ def _store(tmp_path, months=(3, 12, 6), seeds=(0, 1)):
             store.write(run_key(overrides), overrides,
                         {"worse_off_share": m / 100 + s / 1000}, ts)
     return store
+
+
+def test_override_columns_are_typed_so_numbers_sort_as_numbers(tmp_path):
+    assert [typed(v) for v in ("12", "-3", "0.5", "1e-3", "true", "False", "abc", "3,4")] \
+        == [12, -3, 0.5, 0.001, True, False, "abc", "3,4"]
+    _store(tmp_path)
+    res = load(tmp_path)
+    s = res.summary
+    assert s["ov.policy.rollout_months"].dtype.kind == "i" and s["ov.seed"].dtype.kind == "i"
+    assert s["ov.policy.pb_target"].dtype.kind == "f"
+    assert s["ov.output.figures"].dtype == bool and s["ov.council.name"].iloc[0] == "Leeds"
+    # The README's example: 3, 6, 12 in order (as strings it was '12', '3', '6').
+    q = res.sql(readme_sql())
+    assert q.iloc[:, 0].tolist() == [3, 6, 12]
+    assert q.iloc[:, 1].tolist() == pytest.approx([0.0305, 0.0605, 0.1205])
 
 
 def _truncate(path, size=100):

@@ -41,7 +41,7 @@ def test_smoke_sweep_lands_in_one_queryable_store(tmp_path):
     sweep(tmp_path)
     res = load(tmp_path)
     assert len(res.summary) == 4 and res.failed.empty
-    assert set(res.summary["ov.seed"]) == {"0", "1"}
+    assert set(res.summary["ov.seed"]) == {0, 1}
     assert res.timeseries["run_key"].nunique() == 4
     q = res.sql("SELECT count(*) AS n, count(DISTINCT run_key) AS k FROM timeseries")
     assert q["k"].iloc[0] == 4 and q["n"].iloc[0] == len(res.timeseries)
