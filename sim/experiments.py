@@ -65,7 +65,11 @@ def run(name: str, launcher: list[str] = ()) -> Path:
     cmd = [sys.executable, "-m", "sim", "-m", f"experiment={name}", f"hydra.sweep.dir={sweep}",
            *launcher]
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, cwd=ROOT)
+    # Exit 1 means some runs failed (recorded in the store, reported below); anything else
+    # (a refused store, an interrupt) is the sweep's own failure.
+    code = subprocess.run(cmd, cwd=ROOT).returncode
+    if code not in (0, 1) or (code == 1 and Store(sweep).counts()[0] == 0):
+        raise SystemExit(f"error: the sweep of {name} stopped (exit {code}); no report written")
     t1 = time.perf_counter()
     out = EXPERIMENTS / name / "report"
     shutil.rmtree(out, ignore_errors=True)

@@ -59,7 +59,7 @@ def test_experiments_are_found_from_any_directory_and_by_launcher_workers(tmp_pa
     assert r.returncode == 0, r.stderr[-2000:]
     res = load(tmp_path / "sweep")
     assert len(res.summary) == 4 and res.failed.empty
-    assert set(res.summary["ov.policy.rollout_months"]) == {"3", "12"}
+    assert set(res.summary["ov.policy.rollout_months"]) == {3, 12}   # typed, not text
     r = subprocess.run([sys.executable, "-m", "sim", "--help"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=120)
     assert f"experiment: {', '.join(FOLDERS)}" in r.stdout
