@@ -23,7 +23,14 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from .config import ConfigError, SimConfig, checked, created_by_run, register_schema, to_config
+from .config import (
+    ConfigError,
+    SimConfig,
+    checked,
+    created_by_run,
+    register_schema,
+    single_run_config,
+)
 from .outputs import SUMMARY, ResultsExistError
 
 log = logging.getLogger("sim")
@@ -79,10 +86,7 @@ def main(dcfg: DictConfig) -> None:
     cfg = checked(out)   # validated by sim.config.RunGuard before Hydra wrote anything
     if cfg is None:
         try:
-            cfg = to_config(dcfg)
-            if cfg.replicates > 1:
-                raise ConfigError(f"replicates={cfg.replicates} needs a multirun (python -m sim "
-                                  "-m ...); a single run has one seed")
+            cfg = single_run_config(dcfg)
         except ConfigError as exc:
             _discard_unfinished(out)
             print(f"error: {exc}", file=sys.stderr)

@@ -631,6 +631,15 @@ def _check_overrides(overrides: dict, source: str = "") -> None:
         raise _invalid(errors)
 
 
+def single_run_config(cfg) -> SimConfig:
+    """``to_config`` for one run (``python -m sim`` without ``-m``): one seed only."""
+    out = to_config(cfg)
+    if out.replicates > 1:
+        raise ConfigError(f"replicates={out.replicates} needs a multirun (python -m sim -m ...); "
+                          "a single run has one seed")
+    return out
+
+
 def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> SimConfig:
     """Merge a Hydra/dict config onto the schema and validate it.
 
@@ -725,10 +734,7 @@ class RunGuard:
         with _open(task):
             del task["hydra"]
         try:
-            cfg = to_config(task)
-            if cfg.replicates > 1:
-                raise ConfigError(f"replicates={cfg.replicates} needs a multirun (python -m sim "
-                                  "-m ...); a single run has one seed")
+            cfg = single_run_config(task)
         except ConfigError as exc:
             _refuse(str(exc), 2)
         if out is not None:
