@@ -22,6 +22,7 @@ import pandas as pd
 
 from .config import CONFIG_DIR
 from .outputs import atomic_write
+from .report import fmt
 from .results import load
 
 ROOT = CONFIG_DIR.parent
@@ -115,7 +116,7 @@ def compare_table(res) -> pd.DataFrame:
         row = {"measure": label}
         for sc in ("personal_best_2010", "quick_fix"):
             m, lo, hi = _interval(res[sc][key])
-            row[sc] = f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+            row[sc] = f"{fmt(key, m)} [{fmt(key, lo)}, {fmt(key, hi)}]"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -165,7 +166,8 @@ def markdown(table, comp, seeds, args) -> str:
              "|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         lines.append(f"| {r['scenario']} | `{r['target']}` | {r['evidence']} | {r['source']} | "
-                     f"{r['model_mean']:.4g} [{r['p05']:.4g}, {r['p95']:.4g}] | {r['tolerance']} | "
+                     f"{fmt(r['target'], r['model_mean'])} [{fmt(r['target'], r['p05'])}, "
+                     f"{fmt(r['target'], r['p95'])}] | {r['tolerance']} | "
                      f"{'pass' if r['pass'] else 'FAIL'} |")
     n_pass = int(table["pass"].sum())
     lines += ["", f"{n_pass} of {len(table)} targets pass.", "", "![targets](validation/targets.png)",
