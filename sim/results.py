@@ -55,17 +55,42 @@ def run_key(overrides: list[str]) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def model_fingerprint() -> str:
-    """Hash of the model's code (``sim/*.py``) and its config files: the same overrides run
-    by other code or other calibrated values are not the same run."""
-    from .config import CONFIG_DIR
+def model_modules() -> list[Path]:
+    """The source files a run's results depend on: ``sim/model.py`` and every module of the
+    package it imports, directly or not (found by reading the imports, not by running them).
+    Commands that only run or report the model (validate, bench, report, ...) are not among
+    them, so editing one does not invalidate every sweep store."""
+    import ast
 
     code = Path(__file__).resolve().parent
+    seen, todo = set(), ["model"]
+    while todo:
+        name = todo.pop()
+        path = code / f"{name}.py"
+        if name in seen or not path.is_file():
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    todo.append(node.module.split(".")[0])
+                else:
+                    todo.extend(a.name for a in node.names)
+    return sorted(code / f"{name}.py" for name in seen)
+
+
+def model_fingerprint() -> str:
+    """Hash of the model's code (``model_modules``) and its config files: the same overrides
+    run by other code or other calibrated values are not the same run."""
+    from .config import CONFIG_DIR
+
     h = hashlib.sha1()
-    for base, pattern in ((code, "*.py"), (Path(CONFIG_DIR), "**/*.yaml")):
-        for f in sorted(base.glob(pattern)):
-            h.update(f.relative_to(base).as_posix().encode())
-            h.update(f.read_bytes())
+    files = [(f.name, f) for f in model_modules()]
+    files += [(f.relative_to(CONFIG_DIR).as_posix(), f)
+              for f in sorted(Path(CONFIG_DIR).glob("**/*.yaml"))]
+    for name, f in files:
+        h.update(name.encode())
+        h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 

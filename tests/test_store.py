@@ -146,3 +146,11 @@ def test_finished_job_is_skipped_without_building_its_config(tmp_path, monkeypat
     monkeypatch.setattr(config_mod, "to_config", boom)
     run_job(cfg, simulate=boom)
     assert Store(tmp_path).counts() == (1, 0)
+
+
+def test_the_model_fingerprint_covers_the_model_not_the_commands():
+    from sim.results import model_modules
+
+    names = {p.name for p in model_modules()}
+    assert {"model.py", "kernels.py", "market.py", "recording.py", "config.py"} <= names
+    assert not names & {"validate.py", "bench.py", "report.py", "docfigs.py", "golden.py"}
