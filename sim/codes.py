@@ -3,8 +3,8 @@
 Every route, support option, provider type and buyer side is a small integer so that state
 can live in numpy columns and the compiled kernels can branch on it; the integers are
 defined here and nowhere else (kernels read them as compile-time constants).  The route sets
-("holds a personal budget", "council-funded", "lives in the community") are functions that
-work on a scalar (inside a kernel) and on an array (a numpy mask) alike.
+("holds a personal budget", "council-funded") are functions that work on a scalar (inside a
+kernel) and on an array (a numpy mask) alike.
 """
 
 from __future__ import annotations
