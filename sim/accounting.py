@@ -76,6 +76,7 @@ def return_balances(model, ledger: Ledger, rows):
 def _recover(model, ledger: Ledger, rows, back):
     u = model.users
     u.dp_balance[rows] -= back
+    u.cum_council[rows] -= back
     ledger.clawback += np.bincount(u.council[rows], back, model.council.n)
 
 

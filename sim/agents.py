@@ -40,7 +40,7 @@ class CareUser(_Row):
     council = property(lambda self: self.model.council_agents[self._get("council")])
     need = property(lambda self: float(self._get("need")), doc="eligible need, hours/week")
     budget = property(lambda self: float(self._get("budget")), doc="personal budget, £/week")
-    planned = property(lambda self: bool(self._get("planned")))
+    plan_quality = property(lambda self: float(self._get("plan_quality")))
     qol = property(lambda self: float(self._get("qol")))
     choice = property(lambda self: float(self._get("choice")))
 

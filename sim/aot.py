@@ -53,7 +53,7 @@ def _discover() -> dict:
             model = CareMarketModel(compose(*overrides, "output.figures=false"))
             model.run()
             # A provider exit, which a short run may not reach (it calls ``users_of``).
-            week = Week(t=model.steps, n_councils=model.council.n, ledger=None)
+            week = Week(t=model.t, n_councils=model.council.n, ledger=None)
             providers.exit_providers(model, week, np.flatnonzero(model.providers.active)[:2])
     return {name: list(disp.nopython_signatures) for name, disp in sorted(JIT.items())
             if disp.nopython_signatures and not name.startswith("_")}

@@ -1,18 +1,21 @@
 """Family carers: the hours they give, paid or not, the strain it puts on them, and burnout.
 
-Paying a carer from a direct payment buys hours the carer would not otherwise give (so total
-hours rise) and relieves part of the strain those hours cause (income, recognition); day and
-community support give respite.  A carer whose strain stays high may burn out and withdraw,
-and the person's formal need then jumps by the unpaid hours the carer had been giving.
+Paying a carer from a direct payment can add care (hours from their spare time) or replace
+care they gave unpaid (they are now paid for it): a carer living with the person mostly
+replaces (``carers.replace_share_resident``), one living elsewhere mostly adds, so the same
+payment buys different amounts of extra care.  Pay relieves part of the strain of paid hours
+(income, recognition); day and community support give respite.  Each carer's strain moves
+toward the level their load implies (plus their own resilience); a carer above the burnout
+threshold may burn out (a common random number) and withdraw, and the person's formal need
+then jumps by the unpaid hours the carer had been giving.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import passes
+from . import crn, passes
 from .accounting import pay_family
-from .codes import RES
 from .planning import reassess
 from .population import refresh_need
 from .week import Column, Phase, Week, rate
@@ -20,7 +23,7 @@ from .week import Column, Phase, Week, rate
 
 def family_care(model, week: Week):
     """Paid family hours and their pay, strain, burnout."""
-    cfg, u, c, rng = model.cfg, model.users, model.carers, model.rng
+    cfg, u, c = model.cfg, model.users, model.carers
     cc, n_c = cfg.carers, model.council.n
     # One pass over all carer rows: load = (unpaid + paid x (1 - payment_relief)) / available
     # hours; strain moves by strain_rate x (load - recovery load) minus respite; burnout with
@@ -30,7 +33,8 @@ def family_care(model, week: Week):
     user, pay = c.user[paying], pay[paying]
     # Burnout: only carers above the threshold can burn out; draw for them alone.
     over = (c.strain[risk] - cc.burnout_threshold) / max(1 - cc.burnout_threshold, 1e-9)
-    burnt = risk[rng.random(risk.size) < cc.burnout_hazard * over]
+    draw = crn.uniform(cfg.seed, "burnout", u.uid[c.user[risk]], week.t)
+    burnt = risk[draw < cc.burnout_hazard * over]
     # The record counts the carers still caring at the end of the week.
     bc = u.council[c.user[burnt]]
     np.subtract.at(sums, (bc, 0), 1.0)
@@ -40,7 +44,7 @@ def family_care(model, week: Week):
     if burnt.size:
         burnouts = np.bincount(u.council[c.user[burnt]], minlength=n_c)
         model.council.burnouts_total += burnouts
-        withdraw(model, burnt)
+        withdraw(model, burnt, week.t)
     pay_family(model, week.ledger, user, pay)
     week.put("carers", sums[:, 0].astype(np.int64))
     week.put("carer_strain_mean", rate(sums[:, 1], sums[:, 0]))
@@ -48,7 +52,7 @@ def family_care(model, week: Week):
     week.put("carer_burnouts", burnouts)
 
 
-def withdraw(model, carer_rows):
+def withdraw(model, carer_rows, t):
     """A carer stops caring: the link goes, need is re-assessed at once (emergency review)."""
     u, c = model.users, model.carers
     users = c.user[carer_rows]
@@ -57,7 +61,7 @@ def withdraw(model, carer_rows):
     u.informal[users] = 0.0
     c.remove(carer_rows)
     refresh_need(model, users)
-    reassess(model, users[u.route[users] != RES])
+    reassess(model, users, t)
 
 
 FAMILY_CARE = Phase(

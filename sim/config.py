@@ -31,6 +31,9 @@ DEMOS_2010 = "C. Wood, Personal Best, Demos (15 November 2010)"
 NMW_2010 = "UK National Minimum Wage, adult rate from Oct 2010 (Low Pay Commission)"
 PSSRU_2010 = "PSSRU Unit Costs of Health and Social Care 2010"
 NHSIC_2010 = "NHS Information Centre, Community Care Statistics 2009-10 (RAP)"
+FACS_2003 = "Department of Health, Fair Access to Care Services (2003): four eligibility bands"
+#: FACS eligibility bands, lowest first.
+BANDS = ("low", "moderate", "substantial", "critical")
 
 
 def P(default: Any, unit: str, source: str = ASSUMPTION, lo=None, hi=None, choices=None):
@@ -54,24 +57,32 @@ class GroupConfig:
     personal_care_share: float = P(0.7, SHARE, ASSUMPTION, 0, 1)
     carer_prob: float = P(0.5, SHARE, ASSUMPTION, 0, 1)
     exit_rate: float = P(0.2, "per year (death, moving away)", ASSUMPTION, 0, 5)
-    residential_rate: float = P(0.05, "per year, at need above threshold", ASSUMPTION, 0, 5)
     need_growth: float = P(0.05, "per year, proportional drift of need", ASSUMPTION, -1, 2)
+    need_shock_rate: float = P(0.1, "per year, chance of a step increase in need", ASSUMPTION,
+                               0, 5)
+    capability_mean: float = P(0.5, "mean capability to manage one's own support (0-1; Beta "
+                               "draws, concentration users.capability_concentration)",
+                               ASSUMPTION, 0.01, 0.99)
 
 
 @dataclass
 class UserGroups:
     older: GroupConfig = field(default_factory=lambda: GroupConfig(
         share=0.62, need_mean_hours=11.0, need_cv=0.9, personal_care_share=0.8,
-        carer_prob=0.5, exit_rate=0.25, residential_rate=0.12, need_growth=0.08))
+        carer_prob=0.5, exit_rate=0.25, need_growth=0.06,
+        need_shock_rate=0.15, capability_mean=0.45))
     physical: GroupConfig = field(default_factory=lambda: GroupConfig(
         share=0.17, need_mean_hours=14.0, need_cv=0.9, personal_care_share=0.7,
-        carer_prob=0.55, exit_rate=0.08, residential_rate=0.02, need_growth=0.03))
+        carer_prob=0.55, exit_rate=0.08, need_growth=0.02,
+        need_shock_rate=0.05, capability_mean=0.65))
     learning: GroupConfig = field(default_factory=lambda: GroupConfig(
         share=0.12, need_mean_hours=22.0, need_cv=0.8, personal_care_share=0.35,
-        carer_prob=0.7, exit_rate=0.04, residential_rate=0.02, need_growth=0.01))
+        carer_prob=0.7, exit_rate=0.04, need_growth=0.0,
+        need_shock_rate=0.02, capability_mean=0.25))
     mental: GroupConfig = field(default_factory=lambda: GroupConfig(
         share=0.09, need_mean_hours=7.0, need_cv=0.8, personal_care_share=0.3,
-        carer_prob=0.4, exit_rate=0.10, residential_rate=0.01, need_growth=0.0))
+        carer_prob=0.4, exit_rate=0.10, need_growth=0.0,
+        need_shock_rate=0.05, capability_mean=0.45))
 
 
 @dataclass
@@ -82,13 +93,16 @@ class UsersConfig:
     residential_share: float = P(0.25, "share of council-funded users in residential care at start",
                                  NHSIC_2010, 0, 0.9)
     residential_need_threshold: float = P(30.0, "hours/week of total need", ASSUMPTION, 0, 168)
+    care_home_seek_rate: float = P(0.5, "per year: chance a person above the residential need "
+                                   "threshold seeks a care-home place", ASSUMPTION, 0, 52)
     fit_alpha: float = P(2.0, "Beta(a,b) a for preference fit", ASSUMPTION, 0.1, 50)
     fit_beta: float = P(2.0, "Beta(a,b) b for preference fit", ASSUMPTION, 0.1, 50)
     autonomy_alpha: float = P(3.0, "Beta(a,b) a for wanting control of one's care", ASSUMPTION,
                               0.1, 50)
     autonomy_beta: float = P(1.5, "Beta(a,b) b for wanting control of one's care", ASSUMPTION,
                              0.1, 50)
-    need_shock_rate: float = P(0.15, "per year, chance of a step increase in need", ASSUMPTION, 0, 5)
+    capability_concentration: float = P(6.0, "Beta concentration (a + b) of capability draws "
+                                        "around each group's mean", ASSUMPTION, 0.1, 1000)
     need_shock_size: float = P(0.25, "proportional step increase in need", ASSUMPTION, 0, 5)
     pc_share_sd: float = P(0.1, "sd of a person's personal-care share around their group's",
                            ASSUMPTION, 0, 1)
@@ -105,12 +119,19 @@ class CouncilConfig:
                      10_000_000)
     budget_headroom: float = P(0.02, "budget envelope above the starting run-rate, share", ASSUMPTION,
                                -0.5, 2)
-    eligibility_threshold: float = P(2.0, "hours/week of need below which nobody is eligible",
-                                     ASSUMPTION, 0, 168)
-    eligibility_max: float = P(20.0, "hours/week of need: the highest a council raises its "
-                               "eligibility threshold under budget pressure", ASSUMPTION, 0, 168)
-    eligibility_response: float = P(0.25, "hours/week the threshold rises per week of overspend",
-                                    ASSUMPTION, 0, 10)
+    eligibility_band: str = P("moderate", "lowest FACS band the council funds at start (Fair "
+                              "Access to Care Services, 2003-2013)", FACS_2003,
+                              choices=list(BANDS))
+    eligibility_band_max: str = P("critical", "highest band a council under budget pressure "
+                                  "raises its threshold to", ASSUMPTION, choices=list(BANDS))
+    band_hours_moderate: float = P(2.0, "hours/week of eligible need at which the moderate band "
+                                   "starts (below: low)", ASSUMPTION, 0, 168)
+    band_hours_substantial: float = P(6.0, "hours/week of eligible need at which the substantial "
+                                      "band starts", ASSUMPTION, 0, 168)
+    band_hours_critical: float = P(15.0, "hours/week of eligible need at which the critical band "
+                                   "starts", ASSUMPTION, 0, 168)
+    eligibility_review_weeks: int = P(52, "weeks between a council's decisions on its eligibility "
+                                      "band (the annual budget round)", ASSUMPTION, 1, 520)
     planning_staff: float = P(6.0, "FTE support planners", ASSUMPTION, 0, 100_000)
     planner_hours_per_plan: float = P(20.0, "staff hours per support plan", ASSUMPTION, 0.1, 1000)
     planner_hours_per_week: float = P(30.0, "productive hours per FTE per week", ASSUMPTION, 1, 80)
@@ -133,10 +154,9 @@ class CouncilConfig:
                               ASSUMPTION, 0.05, 1)
     block_guarantee: float = P(0.9, "share of contracted volume paid even if unused", ASSUMPTION, 0, 1)
     block_duration_weeks: int = P(104, "weeks a block contract runs before renewal", ASSUMPTION, 1, 1040)
-    fee_uplift: float = P(0.01, "annual increase of block fees", ASSUMPTION, -0.5, 1)
-    spend_smoothing: float = P(0.1, "weight of the latest week in the council's smoothed spend "
-                               "(exponential moving average)", ASSUMPTION, 0.001, 1)
-    underspend_band: float = P(0.95, "smoothed spend / budget below which eligibility relaxes",
+    fee_uplift: float = P(0.0, "annual increase of block fees (0: money in constant 2010 "
+                          "prices; a nominal uplift is a scenario)", ASSUMPTION, -0.5, 1)
+    underspend_band: float = P(0.95, "a year's spend / budget below which eligibility relaxes",
                                ASSUMPTION, 0, 1)
 
 
@@ -147,17 +167,36 @@ class PolicyConfig:
     pb_target: float = P(0.30, "target PB share", DEMOS_2010, 0, 1)
     rollout_months: float = P(12.0, "months to reach the target (Apr 2010 -> Apr 2011)", DEMOS_2010,
                               0.25, 600)
-    target_enforcement: float = P(1.0, "share of a missed target converted without planning",
-                                  ASSUMPTION, 0, 1)
+    rollout: bool = P(True, "the council pursues the PB target (false: the counterfactual, "
+                      "PBs only on request at the pre-rollout rate)", ASSUMPTION)
+    target_enforcement: float = P(1.0, "how hard councils are pushed to meet the target: scales "
+                                  "their pressure (0 = no push)", ASSUMPTION, 0, 1)
+    offer_base: float = P(0.1, "chance a PB is offered at an assessment or review without a "
+                          "rollout (on request)", ASSUMPTION, 0, 1)
+    offer_rollout: float = P(1.0, "chance a PB is offered at an assessment or review during "
+                             "the rollout", DEMOS_2010, 0, 1)
+    campaign_rate: float = P(0.05, "per week, at full pressure: share of traditional-package "
+                             "holders approached with an offer between reviews", ASSUMPTION, 0, 1)
+    persuasion: float = P(0.1, "utility of accepting a PB added per unit of council pressure "
+                          "(councils sell harder when behind)", ASSUMPTION, 0, 5)
+    rush_max: float = P(0.6, "largest cut in planner hours per plan, at full pressure (rushed "
+                        "plans)", ASSUMPTION, 0, 0.95)
+    unplanned_rate: float = P(0.1, "per week, at full pressure: share of people waiting for a "
+                              "planner converted without a plan", ASSUMPTION, 0, 1)
     planned_share_start: float = P(0.7, "share of existing PB holders who had support planning",
                                    ASSUMPTION, 0, 1)
-    dp_share: float = P(0.6, "share of PB holders taking a direct payment", ASSUMPTION, 0, 1)
     ras_prices_intensive_care: bool = P(
         True, "the RAS budget includes the premium of intensive agency care (double-handed "
         "visits, waking nights); if false, every assessed hour is priced at the standard rate, "
         "as a points-based RAS does", ASSUMPTION)
-    ras_generosity: float = P(1.0, "budget / traditional cost of the same assessed need",
-                              ASSUMPTION, 0.1, 3)
+    ras_social_weight: float = P(0.6, "RAS points per hour of non-personal-care need, per point "
+                                 "of an hour of personal care", ASSUMPTION, 0, 5)
+    ras_noise_sd: float = P(0.15, "sd of the RAS questionnaire's error (lognormal, per "
+                            "assessment): budgets scatter around the cost of need", ASSUMPTION,
+                            0, 2)
+    ras_affordability: float = P(1.0, "the council's price per point sets the RAS total for its "
+                                 "caseload at this share of what it spends on them now",
+                                 ASSUMPTION, 0.1, 3)
     block_wind_down: float = P(0.5, "share of a block's surplus volume removed per year", ASSUMPTION,
                                0, 52)
     renew_blocks: bool = P(True, "block contracts are renewed at expiry", ASSUMPTION)
@@ -183,23 +222,39 @@ class BehaviourConfig:
                             "sickness and nights is hard to find)", ASSUMPTION, 0, 168)
     community_max_hours: float = P(10.0, "hours/week of community activity a user can use",
                                    WSX_2007, 0, 168)
-    unplanned_dp_rebuy: float = P(1.0, "share of an unplanned user's package re-bought as before",
-                                  DEMOS_2008, 0, 1)
+    mix_satiation: float = P(0.5, "hours over which an option's value per hour falls by a "
+                             "factor e, as a share of the need it serves (diminishing returns)",
+                             ASSUMPTION, 0.01, 10)
+    choice_scale: float = P(0.1, "scale of the random part of people's choices (logit): larger, "
+                            "more idiosyncratic", ASSUMPTION, 0.001, 10)
+    status_quo: float = P(0.05, "utility a person gives up by changing how their care is "
+                          "arranged (inertia)", ASSUMPTION, 0, 5)
     w_met: float = P(0.5, "QoL weight of need met", ASSUMPTION, 0, 1)
     w_fit: float = P(0.3, "QoL weight of fit to preferences", ASSUMPTION, 0, 1)
     w_control: float = P(0.2, "QoL weight of control", ASSUMPTION, 0, 1)
     control_traditional: float = P(0.2, "control score, council-managed", ASSUMPTION, 0, 1)
     control_managed: float = P(0.5, "control score, managed PB", ASSUMPTION, 0, 1)
     control_dp: float = P(0.85, "control score, direct payment", ASSUMPTION, 0, 1)
-    dp_admin_burden: float = P(0.15, "QoL loss from running a DP alone", DEMOS_2008, 0, 1)
-    unplanned_burden_mult: float = P(1.5, "burden multiplier without support planning", DEMOS_2008,
-                                     0, 10)
+    dp_admin_burden: float = P(0.15, "QoL loss at a full administrative burden (burden = load / "
+                               "(load + capacity to manage) = 1)", DEMOS_2008, 0, 1)
+    unplanned_burden_mult: float = P(1.5, "admin load without support planning / with a full plan",
+                                     DEMOS_2008, 1, 10)
+    admin_dp_hours: float = P(3.0, "hours/week of managing a direct payment (accounts, buying)",
+                              ASSUMPTION, 0, 40)
+    admin_mpb_hours: float = P(0.5, "hours/week of a managed PB (agreeing the plan's services)",
+                               ASSUMPTION, 0, 40)
+    admin_per_pa: float = P(1.0, "hours/week of employing each personal assistant (rota, pay, "
+                            "cover)", ASSUMPTION, 0, 40)
+    manage_hours: float = P(4.0, "hours/week of administration a fully capable person handles "
+                            "without strain", ASSUMPTION, 0.1, 40)
+    carer_help_hours: float = P(3.0, "most hours/week of administration a family carer helps "
+                                "with (from their spare hours)", ASSUMPTION, 0, 40)
+    broker_help_hours: float = P(3.0, "hours/week of administration a broker or advocate takes "
+                                 "on", ASSUMPTION, 0, 40)
     disruption_penalty: float = P(0.1, "QoL loss when the main provider exits", ASSUMPTION, 0, 1)
     disruption_weeks: int = P(8, "weeks the disruption lasts", ASSUMPTION, 0, 104)
     outcome_threshold: float = P(0.02, "QoL/choice change counted as better or worse", ASSUMPTION,
                                  0, 1)
-    helped_burden_share: float = P(0.3, "share of a DP's admin burden left when a family carer "
-                                   "or broker helps", ASSUMPTION, 0, 1)
     choice_control_weight: float = P(0.8, "weight of felt control in choice/control (the rest: "
                                      "variety of support)", ASSUMPTION, 0, 1)
     burden_aversion: float = P(2.0, "felt choice lost per unit of admin burden, for someone who "
@@ -217,10 +272,14 @@ class CarersConfig:
     same_household_prob: float = P(0.5, SHARE, ASSUMPTION, 0, 1)
     family_rate: float = P(8.0, "£/hour paid to family from a DP", ASSUMPTION, 0, 100)
     paid_extra_share: float = P(0.6, "share of spare hours a paid carer adds", ASSUMPTION, 0, 1)
-    strain_rate: float = P(0.02, "strain change per week per unit of excess load", ASSUMPTION, 0, 1)
-    strain_recovery_load: float = P(0.5, "load (hours/available) at which strain is stable",
-                                    ASSUMPTION, 0, 5)
-    respite_relief: float = P(0.01, "strain relief per week from respite_hours of day/community "
+    strain_rate: float = P(0.05, "share of the gap to a carer's settled strain closed per week",
+                           ASSUMPTION, 0, 1)
+    strain_base: float = P(0.3, "settled strain at the recovery load", ASSUMPTION, 0, 1)
+    strain_load: float = P(0.6, "settled strain per unit of load (hours given / hours available) "
+                           "above the recovery load", ASSUMPTION, 0, 10)
+    strain_recovery_load: float = P(0.5, "load (hours/available) at which strain settles at "
+                                    "strain_base", ASSUMPTION, 0, 5)
+    respite_relief: float = P(0.1, "settled strain relieved by respite_hours of day/community "
                               "support", ASSUMPTION, 0, 1)
     respite_hours: float = P(10.0, "hours/week of day/community support giving respite_relief",
                              ASSUMPTION, 0.1, 168)
@@ -231,9 +290,12 @@ class CarersConfig:
                                "available_hours_mean)", ASSUMPTION, 0.1, 100)
     informal_beta: float = P(4.0, "Beta b of the unpaid share of available hours (a set so the "
                              "mean is informal_share)", ASSUMPTION, 0.1, 100)
-    strain_start_mean: float = P(0.35, "carers' mean strain at start (0-1)", ASSUMPTION, 0, 1)
-    strain_start_sd: float = P(0.15, "sd of carers' strain at start", ASSUMPTION, 0, 1)
-    strain_start_max: float = P(0.9, "highest strain at start", ASSUMPTION, 0, 1)
+    strain_sd: float = P(0.1, "sd of carers' resilience: their settled strain's offset",
+                         ASSUMPTION, 0, 1)
+    replace_share_resident: float = P(0.7, "share of paid hours that replace care given unpaid, "
+                                      "for a carer living with the person", ASSUMPTION, 0, 1)
+    replace_share_other: float = P(0.2, "share of paid hours that replace care given unpaid, "
+                                   "for a carer living elsewhere", ASSUMPTION, 0, 1)
 
 
 @dataclass
@@ -319,6 +381,10 @@ class GeographyConfig:
     planning_sigma: float = P(0.0, "lognormal sigma of planning capacity between councils",
                               ASSUMPTION, 0, 5)
     uptake_sigma: float = P(0.0, "sd of starting PB share between councils", ASSUMPTION, 0, 1)
+    commitment_sigma: float = P(0.0, "lognormal sigma of councils' commitment to the target "
+                                "(scales their pressure)", ASSUMPTION, 0, 5)
+    brokerage_sigma: float = P(0.0, "lognormal sigma of brokerage capacity per head between "
+                               "councils", ASSUMPTION, 0, 5)
     neighbour_radius: float = P(0.2, "radius of the unit-square council adjacency graph", ASSUMPTION,
                                 0, 2)
     multi_council_share: float = P(0.3, "share of agencies also serving neighbouring councils",
@@ -330,6 +396,11 @@ class OutputConfig:
     figures: bool = P(True, "write PNG figures", ASSUMPTION)
     panel_size: int = P(0, "users sampled into an agent panel each step (0 = none)", ASSUMPTION, 0,
                         100_000)
+    counterfactual: bool = P(True, "also run the same seed without the rollout (common random "
+                             "numbers) and report effects per person", ASSUMPTION)
+    effect_window_weeks: int = P(13, "last weeks of a run over which each person's outcomes are "
+                                 "averaged and compared with their counterfactual", ASSUMPTION,
+                                 1, 520)
 
 
 @dataclass
@@ -344,7 +415,9 @@ class DesignConfig:
 @dataclass
 class SimConfig:
     seed: int = P(0, "random seed", ASSUMPTION, 0, 2**32 - 1)
-    steps: int = P(156, "weeks simulated", ASSUMPTION, 1, 5200)
+    steps: int = P(156, "weeks simulated and recorded", ASSUMPTION, 1, 5200)
+    burn_in_weeks: int = P(52, "weeks simulated before step 1 with no rollout, not recorded (the "
+                           "market, carers and care homes settle)", ASSUMPTION, 0, 1040)
     start_date: str = P("2010-04-05", "ISO date of step 1 (week start)", DEMOS_2010)
     scenario: str = P("default", "label")
     replicates: int = P(1, "runs per sweep job, with seeds seed..seed+replicates-1 (multirun "
@@ -503,6 +576,14 @@ def validate(cfg: SimConfig) -> SimConfig:
     if cfg.policy.pb_target < cfg.policy.pb_share_start:
         errors.append(f"policy.pb_target={cfg.policy.pb_target} is below policy.pb_share_start="
                       f"{cfg.policy.pb_share_start}; a target must not be below the start")
+    cc = cfg.council
+    if not cc.band_hours_moderate <= cc.band_hours_substantial <= cc.band_hours_critical:
+        errors.append("council.band_hours_moderate <= band_hours_substantial <= "
+                      f"band_hours_critical must hold, got {cc.band_hours_moderate}, "
+                      f"{cc.band_hours_substantial}, {cc.band_hours_critical}")
+    if BANDS.index(cc.eligibility_band_max) < BANDS.index(cc.eligibility_band):
+        errors.append(f"council.eligibility_band_max={cc.eligibility_band_max!r} is below "
+                      f"council.eligibility_band={cc.eligibility_band!r}")
     for lo_key, hi_key in (("users.pc_share_min", "users.pc_share_max"),
                            ("market.entrant_size_min", "market.entrant_size_max")):
         lo, hi = (_get(cfg, k) for k in (lo_key, hi_key))
@@ -879,3 +960,8 @@ def compose(*overrides: str) -> SimConfig:
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
         dc = hydra_compose("config", overrides=list(overrides))
     return to_config(dc)
+
+
+def band_hours(cc) -> "list[float]":
+    """Lower bound of eligible need (hours/week) of each FACS band, lowest band first."""
+    return [0.0, cc.band_hours_moderate, cc.band_hours_substantial, cc.band_hours_critical]

@@ -1,4 +1,5 @@
-"""Council state and council decisions: rollout schedule, block contracts, budget and eligibility.
+"""Council state and council decisions: the target's path, block contracts, fees, budget and
+eligibility (FACS bands).
 
 Councils are few (1 to 152), so their state is a handful of short arrays; the ``Council``
 Mesa agent is a view over one index of them.
@@ -10,6 +11,7 @@ import networkx as nx
 import numpy as np
 
 from .codes import AGENCY, DAY, N_TYPES, RESIDENTIAL, WEEKS_PER_YEAR
+from .config import BANDS, band_hours
 from .labour import start_cost_floor
 from .week import Column, Phase, Week
 
@@ -28,21 +30,29 @@ class CouncilState:
         spread = (lambda s: rng.lognormal(-s**2 / 2, s, n) if s else np.ones(n))
         self.budget_factor = spread(g.budget_sigma)
         self.planning_staff = cc.planning_staff * spread(g.planning_sigma) * self.n_users0 / cc.n_users
-        self.brokers = cc.brokers * self.n_users0 / cc.n_users
+        self.brokers = cc.brokers * spread(g.brokerage_sigma) * self.n_users0 / cc.n_users
         noise = rng.normal(0, g.uptake_sigma, n) if g.uptake_sigma else np.zeros(n)
-        self.pb_start = np.clip(pol.pb_share_start + noise, 0, pol.pb_target)
+        self.pb_start = np.clip(pol.pb_share_start + noise, 0, 1)
         self.pb_target = np.full(n, pol.pb_target)
         self.rollout_weeks = pol.rollout_months * WEEKS_PER_YEAR / 12.0
-        self.enforcement = np.full(n, pol.target_enforcement)
-        self.threshold = np.full(n, cc.eligibility_threshold)
+        # Commitment to the target: how much of its shortfall a council turns into pressure.
+        self.commitment = pol.target_enforcement * spread(g.commitment_sigma)
+        self.pressure = np.zeros(n)             # this week's (rollout phase; read by reviews)
+        self.broker_free = np.zeros(n)          # brokerage places free (rollout phase)
+        # Eligibility: the lowest FACS band funded, and its threshold of eligible need.
+        self.band = np.full(n, BANDS.index(cc.eligibility_band))
+        self.band_hours = np.asarray(band_hours(cc))
+        self.threshold = self.band_hours[self.band]
+        self.price_per_point = np.ones(n)       # £ per RAS point (set once the caseload exists)
         self.block_price = np.zeros((n, N_TYPES))
         self.block_price[:, AGENCY] = cc.block_price_agency
         self.block_price[:, DAY] = cc.block_price_day
         self.block_price[:, RESIDENTIAL] = cc.block_price_residential
         # No provider signs a contract below its costs at the starting wage.
         self.block_price = np.maximum(self.block_price, start_cost_floor(cfg))
-        self.budget_week = np.full(n, np.nan)   # set from the first week's spend
-        self.spend_ema = np.zeros(n)
+        self.budget_week = np.full(n, np.nan)   # £/week, set when the policy starts
+        self.spend_sum = np.zeros(n)            # £ spent since the last budget round
+        self.spend_weeks = 0                    # weeks since the last budget round
         # The council's purchases per (council, type) market in the latest week (units; beds
         # for care homes): what block contracts are sized against.  Set at start and by the
         # purchase phase.
@@ -60,7 +70,8 @@ class CouncilState:
         self.broker_capacity = self.brokers * cfg_c.brokerage_caseload
 
     def target_share(self, t):
-        """Rollout schedule: linear from the starting share to the target over rollout_weeks."""
+        """The target's path in policy week ``t``: linear from the starting share to the target
+        over rollout_weeks (what councils are judged against, not what they achieve)."""
         frac = min(1.0, t / self.rollout_weeks) if self.rollout_weeks > 0 else 1.0
         return self.pb_start + (self.pb_target - self.pb_start) * frac
 
@@ -108,25 +119,36 @@ def uplift_fees(model, week: Week):
     """Once a year councils raise their fee rates; running contracts keep their price."""
     if week.t % int(WEEKS_PER_YEAR) == 0:
         model.council.block_price *= 1 + model.cfg.council.fee_uplift
+        model.council.price_per_point *= 1 + model.cfg.council.fee_uplift
 
 
 def budget_response(model, week: Week):
-    """Councils that overspend their envelope tighten eligibility; underspend relaxes it."""
+    """Councils compare their spend over each budget year (``council.eligibility_review_weeks``)
+    with their budget, set when the policy starts at their average spend over the burn-in
+    (times their budget factor and ``council.budget_headroom``).  At the end of a year over
+    budget a council raises its eligibility by one FACS band (at most
+    ``council.eligibility_band_max``); a year well under budget (``council.underspend_band``)
+    lowers it again, never below where it started.  The band applies to entrants and at
+    reviews."""
     C, cc = model.council, model.cfg.council
     spend = week.ledger.council_net_spend
-    if np.isnan(C.budget_week).any():
-        C.budget_week = spend * C.budget_factor * (1 + cc.budget_headroom)
-        C.spend_ema = spend.astype(float).copy()
-    else:
-        w = cc.spend_smoothing
-        C.spend_ema = (1 - w) * C.spend_ema + w * spend
-        over = C.spend_ema > C.budget_week
-        under = C.spend_ema < cc.underspend_band * C.budget_week
-        C.threshold = np.where(over, np.minimum(C.threshold + cc.eligibility_response,
-                                                np.maximum(cc.eligibility_max,
-                                                           cc.eligibility_threshold)),
-                               np.where(under, np.maximum(C.threshold - cc.eligibility_response,
-                                                          cc.eligibility_threshold), C.threshold))
+    t = model.policy_week(week.t)
+    if t == 1:
+        # The run-rate when the policy starts: the burn-in's average (this week's without one).
+        rate_now = C.spend_sum / C.spend_weeks if C.spend_weeks else spend
+        C.budget_week = rate_now * C.budget_factor * (1 + cc.budget_headroom)
+        C.spend_sum, C.spend_weeks = np.zeros(C.n), 0
+    C.spend_sum = C.spend_sum + spend
+    C.spend_weeks += 1
+    if t >= 1 and t % cc.eligibility_review_weeks == 0:
+        mean = C.spend_sum / C.spend_weeks
+        over = mean > C.budget_week
+        under = mean < cc.underspend_band * C.budget_week
+        lo, hi = BANDS.index(cc.eligibility_band), BANDS.index(cc.eligibility_band_max)
+        C.band = np.clip(C.band + over.astype(int) - under.astype(int), lo, hi)
+        C.threshold = C.band_hours[C.band]
+        C.spend_sum, C.spend_weeks = np.zeros(C.n), 0
+    week.put("eligibility_band", C.band.copy())
     week.put("eligibility_threshold", C.threshold.copy())
 
 
@@ -138,5 +160,8 @@ BLOCKS = Phase("blocks", manage_blocks,
 COUNCIL_BUDGET = Phase(
     "council_budget", budget_response, reads="the week's council net spend (ledger)",
     writes="councils' smoothed spend and eligibility threshold",
-    columns=(Column("eligibility_threshold", "hours/week",
-                    "need below which a new entrant is not council-funded", scale=False),))
+    columns=(Column("eligibility_band", "code", "lowest FACS band funded (0 low, 1 moderate, 2 "
+                    "substantial, 3 critical)", scale=False),
+             Column("eligibility_threshold", "hours/week",
+                    "eligible need below which nobody is council-funded (entrants; at reviews)",
+                    scale=False),))

@@ -136,14 +136,63 @@ def deliver_and_pay(mix, route, council, fill, pay, delivered, spend, dp_balance
 
 
 @kernel
-def outcomes(delivered, fit, need, route, council, carer, brokered, planned, autonomy,
-             disrupted_until, t, w_met, w_fit, w_control, disruption_penalty, control_tab,
-             burden_tab, choice_control_weight, burden_aversion, variety_bonus, variety_options,
-             met_out, qol_out, choice_out, n_c):
+def _control(r, q, c_trad, c_managed, c_dp):
+    """Decision rights over one's support, by route: a direct payment (or paying for one's own
+    care) gives ``c_dp``; a managed PB gives more than a traditional package only as far as a
+    support plan (quality ``q``) put the person's choices into it."""
+    if r == DP or r == codes.SELF:
+        return c_dp
+    if r == MPB:
+        return c_trad + (c_managed - c_trad) * q
+    return c_trad
+
+
+@kernel
+def _burden(r, q, pa_used, capability, spare, brokered, admin_dp, admin_mpb, admin_per_pa,
+            pa_hours, unplanned_mult, manage_hours, carer_help, broker_help):
+    """Administrative burden (0-1) = load / (load + capacity to manage).  Load, hours/week: a
+    direct payment's accounts and buying, plus employing personal assistants (``pa_used``
+    hours/week, ``pa_hours`` each); a managed PB's agreeing of services; none otherwise; all
+    ``unplanned_mult`` times heavier without a support plan (``q`` = 0).  Capacity: the
+    person's own (``capability`` x ``manage_hours``), a family carer's help from their spare
+    hours (at most ``carer_help``), a broker's (``broker_help``)."""
+    load = 0.0
+    if r == DP:
+        load = admin_dp + admin_per_pa * pa_used / pa_hours
+    elif r == MPB:
+        load = admin_mpb
+    load *= 1.0 + (unplanned_mult - 1.0) * (1.0 - q)
+    cap = capability * manage_hours + min(max(spare, 0.0), carer_help) \
+        + (broker_help if brokered else 0.0)
+    return load / (load + cap) if load > 0.0 else 0.0
+
+
+@kernel
+def expected_burden(route, q, pa_used, capability, spare, brokered, admin_dp, admin_mpb,
+                    admin_per_pa, pa_hours, unplanned_mult, manage_hours, carer_help,
+                    broker_help):
+    """``_burden`` for each person of a set, given the route they would take."""
+    out = np.empty(route.size)
+    for j in range(route.size):
+        out[j] = _burden(route[j], q[j], pa_used[j], capability[j], spare[j], brokered[j],
+                         admin_dp, admin_mpb, admin_per_pa, pa_hours, unplanned_mult,
+                         manage_hours, carer_help, broker_help)
+    return out
+
+
+@kernel
+def outcomes(delivered, fit, need, route, council, carer, available, informal, brokered,
+             plan_quality, autonomy, capability, disrupted_until, spend, t, w_met, w_fit,
+             w_control, disruption_penalty, c_trad, c_managed, c_dp, burden_weight,
+             unplanned_mult, admin_dp, admin_mpb, admin_per_pa, pa_hours, manage_hours,
+             carer_help, broker_help, choice_control_weight, burden_aversion, variety_bonus,
+             variety_options, met_out, qol_out, choice_out, window, win_qol, win_choice,
+             win_unmet, win_need, win_cost, win_weeks, n_c):
     """Quality of life, choice/control and need met for community users (see outcomes.py for
-    the formula; residents keep theirs), plus the per-(council, route) sums the weekly record
-    needs: people, need, unmet need, quality of life, choice."""
-    sums = np.zeros((5, n_c, N_ROUTES))   # count, need, unmet, qol, choice (GONE is ignored)
+    the formula; residents keep theirs), their sums over the effect window (when ``window``),
+    plus the per-(council, route) sums the weekly record needs: people, need, unmet need,
+    quality of life, choice, burden."""
+    sums = np.zeros((6, n_c, N_ROUTES))   # count, need, unmet, qol, choice, burden
     for i in range(route.size):
         r = np.int64(route[i])
         c = council[i]
@@ -161,12 +210,16 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
         nd = need[i]
         met = min(hours, nd) / nd if nd > 0.0 else 1.0   # no need: nothing unmet
         fm = fitted / hours if hours > 0.0 else fit_sum / N_OPTIONS
-        helped = np.int64(carer[i] >= 0) | np.int64(brokered[i])
-        pl = np.int64(planned[i])
-        control = control_tab[r * 2 + pl]
-        burden = burden_tab[r * 4 + helped * 2 + pl]
+        k = carer[i]
+        spare = available[k] - informal[k] if k >= 0 else 0.0
+        q_plan = plan_quality[i]
+        control = _control(r, q_plan, c_trad, c_managed, c_dp)
+        burden = _burden(r, q_plan, delivered[PA, i], capability[i], spare, brokered[i],
+                         admin_dp, admin_mpb, admin_per_pa, pa_hours, unplanned_mult,
+                         manage_hours, carer_help, broker_help)
         a = autonomy[i]
-        q = w_met * met + w_fit * fm + w_control * control - burden
+        q = w_met * met + w_fit * fm + w_control * (control * a + c_trad * (1.0 - a)) \
+            - burden_weight * burden
         q -= disruption_penalty if disrupted_until[i] > t else 0.0
         ch = choice_control_weight * (control * a - burden_aversion * burden * (1.0 - a)) \
             + variety_bonus / variety_options * min(max(used - 1, 0), variety_options)
@@ -176,22 +229,32 @@ def outcomes(delivered, fit, need, route, council, carer, brokered, planned, aut
         ch = min(max(ch, 0.0), 1.0) if comm else choice_out[i]
         qol_out[i] = q
         choice_out[i] = ch
+        unmet = max(nd - hours, 0.0)
         sums[0, c, r] += 1.0
         sums[1, c, r] += nd
-        sums[2, c, r] += max(nd - hours, 0.0)
+        sums[2, c, r] += unmet
         sums[3, c, r] += q
         sums[4, c, r] += ch
+        sums[5, c, r] += burden
+        w = 1.0 if window and r < GONE else 0.0
+        win_qol[i] += w * q
+        win_choice[i] += w * ch
+        win_unmet[i] += w * (unmet if comm else 0.0)
+        win_need[i] += w * (nd if comm else 0.0)
+        win_cost[i] += w * spend[i]
+        win_weeks[i] += np.int32(w)
     return sums
 
 
 @kernel
-def exits_and_need(route, group, total_need, informal, need, exit_step, shock_step, t, drift,
-                   shock_size, residential_threshold):
-    """Who leaves this week (their exit step has come), and everyone's need progression:
-    drift by group, plus a step increase for those whose shock step has come (total need is
-    capped at a week's hours).  Returns the
-    rows leaving, the rows shocked (who need a new shock step drawn), and the community users
-    staying whose total need is above the residential-care threshold."""
+def exits_and_need(route, group, total_need, informal, need, exit_clock, hazard, shock_step, t,
+                   drift, exit_rate, shock_size, residential_mult, residential_threshold):
+    """Who leaves this week (the exit hazard accumulated since entry, ``exit_rate`` by group
+    per week, ``residential_mult`` times it in a care home, has reached their exit clock), and
+    everyone's need progression: drift by group, plus a step increase for those whose shock
+    step has come (total need is capped at a week's hours).  Returns the rows leaving, the
+    rows shocked (who need a new shock step drawn), and the community users staying whose
+    total need is above the residential-care threshold."""
     leaving = np.empty(route.size, dtype=np.int64)
     shocked = np.empty(route.size, dtype=np.int64)
     high = np.empty(route.size, dtype=np.int64)
@@ -199,7 +262,9 @@ def exits_and_need(route, group, total_need, informal, need, exit_step, shock_st
     for i in range(route.size):
         r = route[i]
         live = r < GONE
-        leave = live & (exit_step[i] <= t)
+        h = hazard[i] + exit_rate[group[i]] * (residential_mult if r == RES else 1.0)
+        hazard[i] = h if live else hazard[i]
+        leave = live & (h >= exit_clock[i])
         shock = live & (shock_step[i] <= t)
         grow = 1.0 + drift[group[i]] + (shock_size if shock else 0.0)
         tn = min(total_need[i] * (grow if live else 1.0), HOURS_PER_WEEK)
@@ -215,14 +280,18 @@ def exits_and_need(route, group, total_need, informal, need, exit_step, shock_st
 
 
 @kernel
-def family_pass(active, user, available, informal, strain, paid, cum_received, mix, delivered,
-                paid_extra_share, family_rate, payment_relief, strain_rate, recovery_load,
-                respite_relief, respite_hours, burnout_threshold, council, n_c):
-    """Family carers' week (see carers.py): paid hours up to their spare hours, and strain from
-    load net of pay relief and respite.  Returns £ paid per carer row, the carer rows above
-    the burnout threshold (who may burn out: drawn by the caller), and per council the carers,
-    their total strain and how many are paid (for the weekly record).  A carer shares its
-    row with the person cared for, so ``user[k] == k`` and the users' columns are read in
+def family_pass(active, user, available, informal, strain, strain_offset, paid, replaced,
+                cum_received, mix, delivered, same_household, paid_extra_share, family_rate,
+                replace_resident, replace_other, payment_relief, strain_rate, strain_base,
+                strain_load, recovery_load, respite_relief, respite_hours, burnout_threshold,
+                council, n_c):
+    """Family carers' week (see carers.py): hours added to the person's care (the mix's family
+    hours, up to the carer's spare hours), the unpaid hours that paying the carer turns into
+    paid ones (``replace_*`` share of paid hours, by whether they live together), and strain
+    moving toward the level the load implies.  Returns £ paid per carer row, the carer rows
+    above the burnout threshold (who may burn out: drawn by the caller), and per council the
+    carers, their total strain and how many are paid (for the weekly record).  A carer shares
+    its row with the person cared for, so ``user[k] == k`` and the users' columns are read in
     order."""
     pay = np.zeros(active.size)
     at_risk = np.empty(active.size, dtype=np.int64)
@@ -233,15 +302,22 @@ def family_pass(active, user, available, informal, strain, paid, cum_received, m
         i = user[k] if act else k
         w = 1.0 if act else 0.0
         spare = max(available[k] - informal[k], 0.0) * paid_extra_share
-        h = min(mix[4, i], spare) * w
+        added = min(mix[4, i], spare) * w
+        share = replace_resident if same_household[k] else replace_other
+        rep = min(added * share / max(1.0 - share, 1e-6), informal[k]) * w
+        h = added + rep
         paid[k] = h if act else paid[k]
-        delivered[4, i] = h if act else delivered[4, i]
+        replaced[k] = rep if act else replaced[k]
+        delivered[4, i] = added if act else delivered[4, i]
         pk = h * family_rate
         pay[k] = pk
         cum_received[k] += pk
-        load = (informal[k] + h * (1.0 - payment_relief)) / max(available[k], 1.0)
+        load = (informal[k] - rep + h * (1.0 - payment_relief)) / max(available[k], 1.0)
         respite = (delivered[DAY, i] + delivered[COMMUNITY, i]) / respite_hours
-        s = strain[k] + strain_rate * (load - recovery_load) - respite_relief * respite
+        target = strain_base + strain_load * (load - recovery_load) - respite_relief * respite \
+            + strain_offset[k]
+        target = min(max(target, 0.0), 1.0)
+        s = strain[k] + strain_rate * (target - strain[k])
         s = min(max(s, 0.0), 1.0) if act else strain[k]
         strain[k] = s
         at_risk[n_r] = k
@@ -293,17 +369,30 @@ def residents_per_home(route, main_provider, n_providers):
 
 
 @kernel
-def package_costs(route, council, spend, brokered, assessed, pc_share, cum_pb_cost,
-                  cum_trad_equiv, broker_fee, block_agency, block_day, ag_factor, threshold):
-    """PB holders' weekly package cost (support bought + brokerage share) and the traditional
-    cost of the same assessed need at the council's block prices, accumulated per person."""
+def package_costs(route, council, spend, budget, brokered, assessed, pc_share, c_trad_own,
+                  c_wanted, c_bought, cum_pb_cost, cum_trad_equiv, cum_trad_own, cum_wanted,
+                  cum_bought, cum_spend, cum_broker, cum_council, broker_fee, block_agency,
+                  block_day, ag_factor, threshold):
+    """PB holders' week added to their running totals: the package cost (support bought +
+    brokerage share), the traditional cost of the same assessed need at the council's block
+    prices, the parts of the difference (the traditional mix at their own prices, the mix
+    they chose, that mix cut to the budget, what they spent, brokerage) and the council's
+    cost (a direct payment's transfer, recoveries are subtracted when made; a managed PB's
+    spend)."""
     for i in range(route.size):
         r = route[i]
         if not _holds_pb(r):
             continue
-        cum_pb_cost[i] += spend[i] + (broker_fee if brokered[i] else 0.0)
+        b = broker_fee if brokered[i] else 0.0
+        cum_pb_cost[i] += spend[i] + b
         cum_trad_equiv[i] += _trad_cost(assessed[i], pc_share[i], block_agency[council[i]],
                                         block_day[council[i]], ag_factor, threshold)
+        cum_trad_own[i] += c_trad_own[i]
+        cum_wanted[i] += c_wanted[i]
+        cum_bought[i] += c_bought[i]
+        cum_spend[i] += spend[i]
+        cum_broker[i] += b
+        cum_council[i] += (budget[i] if r == DP else spend[i]) + b
 
 
 @kernel
@@ -412,40 +501,100 @@ def count_flag(council, route, flag, n_c):
 
 
 @kernel
-def _greedy_fill(need, options, score, cap, out):
-    """Fill ``need`` from ``options`` in descending ``score`` (ties: the order given), each
-    up to its ``cap``; add the hours taken to ``out``.  (Arithmetic as numpy's cumsum/clip.)"""
+def _diminishing_fill(need, options, f, price, sens, cap, satiation, out):
+    """Hours of each of ``options`` covering ``need`` hours/week when an option's value per
+    hour falls with use: the marginal utility of option o at h hours is
+    f[o] exp(-h / s) - sens x price[o] (s = ``satiation`` x need), and the person takes each
+    option until its marginal utility falls to a common level (or its cap ``cap[o]``), the
+    level set so the hours add up to the need (bisection on it).  Cheap, well-fitting options
+    are used most, but no option takes everything while another still adds more: people mix,
+    and the mix moves with prices.  Adds the hours to ``out``; an option with an unlimited cap
+    among ``options`` guarantees the need is covered."""
+    if need <= 0.0:
+        return
+    s = satiation * need
     k = options.size
-    order = options.copy()
-    for i in range(1, k):  # stable insertion sort, descending score
-        j, o = i, order[i]
-        while j > 0 and -score[order[j - 1]] > -score[o]:
-            order[j] = order[j - 1]
-            j -= 1
-        order[j] = o
+    lo = 1e300
+    hi = -1e300
+    for j in range(k):
+        o = options[j]
+        if cap[o] <= 0.0:
+            continue
+        lo = min(lo, -sens * price[o])
+        hi = max(hi, f[o])
+    if hi == -1e300:
+        return
+    lo += 1e-12
+    hi = max(hi, lo + 1e-9)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        total = 0.0
+        for j in range(k):
+            o = options[j]
+            if cap[o] <= 0.0:
+                continue
+            den = mid + sens * price[o]
+            h = cap[o] if den <= 0.0 else min(max(s * np.log(max(f[o], 1e-9) / den), 0.0), cap[o])
+            total += h
+        if total > need:
+            lo = mid
+        else:
+            hi = mid
+    add = np.zeros(out.size)
     total = 0.0
-    for i in range(k):
-        c = cap[order[i]]
-        total += c
-        take = min(max(need - (total - c), 0.0), c)
-        out[order[i]] += take
+    for j in range(k):
+        o = options[j]
+        if cap[o] <= 0.0:
+            continue
+        den = hi + sens * price[o]
+        h = cap[o] if den <= 0.0 else min(max(s * np.log(max(f[o], 1e-9) / den), 0.0), cap[o])
+        add[o] = h
+        total += h
+    # Bisection leaves a sliver unallocated: the cheapest option with room takes it.
+    rest = need - total
+    if rest > 0.0:
+        best = -1
+        for j in range(k):
+            o = options[j]
+            if cap[o] - add[o] >= rest and (best < 0 or price[o] < price[best]):
+                best = o
+        if best >= 0:
+            add[best] += rest
+    for o in range(out.size):
+        out[o] += add[o]
 
 
 @kernel
-def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, council, fit,
-                carer, available, informal, same_household, budget, spot_price, block_price,
-                mix, unplanned_dp_rebuy, price_sensitivity, fit_threshold,
-                community_max_hours, pa_max_hours, pa_needs_dp, family_rate, paid_extra_share,
-                family_rule, agency_factor, pa_factor, threshold, unlimited):
-    """Each of ``rows``' weekly mix of care hours (into ``mix``), by the rules documented in
-    ``planning.compose_mix``; ``family_rule`` 0 = none, 1 = non-resident, 2 = any."""
+def _mix_cost(out, prices, agency_factor, pa_factor, threshold):
+    """£/week of a mix of hours at ``prices`` (intensive agency/PA hours take more staff)."""
+    cost = 0.0
+    for o in range(N_OPTIONS):
+        units = out[o]
+        if o == AGENCY:
+            units = _units(out[o], agency_factor, threshold)
+        elif o == PA:
+            units = _units(out[o], pa_factor, threshold)
+        cost += units * prices[o]
+    return cost
+
+
+@kernel
+def compose_mix(rows, route, assessed, pc_share, plan_quality, brokered, council, fit, carer,
+                available, informal, same_household, budget, spot_price, block_price, mix,
+                c_trad_own, c_wanted, c_bought, price_sensitivity, fit_threshold, satiation,
+                community_max_hours, pa_max_hours, pa_needs_dp, family_rate, replace_resident,
+                replace_other, paid_extra_share, family_rule, agency_factor, pa_factor,
+                threshold, unlimited):
+    """Each of ``rows``' weekly mix of care hours (into ``mix``) and its costs (into
+    ``c_*``), by the rules documented in ``planning.compose_mix``; ``family_rule`` 0 = none,
+    1 = non-resident, 2 = any."""
     pc_opts = np.array([AGENCY, PA, FAMILY])
     soc_opts = np.array([DAY, PA, COMMUNITY, FAMILY])
     prices = np.empty(N_OPTIONS)
-    score = np.empty(N_OPTIONS)
+    f = np.empty(N_OPTIONS)
     cap = np.empty(N_OPTIONS)
     out = np.empty(N_OPTIONS)
-    soc = np.empty(N_OPTIONS)
+    trad = np.empty(N_OPTIONS)
     for i in range(rows.size):
         row = rows[i]
         r, c, h = route[row], council[row], assessed[row]
@@ -453,55 +602,58 @@ def compose_mix(rows, route, assessed, pc_share, planned, rebuy_draw, brokered, 
         pb = _holds_pb(r)
         for o in range(N_OPTIONS):
             out[o] = 0.0
-            soc[o] = 0.0
+            trad[o] = 0.0
+        trad[AGENCY] = h_pc
+        trad[DAY] = h - h_pc
         if pb:  # spot prices, but a managed PB buys through the council's contracts
             for o in range(N_MARKET_OPTIONS):
                 prices[o] = spot_price[c, o]
             if r == MPB:
                 prices[AGENCY] = block_price[c, AGENCY]
                 prices[DAY] = block_price[c, DAY]
-            prices[FAMILY] = family_rate
-        if r == RES:
-            pass
-        elif pb and (planned[row] or rebuy_draw[row] >= unplanned_dp_rebuy):
+            k = carer[row]
+            share = 0.0
+            if k >= 0:
+                share = replace_resident if same_household[k] else replace_other
+            # Paying a carer who already gives care unpaid buys some of those hours again:
+            # per hour added, the family rate is paid for 1 / (1 - replaced share) hours.
+            prices[FAMILY] = family_rate / max(1.0 - share, 1e-6)
+            q = plan_quality[row]
             ref = max(prices[AGENCY], 1e-9)
             for o in range(N_OPTIONS):
-                score[o] = fit[o, row] - price_sensitivity * prices[o] / ref
+                # What the person knows of an option's fit: a plan reveals it, without one
+                # every option looks average.
+                f[o] = q * fit[o, row] + (1.0 - q) * 0.5
                 cap[o] = unlimited
-            # The family carer's spare hours, if the payment rule allows paying them.
-            k = carer[row]
+            known = q > 0.0 or brokered[row]
             allowed = k >= 0 and r == DP and family_rule != 0
             if allowed and family_rule == 1:
                 allowed = not same_household[k]
             cap[FAMILY] = (max(available[k] - informal[k], 0.0) * paid_extra_share
                            if allowed else 0.0)
-            cap[COMMUNITY] = community_max_hours if planned[row] or brokered[row] else 0.0
-            pa_ok = r == DP or not pa_needs_dp
+            cap[COMMUNITY] = community_max_hours if known else 0.0
+            pa_ok = (r == DP or not pa_needs_dp) and known
             cap[PA] = pa_max_hours if pa_ok else 0.0
             for o in range(N_OPTIONS):  # options must fit; agency and day care are the fallback
-                if o != AGENCY and o != DAY and not fit[o, row] >= fit_threshold:
+                if o != AGENCY and o != DAY and not f[o] >= fit_threshold:
                     cap[o] = 0.0
-            _greedy_fill(h_pc, pc_opts, score, cap, out)
+            rel = np.empty(N_OPTIONS)
             for o in range(N_OPTIONS):
-                cap[o] = cap[o] - out[o]
-            _greedy_fill(h - h_pc, soc_opts, score, cap, soc)
+                rel[o] = prices[o] / ref
+            _diminishing_fill(h_pc, pc_opts, f, rel, price_sensitivity, cap, satiation, out)
             for o in range(N_OPTIONS):
-                out[o] = out[o] + soc[o]
-        else:
-            out[AGENCY] = h_pc
-            out[DAY] = h * (1 - pc_share[row])
-        if pb:
-            # A personal budget buys no more than it holds: scale the mix to the budget.
-            cost = 0.0
-            for o in range(N_OPTIONS):
-                units = out[o]
-                if o == AGENCY:
-                    units = _units(out[o], agency_factor, threshold)
-                elif o == PA:
-                    units = _units(out[o], pa_factor, threshold)
-                cost += units * prices[o]
-            scale = budget[row] / max(cost, 1e-9) if cost > budget[row] else 1.0
+                cap[o] = max(cap[o] - out[o], 0.0)
+            _diminishing_fill(h - h_pc, soc_opts, f, rel, price_sensitivity, cap, satiation, out)
+            # A personal budget buys no more than it holds: cut the mix to the budget.
+            wanted = _mix_cost(out, prices, agency_factor, pa_factor, threshold)
+            scale = budget[row] / max(wanted, 1e-9) if wanted > budget[row] else 1.0
             for o in range(N_OPTIONS):
                 out[o] = out[o] * scale
+            c_trad_own[row] = _mix_cost(trad, prices, agency_factor, pa_factor, threshold)
+            c_wanted[row] = wanted
+            c_bought[row] = wanted * scale
+        elif r != RES:
+            for o in range(N_OPTIONS):
+                out[o] = trad[o]
         for o in range(N_OPTIONS):
             mix[o, row] = out[o]

@@ -16,18 +16,19 @@ import datetime as dt
 import mesa
 import numpy as np
 
-from . import councils, passes, providers
+from . import councils, passes, planning, providers
 from .accounting import Ledger
 from .agents import CareUser, Council, FamilyCarer, Provider
 from .codes import N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, TRAD
 from .config import SimConfig, to_config
 from .labour import labour_used
 from .outcomes import measure
-from .planning import compose_mix, convert, traditional_mix
-from .population import group_arrays, initial_population
+from .planning import choose, convert
+from .population import PopulationState, group_arrays, initial_population
 from .recording import Recorder, national_names
 from .schedule import PHASES
 from .state import carer_table, edge_table, provider_table, user_table
+from .support import compose_mix, traditional_mix
 from .week import Week
 
 
@@ -37,12 +38,21 @@ class CareMarketModel(mesa.Model):
     ``CareMarketModel(cfg)`` takes a validated ``SimConfig`` (or a Hydra/dict config or dotted
     keyword overrides such as ``**{"policy.pb_target": 0.5}``); ``seed`` defaults to
     ``cfg.seed``.
+
+    Clock: ``model.t`` counts every week simulated, burn-in included
+    (``cfg.burn_in_weeks``, simulated at construction with no rollout and not recorded);
+    ``model.steps`` (Mesa's) counts the recorded weeks, and step 1 is the policy's first week
+    (``policy_week``).
     """
 
     def __init__(self, cfg: SimConfig | dict | None = None, seed: int | None = None, **overrides):
         cfg = to_config(cfg, **overrides)
         super().__init__(seed=cfg.seed if seed is None else seed)
         self.cfg = cfg
+        self.t = 0
+        # People's own generator (entrants and their traits), apart from the market's
+        # (``self.rng``), so the same people enter a run and its counterfactual.
+        self.people_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
         self.start_date = dt.date.fromisoformat(cfg.start_date)
         self.groups = group_arrays(cfg)
         self.council = councils.CouncilState(cfg, self.rng)
@@ -63,6 +73,7 @@ class CareMarketModel(mesa.Model):
         self.provider_agents: dict[int, Provider] = {}
         self.council_agents = [Council(self, c) for c in range(n_c)]
         self._initialise()
+        self._burn_in()
         self.recorder = Recorder(self)
         self.datacollector = mesa.DataCollector(model_reporters={
             key: (lambda m, key=key: m.recorder.national[key]) for key in national_names()})
@@ -71,20 +82,23 @@ class CareMarketModel(mesa.Model):
     def _initialise(self):
         cfg, u, rng, n_c = self.cfg, self.users, self.rng, self.council.n
         setup = Week(t=0, n_councils=n_c, ledger=Ledger(n_c))
-        initial_population(self, rng)
+        initial_population(self, self.people_rng)
+        self.population = PopulationState(self)
         comm = np.flatnonzero(u.active & (u.route != RES))
         u.set_rows("mix", comm, traditional_mix(self, comm))
         u.delivered[:, comm] = u.mix[:, comm]
+        self.council.price_per_point = planning.price_per_point(self)
         measure(self, 0)
-        # Existing PB holders converted before the start (some without proper planning).
+        # Existing PB holders converted before the start (some without proper planning); the
+        # route each holds is their own choice between a direct payment and a managed PB.
         funded = np.flatnonzero(u.active & (u.route == TRAD))
-        for c in range(n_c):
-            rows = funded[u.council[funded] == c]
-            k = int(round(self.council.pb_start[c] * rows.size))
-            pick = rng.choice(rows, size=k, replace=False)
-            planned = rng.random(k) < cfg.policy.planned_share_start
-            convert(self, setup, pick[planned], planned=True)
-            convert(self, setup, pick[~planned], planned=False)
+        pick = np.concatenate([rng.choice(rows, size=int(round(self.council.pb_start[c]
+                                                                  * rows.size)), replace=False)
+                               for c in range(n_c)
+                               for rows in [funded[u.council[funded] == c]]]).astype(np.int64)
+        planned = rng.random(pick.size) < cfg.policy.planned_share_start
+        route = choose(self, pick, 0, np.zeros(n_c), allow_trad=False)
+        convert(self, setup, pick, route, planned.astype(float))
         self.council.conversions[:] = 0
         self.council.conv_wait_sum[:] = 0
         # Markets sized to the demand of day one, then block contracts and main providers.
@@ -100,6 +114,27 @@ class CareMarketModel(mesa.Model):
         self.labour_pool = labour_used(self) * (1 + cfg.market.labour_pool_slack)
         compose_mix(self, comm)
         providers.assign_residents(self, res)
+        # Carers start at the strain their load implies.
+        u.delivered[:, comm] = u.mix[:, comm]
+        passes.family_pass(carers=self.carers, users=u, carer_cfg=cfg.carers, n_councils=n_c,
+                           strain_rate=1.0)
+        self.carers.cum_received[:] = 0.0
+
+    def _burn_in(self):
+        """``cfg.burn_in_weeks`` weeks of the full model before step 1, without the rollout
+        (the policy starts at step 1) and unrecorded: the market, carers' strain and care homes
+        settle, so step 1 starts from a stationary baseline."""
+        for _ in range(self.cfg.burn_in_weeks):
+            self._week()
+        self.totals = dict.fromkeys(self.totals, 0.0)
+        self.totals["entries"] = self.totals["exits"] = 0
+        self.council.conversions[:] = 0
+        self.council.conv_wait_sum[:] = 0
+        self.council.burnouts_total[:] = 0
+
+    def policy_week(self, t: int) -> int:
+        """The recorded step of model week ``t`` (1 = the policy's first week)."""
+        return t - self.cfg.burn_in_weeks
 
     def _units_by_market(self, rows) -> np.ndarray:
         """Billable units of ``rows``' mixes per (council, type)."""
@@ -111,11 +146,17 @@ class CareMarketModel(mesa.Model):
         return out
 
     # ------------------------------------------------------------------ weekly step
-    def step(self):
-        """One week: the declared phases in order (``sim.schedule.PHASES``), then the record."""
-        week = Week(t=self.steps, n_councils=self.council.n, ledger=Ledger(self.council.n))
+    def _week(self) -> Week:
+        """One week of the declared phases in order (``sim.schedule.PHASES``)."""
+        self.t += 1
+        week = Week(t=self.t, n_councils=self.council.n, ledger=Ledger(self.council.n))
         for phase in PHASES:
             phase.run(self, week)
+        return week
+
+    def step(self):
+        """One recorded week: the phases, then the record."""
+        week = self._week()
         self.recorder.record(self, week)
         self.datacollector.collect(self)
 

@@ -1,12 +1,15 @@
 """Outcomes of each person: quality of life and choice/control, from what actually happened.
 
-Quality of life combines need met, how well the support fits the person's preferences and how
-much control they have, minus the burden of running a direct payment without help and the
-disruption when a provider
-fails.  Choice and control as felt = control x autonomy - 2 x burden x (1 - autonomy), plus a
-little for the variety of support used: people who do not want to manage their own care feel
-its burden more than its control.  Nobody's outcome is set directly: a person is better or
-worse off after a move to a personal budget because these ingredients changed.
+Quality of life = w_met x need met + w_fit x how well the support received fits the person
++ w_control x control (the route's decision rights as far as the person wants them, the
+traditional package's as far as they do not) - burden weight x administrative burden -
+disruption when a provider fails.  The burden is structural (``kernels._burden``): the
+hours of administration a route takes (more for employing personal assistants, more without
+a plan) against the person's capacity to manage it (their capability, a carer's spare hours,
+a broker).  Choice and control as felt = control x autonomy - burden aversion x burden x
+(1 - autonomy), plus a little for the variety of support used.  Nobody's outcome is set by
+route or group: people are better or worse off because these ingredients changed, and groups
+differ because their capability, carers, needs and preferences do.
 """
 
 from __future__ import annotations
@@ -14,46 +17,28 @@ from __future__ import annotations
 import numpy as np
 
 from . import passes
-from .codes import DP, GONE, MPB, N_ROUTES, RES, SELF, TRAD
+from .codes import DP, GONE, MPB, RES, SELF, TRAD
 from .week import Column, Phase, Week, rate
 
 #: What the census sums per (council, route), in the order of the outcomes kernel's result.
-CENSUS = ("count", "need", "unmet", "qol", "choice")
+CENSUS = ("count", "need", "unmet", "qol", "choice", "burden")
 
 
-def _situation_tables(b):
-    """Control for each (route, planned) and admin burden for each (route, helped, planned).
-
-    A managed PB without support planning is a change of paperwork, not of control: its
-    holders keep the traditional control score.  ``helped`` means a family carer or a broker
-    shares the work of a direct payment (``helped_burden_share`` of it is left); without
-    support planning the burden is ``unplanned_burden_mult`` times larger.
-    """
-    control = np.zeros((N_ROUTES, 2))
-    control[TRAD] = b.control_traditional
-    control[MPB] = (b.control_traditional, b.control_managed)
-    control[DP] = b.control_dp
-    control[SELF] = b.control_dp
-    route, helped, planned = np.meshgrid(np.arange(N_ROUTES), [0, 1], [0, 1], indexing="ij")
-    burden = np.where(route == DP, b.dp_admin_burden * np.where(helped, b.helped_burden_share, 1.0),
-                      0.0)
-    burden = burden * np.where(planned, 1.0, b.unplanned_burden_mult)
-    return control.ravel(), burden.ravel()
-
-
-def measure(model, t: int) -> dict[str, np.ndarray]:
+def measure(model, t: int, window: bool = False) -> dict[str, np.ndarray]:
     """Outcomes of every community user (residents keep theirs), in one fused pass that also
-    sums people, need, unmet need, QoL and choice per (council, route) (``CENSUS``)."""
-    control_tab, burden_tab = _situation_tables(model.cfg.behaviour)
-    sums = passes.outcomes(users=model.users, t=t, behaviour=model.cfg.behaviour,
-                           control_tab=control_tab, burden_tab=burden_tab,
-                           n_councils=model.council.n)
+    sums people, need, unmet need, QoL, choice and burden per (council, route) (``CENSUS``);
+    with ``window``, each person's outcomes are added to their effect-window sums."""
+    sums = passes.outcomes(users=model.users, carers=model.carers, t=t,
+                           behaviour=model.cfg.behaviour, market=model.cfg.market,
+                           window=window, n_councils=model.council.n)
     return dict(zip(CENSUS, sums, strict=True))
 
 
 def update_outcomes(model, week: Week):
     """Outcomes of the week, and the head counts and outcome means of the time series."""
-    S = week.census = measure(model, week.t)
+    cfg = model.cfg
+    window = model.policy_week(week.t) > cfg.steps - cfg.output.effect_window_weeks
+    S = week.census = measure(model, week.t, window)
     by_route = S["count"].astype(np.int64)
 
     def funded_sum(name):
@@ -70,14 +55,16 @@ def update_outcomes(model, week: Week):
             ("unmet_need_share", rate(unmet_hours, need_hours)),
             ("unmet_need_hours", unmet_hours),
             ("qol_mean", rate(funded_sum("qol"), n_funded)),
-            ("choice_mean", rate(funded_sum("choice"), n_funded))):
+            ("choice_mean", rate(funded_sum("choice"), n_funded)),
+            ("burden_mean_dp", rate(S["burden"][:, DP], by_route[:, DP]))):
         week.put(name, values)
 
 
 _PEOPLE = "people"
 OUTCOMES = Phase(
     "outcomes", update_outcomes,
-    reads="hours delivered, fit, need, route, planning, help (carer, broker), autonomy, disruption",
+    reads="hours delivered, fit, need, route, plan quality, capability, help (carer's spare "
+          "hours, broker), autonomy, disruption",
     writes="each community user's need met, quality of life and choice/control; the week's "
            "census (people, need, unmet need, QoL, choice per council and route)",
     columns=(
@@ -94,4 +81,6 @@ OUTCOMES = Phase(
         Column("unmet_need_hours", "hours/week", "unmet need, council-funded at home"),
         Column("qol_mean", "score (0-1)", "mean quality of life, council-funded at home", scale=False),
         Column("choice_mean", "score (0-1)", "mean choice/control, council-funded at home", scale=False),
+        Column("burden_mean_dp", "index (0-1)", "mean administrative burden of direct-payment "
+               "holders (load / (load + capacity to manage))", scale=False),
     ))

@@ -52,35 +52,68 @@ def deliver_and_pay(*, users, fill: np.ndarray, pay: np.ndarray, n_councils: int
                              u.dp_balance, n_councils, *_intensive(market))
 
 
-def outcomes(*, users, t: int, behaviour, control_tab, burden_tab, n_councils: int):
+def _burden_args(behaviour, market) -> tuple:
+    b = behaviour
+    return (b.admin_dp_hours, b.admin_mpb_hours, b.admin_per_pa, market.pa_hours,
+            b.unplanned_burden_mult, b.manage_hours, b.carer_help_hours, b.broker_help_hours)
+
+
+def expected_burden(*, route, plan_quality, pa_used, capability, spare, brokered, behaviour,
+                    market) -> np.ndarray:
+    """Administrative burden (0-1) each person would bear on ``route`` (codes) with a plan of
+    quality ``plan_quality``, ``pa_used`` hours/week of personal assistants, ``spare`` hours of
+    a family carer (0 without one) and brokerage (``brokered``): ``kernels._burden``."""
+    n = np.size(route)
+    arr = (lambda x, dt=np.float64: np.ascontiguousarray(np.broadcast_to(x, n), dtype=dt))
+    return K.expected_burden(arr(route, np.int8), arr(plan_quality), arr(pa_used),
+                             arr(capability), arr(spare), arr(brokered, np.bool_),
+                             *_burden_args(behaviour, market))
+
+
+def outcomes(*, users, carers, t: int, behaviour, market, window: bool, n_councils: int):
     """Need met, quality of life and choice of every community user (into ``users.met``,
-    ``qol``, ``choice``); returns sums per (council, route) of people, need (hours/week),
-    unmet need (hours/week), quality of life and choice, as a ``(5, councils, routes)`` array."""
-    u, b = users, behaviour
-    return K.outcomes(u.delivered, u.fit, u.need, u.route, u.council, u.carer, u.brokered,
-                      u.planned, u.autonomy, u.disrupted_until, t, b.w_met, b.w_fit, b.w_control,
-                      b.disruption_penalty, control_tab, burden_tab, b.choice_control_weight,
-                      b.burden_aversion, b.variety_bonus, b.variety_options, u.met, u.qol,
-                      u.choice, n_councils)
+    ``qol``, ``choice``), added to their effect-window sums when ``window``; returns sums per
+    (council, route) of people, need (hours/week), unmet need (hours/week), quality of life,
+    choice and admin burden, as a ``(6, councils, routes)`` array."""
+    u, c, b = users, carers, behaviour
+    return K.outcomes(u.delivered, u.fit, u.need, u.route, u.council, u.carer, c.available,
+                      c.informal, u.brokered, u.plan_quality, u.autonomy, u.capability,
+                      u.disrupted_until, u.spend, t, b.w_met, b.w_fit, b.w_control,
+                      b.disruption_penalty, b.control_traditional, b.control_managed,
+                      b.control_dp, b.dp_admin_burden, b.unplanned_burden_mult,
+                      b.admin_dp_hours, b.admin_mpb_hours, b.admin_per_pa, market.pa_hours,
+                      b.manage_hours, b.carer_help_hours, b.broker_help_hours,
+                      b.choice_control_weight, b.burden_aversion, b.variety_bonus,
+                      b.variety_options, u.met, u.qol, u.choice, bool(window), u.win_qol,
+                      u.win_choice, u.win_unmet, u.win_need, u.win_cost, u.win_weeks,
+                      n_councils)
 
 
-def exits_and_need(*, users, t: int, drift: np.ndarray, shock_size: float,
-                   residential_threshold: float):
-    """Need progression (``drift`` per group per week, a ``shock_size`` step for those whose
-    shock week has come); returns the rows leaving this week, the rows shocked, and the
-    community users staying whose total need is above ``residential_threshold`` hours/week."""
+def exits_and_need(*, users, t: int, drift: np.ndarray, hazard: np.ndarray, shock_size: float,
+                   residential_mult: float, residential_threshold: float):
+    """Exit hazard accumulated (``hazard`` per group per week, ``residential_mult`` times it in
+    a care home) and need progression (``drift`` per group per week, a ``shock_size`` step
+    for those whose shock week has come); returns the rows leaving this week, the rows
+    shocked, and the community users staying whose total need is above
+    ``residential_threshold`` hours/week."""
     u = users
-    return K.exits_and_need(u.route, u.group, u.total_need, u.informal, u.need, u.exit_step,
-                            u.shock_step, t, drift, shock_size, residential_threshold)
+    return K.exits_and_need(u.route, u.group, u.total_need, u.informal, u.need, u.exit_clock,
+                            u.hazard, u.shock_step, t, drift, hazard, shock_size,
+                            residential_mult, residential_threshold)
 
 
-def family_pass(*, carers, users, carer_cfg, n_councils: int):
-    """Family carers' week: paid hours, £ paid, strain.  Returns £ paid per carer row, the
-    carer rows above the burnout threshold, and per council (carers, total strain, paid)."""
+def family_pass(*, carers, users, carer_cfg, n_councils: int, strain_rate: float | None = None):
+    """Family carers' week: hours added and replaced, £ paid, strain (moving ``strain_rate``
+    of the way to its settled level; default the configured rate).  Returns £ paid per carer
+    row, the carer rows above the burnout threshold, and per council (carers, total strain,
+    paid)."""
     c, u, cc = carers, users, carer_cfg
-    return K.family_pass(c.active, c.user, c.available, c.informal, c.strain, c.paid,
-                         c.cum_received, u.mix, u.delivered, cc.paid_extra_share, cc.family_rate,
-                         cc.payment_relief, cc.strain_rate, cc.strain_recovery_load,
+    rate = cc.strain_rate if strain_rate is None else strain_rate
+    return K.family_pass(c.active, c.user, c.available, c.informal, c.strain, c.strain_offset,
+                         c.paid, c.replaced, c.cum_received, u.mix, u.delivered,
+                         c.same_household, cc.paid_extra_share, cc.family_rate,
+                         cc.replace_share_resident, cc.replace_share_other, cc.payment_relief,
+                         rate, cc.strain_base, cc.strain_load, cc.strain_recovery_load,
                          cc.respite_relief, cc.respite_hours, cc.burnout_threshold, u.council,
                          n_councils)
 
@@ -102,15 +135,18 @@ def residents_per_home(*, users, n_providers: int) -> np.ndarray:
 
 
 def package_costs(*, users, broker_fee: float, block_price: np.ndarray, market) -> None:
-    """Add each PB holder's weekly package cost (support + ``broker_fee`` £/week if brokered)
-    and the traditional cost of the same assessed need at the council's ``block_price``
-    (£/unit per (council, type)) to their running totals."""
+    """Add each PB holder's week to their running totals (``kernels.package_costs``): package
+    cost (support + ``broker_fee`` £/week if brokered), the traditional cost of the same
+    assessed need at the council's ``block_price`` (£/unit per (council, type)), the saving's
+    parts and the council's cost."""
     u = users
     ag, _pa, thr = _intensive(market)
-    K.package_costs(u.route, u.council, u.spend, u.brokered, u.assessed, u.pc_share,
-                    u.cum_pb_cost, u.cum_trad_equiv, broker_fee,
-                    np.ascontiguousarray(block_price[:, AGENCY]), np.ascontiguousarray(block_price[:, DAY]),
-                    ag, thr)
+    K.package_costs(u.route, u.council, u.spend, u.budget, u.brokered, u.assessed, u.pc_share,
+                    u.c_trad_own, u.c_wanted, u.c_bought, u.cum_pb_cost, u.cum_trad_equiv,
+                    u.cum_trad_own, u.cum_wanted, u.cum_bought, u.cum_spend, u.cum_broker,
+                    u.cum_council, broker_fee,
+                    np.ascontiguousarray(block_price[:, AGENCY]),
+                    np.ascontiguousarray(block_price[:, DAY]), ag, thr)
 
 
 def traditional_cost(*, hours: np.ndarray, pc_share: np.ndarray, council: np.ndarray,
@@ -143,13 +179,15 @@ def count_flag(*, council, route, flag, n_councils: int) -> np.ndarray:
 
 
 def compose_mix(*, rows, users, carers, spot_price, block_price, cfg) -> None:
-    """Each of ``rows``' weekly mix of care hours (into ``users.mix``), by the rules in
+    """Each of ``rows``' weekly mix of care hours (into ``users.mix``) and its costs at the
+    person's prices (``users.c_trad_own``, ``c_wanted``, ``c_bought``), by the rules in
     ``planning.compose_mix``; prices are £ per billable unit per (council, type)."""
-    u, c, b, m = users, carers, cfg.behaviour, cfg.market
+    u, c, b, m, cc = users, carers, cfg.behaviour, cfg.market, cfg.carers
     K.compose_mix(
-        rows, u.route, u.assessed, u.pc_share, u.planned, u.rebuy_draw, u.brokered, u.council,
+        rows, u.route, u.assessed, u.pc_share, u.plan_quality, u.brokered, u.council,
         u.fit, u.carer, c.available, c.informal, c.same_household, u.budget, spot_price,
-        block_price, u.mix, b.unplanned_dp_rebuy, b.price_sensitivity, b.fit_threshold,
-        b.community_max_hours, b.pa_max_hours, cfg.policy.pa_needs_direct_payment,
-        cfg.carers.family_rate, cfg.carers.paid_extra_share,
+        block_price, u.mix, u.c_trad_own, u.c_wanted, u.c_bought, b.price_sensitivity,
+        b.fit_threshold, b.mix_satiation, b.community_max_hours, b.pa_max_hours,
+        cfg.policy.pa_needs_direct_payment, cc.family_rate, cc.replace_share_resident,
+        cc.replace_share_other, cc.paid_extra_share,
         FAMILY_RULES.index(cfg.policy.family_pay_rule), *_intensive(m), UNLIMITED)

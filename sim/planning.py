@@ -1,137 +1,222 @@
-"""Councils' side of self-directed support: RAS, the rollout, the planning queue, and how a
-person's support mix is composed.
+"""Councils offer, people choose: the RAS, offers, the planning queue, conversions, reviews,
+and how a person's support mix is composed.
 
-The saving of a personal budget is not a parameter: it appears when support planning reveals
-options (personal assistants, community activities, paid family) that fit the person and cost
-less than agency care, and the person stops buying once their need is covered.  Without
-planning, people re-buy their old package at spot prices, which cost more than the block
-prices their budget was set from.
+Nothing here is a schedule or a coin flip.  Councils offer personal budgets at assessments and
+reviews (and, when behind their target, approach people between reviews); each person offered
+weighs what a direct payment, a managed PB and their traditional package would mean to them
+(control they want, the administrative burden given their capability and the help they have,
+inertia) and chooses, with a random taste of their own (a logit choice on common random
+numbers).  Those who accept queue for a support planner; planners' hours pace the plans; a
+council behind its target rushes plans and converts people still waiting without one, in
+proportion to its pressure.  At reviews, PB holders weigh their experience and may move back.
+
+Budgets come from the RAS: assessed need scored in points, priced at the council's £ per point
+(set so the RAS would allocate to its caseload what it spends on them now).  The saving of a
+personal budget is not a parameter: it appears when a plan reveals options (personal
+assistants, community activities, paid family) that fit and cost less than agency care, with
+diminishing returns to each; without planning, people re-buy their old package at spot prices.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
 
-from . import passes
-from .codes import AGENCY, DAY, DP, MPB, N_OPTIONS, RES, TRAD, holds_pb
-from .providers import assign_main_provider
+from . import crn, passes
+from .accounting import return_balances
+from .codes import DP, MPB, PA, RES, TRAD, holds_pb
+from .population import leave_funding
+from .support import compose_mix, traditional_cost
 from .week import Column, Phase, Week, rate
 
 
-def traditional_mix(model, rows, hours=None) -> np.ndarray:
-    """A traditional package: personal care from an agency, the rest from a day service."""
-    u = model.users
-    h = u.need[rows] if hours is None else hours
-    mix = np.zeros((rows.size, N_OPTIONS))
-    mix[:, AGENCY] = h * u.pc_share[rows]
-    mix[:, DAY] = h * (1 - u.pc_share[rows])
-    return mix
+def ras_points(cfg, assessed, pc_share) -> np.ndarray:
+    """Resource Allocation System points for assessed need (hours/week): a point per hour of
+    personal care, ``policy.ras_social_weight`` per hour of other support, and, if
+    ``policy.ras_prices_intensive_care``, points for the extra staff time of intensive
+    personal care (a points-based RAS usually did not see it)."""
+    pol, m = cfg.policy, cfg.market
+    h_pc = assessed * pc_share
+    extra = (m.agency_intensive_factor - 1.0) * np.maximum(h_pc - m.intensive_threshold, 0.0) \
+        if pol.ras_prices_intensive_care else 0.0
+    return h_pc + extra + pol.ras_social_weight * (assessed - h_pc)
 
 
-def traditional_cost(model, rows, hours=None, agency_factor=None) -> np.ndarray:
-    """£/week the council would pay for this need under block contracts (the RAS reference)."""
-    u, m = model.users, model.cfg.market
-    h = u.need[rows] if hours is None else hours
-    factor = m.agency_intensive_factor if agency_factor is None else agency_factor
-    return passes.traditional_cost(hours=h, pc_share=u.pc_share[rows], council=u.council[rows],
-                                   block_price=model.council.block_price, agency_factor=factor,
-                                   market=m)
+def price_per_point(model) -> np.ndarray:
+    """£ per RAS point per council: what the council spends on its council-funded community
+    users' assessed need at block prices, divided by their points, times
+    ``policy.ras_affordability`` (set once at the start; fee uplifts scale it)."""
+    u, C = model.users, model.council
+    rows = np.flatnonzero(u.active & ((u.route == TRAD) | holds_pb(u.route)))
+    cost = np.bincount(u.council[rows], traditional_cost(model, rows, u.assessed[rows]), C.n)
+    pts = np.bincount(u.council[rows], ras_points(model.cfg, u.assessed[rows], u.pc_share[rows]),
+                      C.n)
+    return model.cfg.policy.ras_affordability * np.divide(cost, pts, out=np.ones(C.n),
+                                                          where=pts > 0)
+
+
+def assess(model, rows, t):
+    """An assessment: need recorded, and the RAS questionnaire's error for it drawn (lognormal,
+    mean 1, a common random number)."""
+    u, sd = model.users, model.cfg.policy.ras_noise_sd
+    u.assessed[rows] = u.need[rows]
+    z = ndtri(crn.uniform(model.cfg.seed, "ras", u.uid[rows], t))
+    u.ras_error[rows] = np.exp(sd * z - sd**2 / 2)
 
 
 def ras_budget(model, rows) -> np.ndarray:
-    """Resource Allocation System: budget from assessed need, priced at the council's rates.
-
-    A points-based RAS prices each assessed hour alike, so it does not see the extra staff
-    time intensive agency care takes (``policy.ras_prices_intensive_care`` false, a policy
-    lever): the budgets of the most expensive traditional packages then fall short of their
-    cost, and their holders must find cheaper support (a live-in PA, family, community) or go
-    short.  By default the RAS prices the full traditional cost."""
-    pol, m = model.cfg.policy, model.cfg.market
-    factor = m.agency_intensive_factor if pol.ras_prices_intensive_care else 1.0
-    return pol.ras_generosity * traditional_cost(model, rows, model.users.assessed[rows],
-                                                 agency_factor=factor)
+    """£/week personal budget: the assessed need's RAS points at the council's price per point,
+    with the questionnaire's error."""
+    u = model.users
+    return (ras_points(model.cfg, u.assessed[rows], u.pc_share[rows])
+            * model.council.price_per_point[u.council[rows]] * u.ras_error[rows])
 
 
-def compose_mix(model, rows):
-    """Set each user's mix of care hours by route (one fused pass, ``kernels.compose_mix``).
+# ---------------------------------------------------------------- people's choices
 
-    * Traditional packages and self-funders: the assessed need as agency (personal care) and
-      day care (the rest).
-    * A person with a personal budget who chooses their own support (planned, or one of the
-      fixed share who do not simply re-buy their old package: a trait drawn once, so a review
-      does not flip them between behaviours) fills personal care from agency, a personal
-      assistant or paid family, and the rest from day care, a PA, community activities or
-      paid family, best-scoring options first (fit minus price sensitivity times price
-      relative to agency), each up to its cap, until the need is covered.  Options must fit
-      (``behaviour.fit_threshold``); agency and day care are always the fallback.  Community
-      options are found only through planning or brokerage.  A PA is employed by the person,
-      which takes a direct payment (unless ``policy.pa_needs_direct_payment`` is off, as
-      individual service funds later allowed).  Paid family hours are the carer's spare
-      hours under the council's payment rule.
-    * Prices are spot prices, except that a managed PB buys agency and day care through the
-      council's contracts (block rates); paid family at the family rate.
-    * A PB mix costing more than the budget (in billable units: intensive hours take more
-      staff) is scaled down to the budget.
-    """
+def _spare(model, rows) -> np.ndarray:
+    """Hours/week a person's family carer has beyond the care they give (0 without one)."""
+    u, c = model.users, model.carers
+    k = u.carer[rows]
+    has = k >= 0
+    spare = np.zeros(rows.size)
+    spare[has] = np.maximum(c.available[k[has]] - c.informal[k[has]], 0.0)
+    return spare
+
+
+def route_values(model, rows, routes, plan_quality, pa_used, brokered) -> np.ndarray:
+    """What a person expects of holding ``routes`` (codes, one per row or one for all),
+    relative to a traditional package: control they want (the route's decision rights over a
+    traditional package's, times their autonomy) minus the administrative burden they would
+    bear (given their capability, a carer's spare hours and brokerage), each weighted as in
+    quality of life.  The same terms make up their quality of life once they hold it
+    (``outcomes``)."""
+    cfg, u = model.cfg, model.users
+    b = cfg.behaviour
+    routes = np.broadcast_to(np.asarray(routes), rows.shape)
+    q = np.broadcast_to(np.asarray(plan_quality, dtype=float), rows.shape)
+    rights = np.where(routes == DP, b.control_dp,
+                      np.where(routes == MPB, b.control_traditional
+                               + (b.control_managed - b.control_traditional) * q,
+                               b.control_traditional))
+    burden = passes.expected_burden(route=routes, plan_quality=q, pa_used=pa_used,
+                                    capability=u.capability[rows], spare=_spare(model, rows),
+                                    brokered=brokered, behaviour=b, market=cfg.market)
+    return (b.w_control * (rights - b.control_traditional) * u.autonomy[rows]
+            - b.dp_admin_burden * burden)
+
+
+def choose(model, rows, t, pressure, allow_trad=True) -> np.ndarray:
+    """Offered a PB, each person picks a direct payment, a managed PB or (if ``allow_trad``)
+    keeps their traditional package: the highest of each option's expected value plus a
+    Gumbel taste (scale ``behaviour.choice_scale``; common random numbers keyed by person and
+    week).  Changing costs ``behaviour.status_quo``; a council under ``pressure`` (0-1) sells
+    harder (``policy.persuasion``).  They expect a full plan and brokerage if the council has
+    brokers free.  Returns the chosen route codes."""
+    cfg, u, C = model.cfg, model.users, model.council
+    b, seed = cfg.behaviour, cfg.seed
+    c = u.council[rows]
+    expect_broker = C.broker_free[c] > 0
+    push = cfg.policy.persuasion * pressure[c] - b.status_quo
+    v_dp = route_values(model, rows, DP, 1.0, 0.0, expect_broker) + push
+    v_mpb = route_values(model, rows, MPB, 1.0, 0.0, expect_broker) + push
+    uid, s = u.uid[rows], b.choice_scale
+    v_dp = v_dp + s * crn.gumbel(seed, "accept_dp", uid, t)
+    v_mpb = v_mpb + s * crn.gumbel(seed, "accept_mpb", uid, t)
+    v_trad = s * crn.gumbel(seed, "accept_trad", uid, t) if allow_trad \
+        else np.full(rows.size, -np.inf)
+    return np.where((v_trad >= v_dp) & (v_trad >= v_mpb), TRAD,
+                    np.where(v_dp >= v_mpb, DP, MPB)).astype(np.int8)
+
+
+def offer(model, week: Week, rows, pressure) -> np.ndarray:
+    """Offer a PB to ``rows`` (traditional packages, not queued); those who accept join the
+    planning queue with the route they chose.  Returns the rows that accepted."""
+    u, t = model.users, week.t
     if rows.size == 0:
-        return
-    passes.compose_mix(rows=rows, users=model.users, carers=model.carers,
-                       spot_price=model.spot_price_ct, block_price=model.council.block_price,
-                       cfg=model.cfg)
-    assign_main_provider(model, rows)
+        return rows
+    route = choose(model, rows, t, pressure)
+    yes = route != TRAD
+    acc = rows[yes]
+    u.in_queue[acc] = True
+    u.queue_since[acc] = t
+    u.wants_route[acc] = route[yes]
+    n_c = model.council.n
+    week.offers += np.bincount(u.council[rows], minlength=n_c)
+    week.acceptances += np.bincount(u.council[acc], minlength=n_c)
+    return acc
+
+
+# ---------------------------------------------------------------- the rollout
+
+def council_pressure(model, week: Week, share) -> np.ndarray:
+    """How hard each council pushes this week (0-1): how far its PB share is behind the
+    target's path, as a share of the target, times its commitment (``policy.target_enforcement``
+    with the councils' spread).  Zero before the policy starts and without a rollout."""
+    C, t = model.council, model.policy_week(week.t)
+    if not model.cfg.policy.rollout or t < 1:
+        return np.zeros(C.n)
+    target = C.target_share(t)
+    gap = np.clip((target - share) / np.maximum(target, 1e-9), 0.0, 1.0)
+    return np.clip(gap * C.commitment, 0.0, 1.0)
 
 
 def rollout(model, week: Week):
-    """Queue users for conversion to meet the target; start plans within capacity; convert
-    finished plans; convert the shortfall unplanned as far as the target is enforced."""
+    """Councils' week of the rollout: finished plans become PBs; a council behind its target
+    approaches people between reviews; plans start within planners' capacity (rushed under
+    pressure); people still waiting are converted without a plan under pressure."""
     cfg, u, C, t = model.cfg, model.users, model.council, week.t
-    n_c = C.n
+    pol, cc, n_c = cfg.policy, cfg.council, C.n
     by_route, week.broker_used, queued = passes.rollout_scan(users=u, n_councils=n_c)
+    C.broker_free = np.floor(C.broker_capacity) - week.broker_used
     n_pb = by_route[:, DP] + by_route[:, MPB]
     n_funded = by_route[:, TRAD] + n_pb
-    target = C.target_share(t)
-    want = np.ceil(target * n_funded).astype(int) - n_pb
+    share = rate(n_pb, n_funded)
+    p = C.pressure = council_pressure(model, week, np.nan_to_num(share))
 
-    # Finished plans become planned PBs.
+    # Finished plans become PBs of the route chosen.
     until = u.planning_until[queued]
     finished = (until <= t) & (until >= 0)
     done = queued[finished]
-    convert(model, week, done, planned=True)
-
-    # Queue enough traditional users to cover what the target still wants.
+    convert(model, week, done, u.wants_route[done], u.plan_quality[done])
     queued = queued[~finished]
-    pending = np.bincount(u.council[queued], minlength=n_c)
-    add = np.maximum(want - pending - np.bincount(u.council[done], minlength=n_c), 0)
-    joining = _sample_traditional(model, add)
-    u.in_queue[joining] = True
-    u.queue_since[joining] = t
 
-    # Start plans within planning staff capacity (FIFO).
+    # A council behind its target approaches traditional-package holders between reviews.
+    n_free = np.maximum(by_route[:, TRAD] - np.bincount(u.council[queued], minlength=n_c), 0)
+    k = model.rng.binomial(n_free, np.clip(pol.campaign_rate * p, 0.0, 1.0))
+    joining = offer(model, week, _sample_traditional(model, k), p)
     act_q = np.union1d(queued, joining)
+
+    # Plans start within planners' capacity, first come first served; under pressure a plan
+    # gets fewer planner hours (rush) and is done sooner.
     planning = u.planning_until[act_q] >= 0
     busy = np.bincount(u.council[act_q[planning]], minlength=n_c)
     free_slots = np.maximum(np.floor(C.max_in_planning) - busy, 0).astype(int)
     waiting = act_q[~planning]
     order = waiting[np.argsort(u.queue_since[waiting], kind="stable")]
     starting = _take_per_group(None, order, u.council[order], free_slots)
-    u.planning_until[starting] = t + cfg.council.planning_duration_weeks
+    rush = np.clip(pol.rush_max * p, 0.0, 0.95)[u.council[starting]]
+    u.plan_quality[starting] = 1.0 - rush
+    u.planning_until[starting] = t + np.maximum(
+        np.round(cc.planning_duration_weeks * (1.0 - rush)), 1).astype(np.int32)
     plans_started = np.bincount(u.council[starting], minlength=n_c)
 
-    # A missed target is met by converting people without planning.
-    in_planning = busy + np.bincount(u.council[starting], minlength=n_c)
-    shortfall = np.maximum(want - np.bincount(u.council[done], minlength=n_c) - in_planning, 0)
-    forced_n = np.floor(shortfall * C.enforcement).astype(int)
-    still = act_q[u.planning_until[act_q] < 0]
-    still = still[~np.isin(still, starting)]
-    order = still[np.argsort(u.queue_since[still], kind="stable")]
-    forced = _take_per_group(None, order, u.council[order], forced_n)
-    convert(model, week, forced, planned=False)
-    # Still queued at the end of the week: waiting for a planner, or in planning.
+    # Under pressure, a share of those still waiting for a planner is converted without a plan.
+    still = waiting[~np.isin(waiting, starting)]
+    pick = model.rng.random(still.size) < np.clip(pol.unplanned_rate * p, 0.0, 1.0)[u.council[still]]
+    forced = still[pick]
+    convert(model, week, forced, u.wants_route[forced], np.zeros(forced.size))
+
+    in_planning = busy + plans_started
     n_forced = np.bincount(u.council[forced], minlength=n_c)
-    week.put("target_share", target)
-    week.put("queue_length", np.bincount(u.council[act_q], minlength=n_c) - in_planning - n_forced)
+    quality = np.bincount(u.council[starting], u.plan_quality[starting], n_c)
+    week.put("target_share", C.target_share(model.policy_week(t)) if pol.rollout
+             else np.full(n_c, np.nan))
+    week.put("pressure", p.copy())
+    week.put("queue_length", np.bincount(u.council[still[~pick]], minlength=n_c))
     week.put("in_planning", in_planning)
     week.put("plans_started", plans_started)
+    week.put("plan_quality_started", rate(quality, plans_started))
     week.put("conversions_planned", np.bincount(u.council[done], minlength=n_c))
     week.put("conversions_unplanned", n_forced)
     week.put("planning_wait_weeks", rate(C.conv_wait_sum, C.conversions))
@@ -196,24 +281,26 @@ def _first_k(rows, group, k):
     return rows[rank < k[group]]
 
 
-def convert(model, week: Week, rows, planned: bool):
-    """Move users from traditional support to a personal budget."""
+def convert(model, week: Week, rows, route, plan_quality):
+    """Move users from traditional support to a personal budget of ``route`` (codes) after a
+    plan of quality ``plan_quality`` (0: none)."""
     if rows.size == 0:
         return
-    u, cfg, t = model.users, model.cfg, week.t
+    u, t = model.users, week.t
     u.qol_before[rows] = u.qol[rows]
     u.choice_before[rows] = u.choice[rows]
-    u.assessed[rows] = u.need[rows]
+    assess(model, rows, t)
     u.trad_cost_at_conv[rows] = traditional_cost(model, rows)
-    dp = model.rng.random(rows.size) < cfg.policy.dp_share
-    u.route[rows] = np.where(dp, DP, MPB)
-    u.planned[rows] = planned
+    u.route[rows] = route
+    u.plan_quality[rows] = plan_quality
     u.in_queue[rows] = False
     u.planning_until[rows] = -1
+    u.wants_route[rows] = -1
     u.converted_step[rows] = t
     u.review_step[rows] = t
-    u.cum_pb_cost[rows] = 0.0
-    u.cum_trad_equiv[rows] = 0.0
+    for name in ("cum_pb_cost", "cum_trad_equiv", "cum_trad_own", "cum_wanted", "cum_bought",
+                 "cum_spend", "cum_broker", "cum_council"):
+        getattr(u, name)[rows] = 0.0
     model.council.conv_wait_sum[:] += np.bincount(
         u.council[rows], np.where(u.queue_since[rows] >= 0, t - u.queue_since[rows], 0),
         model.council.n)
@@ -238,36 +325,112 @@ def _broker(model, week: Week, rows):
 
 
 def review(model, week: Week):
-    """Annual reviews re-assess need, reset budgets and re-compose support."""
-    cutoff = week.t - model.cfg.council.review_interval_weeks
-    reassess(model, passes.due_for_review(users=model.users, cutoff=cutoff))
-
-
-def reassess(model, rows):
-    """Re-assess need, reset PB holders' budgets and re-compose support (residents aside)."""
-    u = model.users
-    if rows.size == 0:
-        return
-    u.assessed[rows] = u.need[rows]
-    u.review_step[rows] = model.steps
+    """Annual reviews: need re-assessed against the council's eligibility band (those below
+    it lose council funding), budgets reset, support re-composed; traditional-package holders
+    offered a PB (always during the rollout, on request before it); PB holders weigh their
+    experience and may move back."""
+    cfg, u, C, t = model.cfg, model.users, model.council, week.t
+    n_c = C.n
+    cutoff = t - cfg.council.review_interval_weeks
+    rows = passes.due_for_review(users=u, cutoff=cutoff)
+    rows = rows[u.route[rows] != RES]
+    u.review_step[rows] = t
+    # Eligibility: funded people below the council's band leave council funding.
+    funded = rows[(u.route[rows] == TRAD) | holds_pb(u.route[rows])]
+    lost = funded[u.need[funded] < C.threshold[u.council[funded]]]
+    week.put("lost_eligibility", np.bincount(u.council[lost], minlength=n_c))
+    if lost.size:
+        leave_funding(model, week, lost)
+        rows = rows[~np.isin(rows, lost)]
+    # PB holders reconsider, then everyone reviewed is re-assessed.
+    pb = rows[holds_pb(u.route[rows])]
+    moved = reconsider(model, week, pb)
+    week.put("moves_back", np.bincount(u.council[moved], minlength=n_c))
+    assess(model, rows, t)
     pb = rows[holds_pb(u.route[rows])]
     u.budget[pb] = ras_budget(model, pb)
-    compose_mix(model, rows[u.route[rows] != RES])
+    compose_mix(model, rows)
+    # Offers to traditional-package holders reviewed (or newly assessed) and not queued.
+    trad = rows[(u.route[rows] == TRAD) & ~u.in_queue[rows]]
+    p_offer = cfg.policy.offer_rollout if cfg.policy.rollout and model.policy_week(t) >= 1 \
+        else cfg.policy.offer_base
+    offered = trad[crn.uniform(cfg.seed, "offer", u.uid[trad], t) < p_offer]
+    offer(model, week, offered, C.pressure)
+    week.put("offers", week.offers.copy())
+    week.put("acceptances", week.acceptances.copy())
+
+
+def reconsider(model, week: Week, rows) -> np.ndarray:
+    """At a review, PB holders weigh what they live with (control, the burden they bear given
+    the PAs they employ and the plan they had, need left unmet) against the alternatives: a
+    managed PB (for a direct-payment holder) or a traditional package; staying costs nothing,
+    moving costs ``behaviour.status_quo``.  Returns the rows that moved back."""
+    cfg, u, t = model.cfg, model.users, week.t
+    if rows.size == 0:
+        return rows
+    b, seed, s = cfg.behaviour, cfg.seed, cfg.behaviour.choice_scale
+    uid, q, brok = u.uid[rows], u.plan_quality[rows], u.brokered[rows]
+    now = u.route[rows]
+    v_now = (route_values(model, rows, now, q, u.delivered[PA, rows], brok)
+             + b.w_met * (u.met[rows] - 1.0) + s * crn.gumbel(seed, "reconsider_now", uid, t))
+    v_mpb = np.where(now == DP, route_values(model, rows, MPB, q, 0.0, brok) - b.status_quo
+                     + s * crn.gumbel(seed, "reconsider_mpb", uid, t), -np.inf)
+    v_trad = -b.status_quo + s * crn.gumbel(seed, "reconsider_trad", uid, t)
+    to_trad = (v_trad > v_now) & (v_trad >= v_mpb)
+    to_mpb = ~to_trad & (v_mpb > v_now)
+    return_balances(model, week.ledger, rows[to_trad | to_mpb])
+    back = rows[to_trad]
+    u.route[back] = TRAD
+    u.budget[back] = 0.0
+    u.plan_quality[back] = 0.0
+    u.route[rows[to_mpb]] = MPB
+    return rows[to_trad | to_mpb]
+
+
+def reassess(model, rows, t):
+    """Re-assess need now (an emergency review, e.g. when a carer stops): budgets reset and
+    support re-composed."""
+    u = model.users
+    rows = rows[u.route[rows] != RES]
+    if rows.size == 0:
+        return
+    u.review_step[rows] = t
+    assess(model, rows, t)
+    pb = rows[holds_pb(u.route[rows])]
+    u.budget[pb] = ras_budget(model, pb)
+    compose_mix(model, rows)
 
 
 ROLLOUT = Phase(
     "rollout", rollout,
-    reads="routes, the conversion queue, council targets and planning capacity",
-    writes="queue and planning state; conversions to a PB (route, budget, mix, brokerage)",
+    reads="routes, the conversion queue, council targets, pressure and planning capacity",
+    writes="queue and planning state; campaign offers and choices; conversions to a PB "
+           "(route, plan quality, budget, mix, brokerage)",
     columns=(
-        Column("target_share", "share (0-1)", "the council's PB target for this week", scale=False),
-        Column("queue_length", "people", "queued for a PB, waiting for a planner"),
-        Column("in_planning", "people", "queued for a PB, with a plan under way"),
+        Column("target_share", "share (0-1)", "the council's PB target for this week (none "
+               "without a rollout)", scale=False),
+        Column("pressure", "index (0-1)", "how hard the council pushes: its shortfall against "
+               "the target's path x its commitment", scale=False),
+        Column("queue_length", "people", "accepted a PB, waiting for a planner"),
+        Column("in_planning", "people", "accepted a PB, with a plan under way"),
         Column("plans_started", "people", "support plans started this week"),
+        Column("plan_quality_started", "share (0-1)", "planner time given to plans started this "
+               "week, as a share of a full plan (below 1: rushed)", scale=False),
         Column("conversions_planned", "people", "moved to a PB after support planning"),
-        Column("conversions_unplanned", "people", "moved to a PB without a plan (target pressure)"),
-        Column("planning_wait_weeks", "weeks", "mean wait from queueing to a PB, run so far", scale=False),
+        Column("conversions_unplanned", "people", "moved to a PB without a plan (pressure)"),
+        Column("planning_wait_weeks", "weeks", "mean wait from accepting to a PB, run so far",
+               scale=False),
     ))
-REVIEW = Phase("review", review, reads="people's last review week and need",
-               writes="assessed need, PB budgets and mixes of those due a review")
-
+REVIEW = Phase(
+    "review", review,
+    reads="people's last review week, need, route, experience; council band, pressure",
+    writes="assessed need, RAS error, budgets and mixes of those reviewed; people below the "
+           "band leave council funding; offers and choices; moves back",
+    columns=(
+        Column("lost_eligibility", "people", "reviewed people below the council's band, no "
+               "longer council-funded"),
+        Column("moves_back", "people", "PB holders who moved back (to a managed PB or a "
+               "traditional package)"),
+        Column("offers", "people", "PB offers made this week (reviews, assessments, approaches)"),
+        Column("acceptances", "people", "offers accepted"),
+    ))

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import passes
+from . import crn, passes
 from .accounting import Ledger, return_balances
 from .codes import HOURS_PER_WEEK, RES, RESIDENTIAL, SELF, TRAD, WEEKS_PER_YEAR
-from .config import GROUPS
-from .planning import compose_mix
+from .config import BANDS, GROUPS, band_hours
+from .support import compose_mix
 from .state import small_keys
 from .week import Column, Phase, Week
 
@@ -21,12 +21,43 @@ def group_arrays(cfg):
     """Per-group parameters as arrays indexed by group code (order of config.GROUPS)."""
     g = [getattr(cfg.users.groups, name) for name in GROUPS]
     names = ("share", "need_mean_hours", "need_cv", "personal_care_share", "carer_prob",
-             "exit_rate", "residential_rate", "need_growth")
+             "exit_rate", "need_growth", "need_shock_rate", "capability_mean")
     arrays = {n: np.array([getattr(x, n) for x in g], dtype=float) for n in names}
     # Cumulative shares, to draw groups by inverting the CDF of a uniform draw.
     cdf = (arrays["share"] / arrays["share"].sum()).cumsum()
     arrays["share_cdf"] = cdf / cdf[-1]
     return arrays
+
+
+class PopulationState:
+    """Demographic rates derived at set-up so that, without a rollout, the population is
+    stationary: entrants per week and admissions to care homes balance departures.
+
+    * ``incidence[c, g]``: expected entrants per week to council ``c`` of group ``g`` = the
+      expected departures per week of the starting population (everyone, self-funders and
+      residents included), so the caseload neither grows nor shrinks in expectation and its
+      group mix stays that of the configuration (low-turnover groups enter less often).
+
+    Care homes keep their residents stationary themselves: they refill vacated beds up to
+    their usual occupancy from high-need people seeking a place (``place_in_residential``).
+    """
+
+    def __init__(self, model):
+        u, G = model.users, model.groups
+        live = np.flatnonzero(u.active)
+        weekly = weekly_exit_hazard(model, live)
+        n_g = G["share"].size
+        self.incidence = np.zeros((model.council.n, n_g))
+        np.add.at(self.incidence, (u.council[live], u.group[live]), weekly)
+
+
+def weekly_exit_hazard(model, rows) -> np.ndarray:
+    """Each person's weekly exit hazard (death, moving away): their group's annual rate, times
+    ``users.residential_exit_mult`` in a care home."""
+    u = model.users
+    annual = model.groups["exit_rate"][u.group[rows]] * np.where(
+        u.route[rows] == RES, model.cfg.users.residential_exit_mult, 1.0)
+    return annual / WEEKS_PER_YEAR
 
 
 def draw_need(rng, mean, cv):
@@ -36,20 +67,30 @@ def draw_need(rng, mean, cv):
     return rng.lognormal(mu, np.sqrt(sigma2))
 
 
-def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarray:
-    """Add users (one per entry of ``council``) with drawn group, need, preferences and carers."""
+def eligibility_floor(cfg) -> float:
+    """Hours/week of eligible need at which the council's starting FACS band begins."""
+    return band_hours(cfg.council)[BANDS.index(cfg.council.eligibility_band)]
+
+
+def create_users(model, council: np.ndarray, route: np.ndarray, rng, t: int = 0,
+                 group: np.ndarray | None = None) -> np.ndarray:
+    """Add users (one per entry of ``council``) with drawn group (unless given), need,
+    preferences, capability and carers; ``rng`` is the people's generator
+    (``model.people_rng``), so the same people enter a run and its counterfactual."""
     cfg, u, G = model.cfg, model.users, model.groups
     n = council.size
     rows = u.add(n)
-    group = G["share_cdf"].searchsorted(rng.random(n), side="right").astype(np.int8)
+    if group is None:
+        group = G["share_cdf"].searchsorted(rng.random(n), side="right")
+    group = np.asarray(group).astype(np.int8)
     u.council[rows] = council
     u.group[rows] = group
     u.route[rows] = route
     # Need is drawn as assessed eligible need (what councils record); draws under the
-    # eligibility threshold are redrawn, as such people would not be on the caseload.
+    # starting eligibility band are redrawn, as such people would not be on the caseload.
     scale = cfg.users.need_scale
     need = draw_need(rng, scale * G["need_mean_hours"][group], G["need_cv"][group])
-    floor = cfg.council.eligibility_threshold
+    floor = eligibility_floor(cfg)
     for _ in range(5):
         low = need < floor
         if not low.any():
@@ -62,20 +103,61 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng) -> np.ndarr
                                us.pc_share_min, us.pc_share_max)
     u.fit[:, rows] = rng.beta(cfg.users.fit_alpha, cfg.users.fit_beta, size=(5, n))
     u.autonomy[rows] = rng.beta(cfg.users.autonomy_alpha, cfg.users.autonomy_beta, n)
-    u.rebuy_draw[rows] = rng.random(n)
-    u.review_step[rows] = model.steps - rng.integers(0, cfg.council.review_interval_weeks, n)
+    m, k = G["capability_mean"][group], us.capability_concentration
+    u.capability[rows] = rng.beta(m * k, (1 - m) * k)
+    u.review_step[rows] = t - rng.integers(0, cfg.council.review_interval_weeks, n)
+    u.exit_clock[rows] = rng.exponential(1.0, n)
+    u.shock_step[rows] = t + _waiting_time(rng, G["need_shock_rate"][group], n)
     has_carer = rng.random(n) < G["carer_prob"][group]
     has_carer &= route != RES
     add_carers(model, rows[has_carer], rng)
-    carer = u.carer[rows]
     # Family care comes on top of the eligible need: total need includes it.
-    del carer
     u.total_need[rows] = np.minimum(u.total_need[rows] + u.informal[rows], HOURS_PER_WEEK)
     refresh_need(model, rows)
     u.assessed[rows] = u.need[rows]
-    draw_exit_steps(model, rows)
-    u.shock_step[rows] = model.steps + _waiting_time(rng, cfg.users.need_shock_rate, n)
     return rows
+
+
+def pre_age(model, rows, rng, rounds: int = 12):
+    """Give the starting population the need it would have after its time on the caseload.
+
+    Entrants' need is drawn from the configured distributions; it then drifts and jumps
+    (``need_growth``, ``need_shock_rate`` x ``users.need_shock_size``) until they leave, and
+    above ``users.residential_need_threshold`` people seek a care-home place
+    (``users.care_home_seek_rate``).  With a constant exit hazard, the time a person present
+    at a given moment has already spent on the caseload is exponential with the same hazard;
+    among those still at home, a path is kept with the chance it escaped admission.  So each
+    person's time and shocks are drawn (Poisson) and redrawn until kept (rejection sampling,
+    a few rounds): the starting community has the stationary need distribution at once,
+    instead of decades of burn-in."""
+    u, G, cfg = model.users, model.groups, model.cfg
+    thr = cfg.users.residential_need_threshold
+    log_s = np.log1p(cfg.users.need_shock_size)
+    seek = cfg.users.care_home_seek_rate
+    base = u.total_need[rows] - u.informal[rows]
+    todo = np.arange(rows.size)
+    for rnd in range(rounds):
+        r = rows[todo]
+        g = u.group[r]
+        years = np.minimum(rng.exponential(1.0, r.size) / np.maximum(
+            weekly_exit_hazard(model, r) * WEEKS_PER_YEAR, 1e-3), 60.0)
+        log_grow = G["need_growth"][g] * years + rng.poisson(G["need_shock_rate"][g] * years) * log_s
+        formal = np.minimum(base[todo] * np.exp(log_grow), HOURS_PER_WEEK)
+        total = np.minimum(formal + u.informal[r], HOURS_PER_WEEK)
+        # Years above the threshold, with need growing at its average log rate along the path.
+        start = np.log(np.maximum(base[todo] + u.informal[r], 1e-9))
+        end = np.log(np.maximum(total, 1e-9))
+        frac = np.where(end > start, np.clip((end - np.log(thr)) / np.maximum(end - start, 1e-12),
+                                             0.0, 1.0), (total > thr).astype(float))
+        kept = rng.random(r.size) < np.exp(-seek * frac * years)
+        last = rnd == rounds - 1
+        ok = kept | last
+        u.total_need[r[ok]] = total[ok]
+        todo = todo[~ok]
+        if todo.size == 0:
+            break
+    refresh_need(model, rows)
+    u.assessed[rows] = u.need[rows]
 
 
 def add_carers(model, user_rows: np.ndarray, rng):
@@ -88,8 +170,8 @@ def add_carers(model, user_rows: np.ndarray, rng):
     a = cc.informal_beta * cc.informal_share / max(1 - cc.informal_share, 1e-6)
     c.informal[rows] = c.available[rows] * rng.beta(max(a, 1e-3), cc.informal_beta, k)
     c.same_household[rows] = rng.random(k) < cc.same_household_prob
-    c.strain[rows] = np.clip(rng.normal(cc.strain_start_mean, cc.strain_start_sd, k), 0,
-                             cc.strain_start_max)
+    c.strain_offset[rows] = rng.normal(0.0, cc.strain_sd, k)
+    c.strain[rows] = np.clip(cc.strain_base + c.strain_offset[rows], 0.0, 1.0)
     u.carer[user_rows] = rows
     u.informal[user_rows] = c.informal[rows]
 
@@ -106,35 +188,70 @@ def refresh_need(model, rows=None):
 
 
 def initial_population(model, rng):
-    """Council-funded users (community + residential) and self-funders for every council."""
+    """Council-funded users at home and in care homes, and self-funders, for every council;
+    those at home with the need they have after their time on the caseload (``pre_age``),
+    residents as a stationary care-home population would hold them (``_first_residents``)."""
     cfg = model.cfg
     sizes = model.council.n_users0
-    council = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes)
-    res = rng.random(council.size) < cfg.users.residential_share
-    route = np.where(res, RES, TRAD).astype(np.int8)
-    rows = create_users(model, council, route, rng)
-    community = rows[~res]
+    n_res = np.round(cfg.users.residential_share * sizes).astype(np.int64)
+    council = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes - n_res)
+    community = create_users(model, council, np.full(council.size, TRAD, np.int8), rng)
+    pre_age(model, community, rng)
+    res = _first_residents(model, community, n_res, rng)
     # Self-funders buy their own care in the same market.
-    n_self = rng.poisson(cfg.users.self_funder_ratio * np.bincount(
-        model.users.council[community], minlength=sizes.size))
+    n_self = rng.poisson(cfg.users.self_funder_ratio * (sizes - n_res))
     sf = create_users(model, np.repeat(np.arange(sizes.size, dtype=np.int32), n_self),
                       np.full(n_self.sum(), SELF, np.int8), rng)
-    return rows, sf
+    pre_age(model, sf, rng)
+    return np.concatenate([community, res]), sf
+
+
+def _first_residents(model, community, n_res, rng):
+    """``n_res[c]`` care-home residents of each council at the start.  Care homes admit people
+    at home whose total need is above the residential threshold (``demography``), and
+    residents leave at their group's hazard in a home, so a stationary home population holds
+    each group in proportion to its high-need people at home / that hazard; each resident's
+    need is a high-need person's of the same group."""
+    u, cfg, G = model.users, model.cfg, model.groups
+    n_g = G["share"].size
+    high = community[u.total_need[community] > cfg.users.residential_need_threshold]
+    hazard = G["exit_rate"] * cfg.users.residential_exit_mult
+    w = np.bincount(u.group[high], minlength=n_g) / np.maximum(hazard, 1e-6)
+    w = w / w.sum() if w.sum() > 0 else G["share"] / G["share"].sum()
+    per = np.array([rng.multinomial(k, w) for k in n_res]).reshape(-1, n_g)
+    council = np.repeat(np.repeat(np.arange(n_res.size, dtype=np.int32), n_g), per.ravel())
+    group = np.repeat(np.tile(np.arange(n_g), n_res.size), per.ravel())
+    res = create_users(model, council, np.full(council.size, RES, np.int8), rng, group=group)
+    for g in range(n_g):
+        mine, pool = res[u.group[res] == g], high[u.group[high] == g]
+        if mine.size and pool.size:
+            u.total_need[mine] = u.total_need[rng.choice(pool, mine.size)]
+    refresh_need(model, res)
+    u.assessed[res] = u.need[res]
+    return res
+
+
+def leave_funding(model, week: Week, rows):
+    """People who no longer meet the council's band leave council funding: a share pay for
+    their own care (the means test's self-funder share; a common random number), the rest go
+    without and leave the model."""
+    cfg, u = model.cfg, model.users
+    return_balances(model, week.ledger, rows)
+    sf_p = cfg.users.self_funder_ratio / (1 + cfg.users.self_funder_ratio)
+    pay = crn.uniform(cfg.seed, "self_fund", u.uid[rows], week.t) < sf_p
+    sf = rows[pay]
+    u.route[sf] = SELF
+    u.budget[sf] = 0.0
+    u.in_queue[sf] = False
+    u.planning_until[sf] = -1
+    compose_mix(model, sf)
+    remove_users(model, week.ledger, rows[~pay], count_exit=False)
 
 
 def _waiting_time(rng, annual_rate, size):
     """Weeks until an event with a constant annual hazard (geometric, at least one week)."""
     p = 1 - np.exp(-np.asarray(annual_rate, dtype=float) / WEEKS_PER_YEAR)
     return np.where(p > 0, rng.geometric(np.clip(p, 1e-12, 1.0), size), 2**30).astype(np.int32)
-
-
-def draw_exit_steps(model, rows):
-    """Next exit of these users from their group's hazard (``users.residential_exit_mult``
-    times it in a care home)."""
-    u, G = model.users, model.groups
-    rate = G["exit_rate"][u.group[rows]] * np.where(u.route[rows] == RES,
-                                                    model.cfg.users.residential_exit_mult, 1.0)
-    u.exit_step[rows] = model.steps + _waiting_time(model.rng, rate, rows.size)
 
 
 def remove_users(model, ledger: Ledger, rows, count_exit=True):
@@ -153,11 +270,14 @@ def remove_users(model, ledger: Ledger, rows, count_exit=True):
 
 
 def place_in_residential(model, ledger: Ledger, movers):
-    """Move users into care homes with a free bed in their council; others stay at home."""
+    """Move users (in order of priority) into care homes of their council with a bed free
+    below the home's usual occupancy (one in ``1 + market.capacity_slack`` beds kept free,
+    rounded at random); others stay at home."""
     u, p, rng = model.users, model.providers, model.rng
     homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
     occ = passes.residents_per_home(users=u, n_providers=p.capacity.size)
-    vac = np.maximum(np.floor(p.capacity[homes] - occ[homes]), 0).astype(int)
+    usual = p.capacity[homes] / (1 + model.cfg.market.capacity_slack) - occ[homes]
+    vac = np.maximum(np.floor(usual + rng.random(homes.size)), 0).astype(int)
     slots = np.repeat(homes, vac)
     if slots.size == 0:
         return
@@ -186,44 +306,57 @@ def place_in_residential(model, ledger: Ledger, movers):
     u.mix[:, placed] = 0.0
     u.delivered[:, placed] = 0.0
     u.main_provider[placed] = home
-    draw_exit_steps(model, placed)
 
 
 def demography(model, week: Week):
-    """Entrants arrive, users leave (death/moving away/residential), needs progress."""
-    cfg, u, rng, G = model.cfg, model.users, model.rng, model.groups
+    """Entrants arrive, users leave (death/moving away/residential), needs progress.
+
+    Every chance event of a person is a common random number (``sim.crn``) or a draw from the
+    people's generator in an order the policy cannot change, so a run and its counterfactual
+    hold the same people with the same luck."""
+    cfg, u, G, P = model.cfg, model.users, model.groups, model.population
+    seed, t, n_c = cfg.seed, week.t, model.council.n
     # Exits and need progression (drift plus occasional step increases), one pass over all rows.
-    t = week.t
     leaving, shocked, high = passes.exits_and_need(
         users=u, t=t, drift=G["need_growth"] / WEEKS_PER_YEAR,
-        shock_size=cfg.users.need_shock_size,
+        hazard=G["exit_rate"] / WEEKS_PER_YEAR, shock_size=cfg.users.need_shock_size,
+        residential_mult=cfg.users.residential_exit_mult,
         residential_threshold=cfg.users.residential_need_threshold)
-    left = np.bincount(u.council[leaving], minlength=model.council.n)
-    u.shock_step[shocked] = t + _waiting_time(rng, cfg.users.need_shock_rate, shocked.size)
+    u.shock_step[shocked] = t + crn.geometric_weeks(
+        crn.uniform(seed, "shock", u.uid[shocked], t), G["need_shock_rate"][u.group[shocked]])
     remove_users(model, week.ledger, leaving)
 
-    # Moves to residential care: high-need community users, if a bed is free in their council.
-    p = 1 - np.exp(-G["residential_rate"][u.group[high]] / WEEKS_PER_YEAR)
-    movers = high[rng.random(high.size) < p]
+    # Moves to residential care: high-need community users seeking a place, if a bed is free
+    # in their council (first those whose draw is lowest: a common random number).
+    draw = crn.uniform(seed, "residential", u.uid[high], t)
+    seek = 1 - np.exp(-cfg.users.care_home_seek_rate / WEEKS_PER_YEAR)
+    movers = high[draw < seek]
     if movers.size:
-        place_in_residential(model, week.ledger, movers)
+        place_in_residential(model, week.ledger, movers[np.argsort(draw[draw < seek])])
 
-    # Entrants: incidence replaces those who left, so each council's caseload is stationary in
-    # expectation (assumption; growth in demand is a scenario, not a default).
-    n_c = model.council.n_users0
-    n_new = rng.poisson(left)
-    council = np.repeat(np.arange(n_c.size, dtype=np.int32), n_new)
-    rows = create_users(model, council, np.full(council.size, TRAD, np.int8), rng)
-    # Means test: a share of entrants fund themselves; below the eligibility threshold, nobody
-    # is council-funded (they buy their own care or go without: counted as turned away).
+    # Entrants: a Poisson number per council and group at the stationary incidence.
+    rng = model.people_rng
+    n_new = rng.poisson(P.incidence)
+    council = np.repeat(np.repeat(np.arange(n_c, dtype=np.int32), n_new.shape[1]), n_new.ravel())
+    group = np.repeat(np.tile(np.arange(n_new.shape[1]), n_c), n_new.ravel())
+    rows = create_users(model, council, np.full(council.size, TRAD, np.int8), rng, t=t,
+                        group=group)
+    # Means test: a share of entrants fund themselves; below the council's eligibility band,
+    # nobody is council-funded (they buy their own care or go without: counted as turned away).
     sf_p = cfg.users.self_funder_ratio / (1 + cfg.users.self_funder_ratio)
     self_funded = rng.random(rows.size) < sf_p
     below = u.need[rows] < model.council.threshold[u.council[rows]]
     u.route[rows[self_funded]] = SELF
     turned = rows[below & ~self_funded]
-    week.put("turned_away", np.bincount(u.council[turned], minlength=n_c.size))
+    week.put("turned_away", np.bincount(u.council[turned], minlength=n_c))
+    week.put("entrants", np.bincount(u.council[rows[~below | self_funded]], minlength=n_c))
+    week.put("leavers", np.bincount(u.council[leaving], minlength=n_c))
     remove_users(model, week.ledger, turned, count_exit=False)
-    compose_mix(model, rows[~below | self_funded])
+    kept = rows[~below | self_funded]
+    compose_mix(model, kept)
+    # A new council-funded entrant is assessed now: the review phase makes any offer.
+    funded = kept[u.route[kept] == TRAD]
+    u.review_step[funded] = t - cfg.council.review_interval_weeks
 
 
 DEMOGRAPHY = Phase(
@@ -232,5 +365,7 @@ DEMOGRAPHY = Phase(
     writes="need progression; leavers removed (DP balances returned, ledger); moves into care "
            "homes; entrants created (with carers) and their support composed",
     columns=(Column("turned_away", "people",
-                    "entrants below the eligibility threshold, not council-funded"),))
+                    "entrants below the eligibility band, not council-funded"),
+             Column("entrants", "people", "people entering (council-funded or self-funding)"),
+             Column("leavers", "people", "people leaving (death, moving away)")))
 

@@ -62,7 +62,7 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
     p.home[rows] = home
     p.capacity[rows] = capacity
     p.price[rows] = price
-    p.entered_step[rows] = model.steps
+    p.entered_step[rows] = model.t
     # Community groups (clubs, lunch clubs, activity groups) run on members' fees, grants and
     # volunteers: PB holders pay per session and do not carry their overheads, so a group does
     # not fold for want of PB custom (assumption).
@@ -284,7 +284,7 @@ class ProviderIndex:
         self._index = None
 
     def get(self, model):
-        stamp = (model.steps, model.providers._next_uid, model.providers.n, model.edges.n)
+        stamp = (model.t, model.providers._next_uid, model.providers.n, model.edges.n)
         if self._stamp == stamp:
             return self._index
         p, e = model.providers, model.edges

@@ -60,7 +60,7 @@ class Recorder:
 
     def record(self, model, week: Week):
         """Assemble the week's row from the columns the phases filled."""
-        n, t = model.council.n, week.t
+        n, t = model.council.n, model.policy_week(week.t)
         if not self.rows:
             _check_declared(week)
         row = {"step": np.full(n, t), "date": np.full(n, np.datetime64(model.date_of(t), "D")),
@@ -87,7 +87,7 @@ class Recorder:
         here = rows[(u.uid[rows] == uids) & u.active[rows]]
         self.panel_rows.append(pd.DataFrame({
             "step": t, "uid": u.uid[here], "council": u.council[here], "group": u.group[here],
-            "route": u.route[here], "planned": u.planned[here], "need": u.need[here],
+            "route": u.route[here], "plan_quality": u.plan_quality[here], "need": u.need[here],
             "budget": u.budget[here], "spend": u.spend[here],
             "hours_delivered": u.delivered[:, here].sum(axis=0), "met": u.met[here],
             "qol": u.qol[here], "choice": u.choice[here], "main_provider": u.main_provider[here],

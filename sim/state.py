@@ -110,14 +110,18 @@ def user_table(capacity: int) -> Table:
         "pc_share": (f8, 0.5),          # share of need that is personal care
         "fit": (f8, 0.5, N_OPTIONS),            # preference fit for each option (revealed by planning)
         "autonomy": (f8, 0.5),          # how much the person wants to manage their own care
-        "rebuy_draw": (f8, 0.0),        # uniform draw: re-buys the old package if unplanned
-        "planned": (b, False), "brokered": (b, False),
+        "capability": (f8, 0.5),        # how well they can manage it themselves (0-1)
+        # Support planning the person's PB had: 1 a full plan, less a rushed one, 0 none.
+        "plan_quality": (f8, 0.0), "brokered": (b, False),
         "in_queue": (b, False), "queue_since": (i4, -1), "planning_until": (i4, -1),
+        "wants_route": (i1, -1),        # route chosen when accepting an offer (while queued)
+        "plan_hours": (f8, 0.0),        # planner hours given to the plan under way
         "converted_step": (i4, -1), "review_step": (i4, 0),
-        # Next exit and next step-increase in need, drawn as geometric waiting times (the
-        # weekly hazard is constant, so this is the same process as a weekly coin flip,
-        # without a million random numbers a week).
-        "exit_step": (i4, 2**31 - 1), "shock_step": (i4, 2**31 - 1),
+        # Exit: when the hazard accumulated since entry reaches the person's exit clock (an
+        # Exp(1) draw), so a move into a care home changes the hazard, not the luck.  Next
+        # step-increase in need: a geometric waiting time from a common random number.
+        "exit_clock": (f8, np.inf), "hazard": (f8, 0.0), "shock_step": (i4, 2**31 - 1),
+        "ras_error": (f8, 1.0),         # the RAS questionnaire's error at the last assessment
         "budget": (f8, 0.0),            # £/week personal budget
         "dp_balance": (f8, 0.0),        # £ held in a direct-payment account
         "mix": (f8, 0.0, N_OPTIONS),            # care hours/week chosen per option
@@ -128,6 +132,18 @@ def user_table(capacity: int) -> Table:
         "qol_before": (f8, np.nan), "choice_before": (f8, np.nan),
         "trad_cost_at_conv": (f8, np.nan),
         "cum_pb_cost": (f8, 0.0), "cum_trad_equiv": (f8, 0.0),
+        # The saving's parts (accounting.package_costs): £/week at the last composition of the
+        # mix, and their running sums over the person's weeks on a PB.
+        "c_trad_own": (f8, 0.0),        # the traditional mix at the prices this person pays
+        "c_wanted": (f8, 0.0),          # the chosen mix, before any cut to the budget
+        "c_bought": (f8, 0.0),          # the chosen mix, cut to the budget
+        "cum_trad_own": (f8, 0.0), "cum_wanted": (f8, 0.0), "cum_bought": (f8, 0.0),
+        "cum_spend": (f8, 0.0), "cum_broker": (f8, 0.0),
+        "cum_council": (f8, 0.0),       # council's cost: DP transfers net of recovery, or spend
+        # Outcomes summed over the last output.effect_window_weeks of the run (the person's
+        # effects against the counterfactual are these means' differences).
+        "win_qol": (f8, 0.0), "win_choice": (f8, 0.0), "win_unmet": (f8, 0.0),
+        "win_need": (f8, 0.0), "win_cost": (f8, 0.0), "win_weeks": (i4, 0),
         "main_provider": (i4, -1), "disrupted_until": (i4, -1),
         "carer": (i4, -1),
     }, capacity)
@@ -145,6 +161,8 @@ def carer_table(capacity: int) -> Table:
     return Table({
         "user": (i4, -1), "available": (f8, 0.0), "informal": (f8, 0.0), "paid": (f8, 0.0),
         "same_household": (b, False), "strain": (f8, 0.2), "burnt_out": (b, False),
+        "strain_offset": (f8, 0.0),     # resilience: offset of the carer's settled strain
+        "replaced": (f8, 0.0),          # paid hours/week that replace care given unpaid
         "cum_received": (f8, 0.0),
     }, capacity)
 

@@ -53,7 +53,7 @@ class Phase:
 class Week:
     """One week's hand-offs between phases (all per council unless said otherwise)."""
 
-    t: int                                    # the week's step number (1 = first week)
+    t: int          # the week's number on the model's clock (1 = first burn-in week)
     n_councils: int
     ledger: Any                               # accounting.Ledger: the week's money flows
     columns: dict[str, np.ndarray] = field(default_factory=dict)
@@ -65,10 +65,12 @@ class Week:
     census: dict[str, np.ndarray] | None = None   # per (council, route) sums (outcomes phase)
     entries: np.ndarray | None = None         # providers entering, per council
     exits: np.ndarray | None = None           # providers leaving, per council
+    offers: np.ndarray | None = None          # PB offers made, per council (rollout, review)
+    acceptances: np.ndarray | None = None     # offers accepted, per council
 
     def __post_init__(self):
-        self.entries = np.zeros(self.n_councils, dtype=np.int64)
-        self.exits = np.zeros(self.n_councils, dtype=np.int64)
+        for name in ("entries", "exits", "offers", "acceptances"):
+            setattr(self, name, np.zeros(self.n_councils, dtype=np.int64))
 
     def put(self, name: str, values) -> None:
         """Fill a declared column (one value per council)."""

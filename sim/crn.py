@@ -1,0 +1,65 @@
+"""Common random numbers: a person's chance events keyed by who they are and when.
+
+Why: a run's effects are measured against its counterfactual (the same seed without the
+rollout, ``sim.counterfactual``), person by person.  That comparison is only fair if the same
+person meets the same luck in both runs: the same need shocks, the same move into a care home,
+the same carer burning out at the same strain, the same taste when offered a choice.  A single
+random stream cannot give that: once the two runs make different decisions they consume
+different numbers of draws and every later draw shifts.  So every per-person chance event
+draws its uniform from a counter-based generator, a hash of (seed, stream, person uid, week),
+which depends on nothing else that happened in the run.  (Philox and Threefry, the
+counter-based generators of numpy and JAX, work the same way; splitmix64's finaliser is
+enough here and vectorises in plain numpy.)
+
+The market side (provider sampling, entry) and who the council approaches keep drawing from
+the model's own generator: they are part of what the policy changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: One stream per kind of chance event; the value is mixed into the hash.
+STREAMS = {"shock": 1, "residential": 2, "burnout": 3, "accept_dp": 4, "accept_mpb": 5,
+           "accept_trad": 6, "ras": 7, "reconsider_now": 8, "reconsider_mpb": 9,
+           "reconsider_trad": 10, "self_fund": 11, "offer": 12}
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser (a bijection of 64-bit integers with good avalanche)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _M1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def uniform(seed: int, stream: str, uid, t) -> np.ndarray:
+    """Uniform draws in (0, 1), one per ``uid`` (array), for the chance event ``stream`` in week
+    ``t`` (an int or an array like ``uid``); the same arguments give the same draws in every
+    run."""
+    uid = np.asarray(uid, dtype=np.int64).astype(np.uint64)
+    t = np.asarray(t, dtype=np.int64).astype(np.uint64)
+    with np.errstate(over="ignore"):
+        key = _mix(np.uint64(seed) * _GOLD + np.uint64(STREAMS[stream]))
+        x = _mix(key ^ _mix(uid * _GOLD + t * _M1))
+    # 53 random bits -> (0, 1): never exactly 0 or 1 (logs and logits stay finite).
+    return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
+
+
+def gumbel(seed: int, stream: str, uid, t) -> np.ndarray:
+    """Standard Gumbel draws (the random part of a logit choice)."""
+    return -np.log(-np.log(uniform(seed, stream, uid, t)))
+
+
+def geometric_weeks(u: np.ndarray, annual_rate) -> np.ndarray:
+    """Weeks until an event of constant annual hazard ``annual_rate`` (at least one), from
+    uniforms ``u`` by inverting the geometric distribution; never for a zero rate."""
+    p = 1 - np.exp(-np.asarray(annual_rate, dtype=float) / 52.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.ceil(np.log(u) / np.log1p(-np.clip(p, 1e-12, 1 - 1e-12)))
+    return np.where(p > 0, np.clip(w, 1, 2**30), 2**30).astype(np.int32)
