@@ -57,13 +57,17 @@ def _discard_unfinished(out: Path):
 
 
 def simulate(cfg: SimConfig, progress: bool = False):
-    """Run one model; return it and its wall time (construction + all steps)."""
+    """Run one model (and its counterfactual, if ``output.counterfactual``: the effects go into
+    its summary); return it and the wall time (construction + all steps, both runs)."""
     from .model import CareMarketModel
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra resets logging per job
     t0 = time.perf_counter()
     model = CareMarketModel(cfg)
     model.run(progress=progress)
+    if cfg.output.counterfactual:
+        from .counterfactual import effects, run_counterfactual
+        model.recorder.effects = effects(model, run_counterfactual(model))
     return model, time.perf_counter() - t0
 
 

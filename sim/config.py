@@ -225,7 +225,7 @@ class BehaviourConfig:
     mix_satiation: float = P(0.5, "hours over which an option's value per hour falls by a "
                              "factor e, as a share of the need it serves (diminishing returns)",
                              ASSUMPTION, 0.01, 10)
-    choice_scale: float = P(0.1, "scale of the random part of people's choices (logit): larger, "
+    choice_scale: float = P(0.02, "scale of the random part of people's choices (logit): larger, "
                             "more idiosyncratic", ASSUMPTION, 0.001, 10)
     status_quo: float = P(0.05, "utility a person gives up by changing how their care is "
                           "arranged (inertia)", ASSUMPTION, 0, 5)

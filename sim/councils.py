@@ -35,8 +35,9 @@ class CouncilState:
         self.pb_start = np.clip(pol.pb_share_start + noise, 0, 1)
         self.pb_target = np.full(n, pol.pb_target)
         self.rollout_weeks = pol.rollout_months * WEEKS_PER_YEAR / 12.0
-        # Commitment to the target: how much of its shortfall a council turns into pressure.
-        self.commitment = pol.target_enforcement * spread(g.commitment_sigma)
+        # The council's own commitment to the rollout (mean 1): how readily it offers PBs at
+        # reviews, and how much of the push (policy.target_enforcement) it turns into pressure.
+        self.commitment = spread(g.commitment_sigma)
         self.pressure = np.zeros(n)             # this week's (rollout phase; read by reviews)
         self.broker_free = np.zeros(n)          # brokerage places free (rollout phase)
         # Eligibility: the lowest FACS band funded, and its threshold of eligible need.

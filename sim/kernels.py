@@ -182,12 +182,12 @@ def expected_burden(route, q, pa_used, capability, spare, brokered, admin_dp, ad
 
 @kernel
 def outcomes(delivered, fit, need, route, council, carer, available, informal, brokered,
-             plan_quality, autonomy, capability, disrupted_until, spend, t, w_met, w_fit,
+             plan_quality, autonomy, capability, disrupted_until, t, w_met, w_fit,
              w_control, disruption_penalty, c_trad, c_managed, c_dp, burden_weight,
              unplanned_mult, admin_dp, admin_mpb, admin_per_pa, pa_hours, manage_hours,
              carer_help, broker_help, choice_control_weight, burden_aversion, variety_bonus,
              variety_options, met_out, qol_out, choice_out, window, win_qol, win_choice,
-             win_unmet, win_need, win_cost, win_weeks, n_c):
+             win_unmet, win_need, win_weeks, n_c):
     """Quality of life, choice/control and need met for community users (see outcomes.py for
     the formula; residents keep theirs), their sums over the effect window (when ``window``),
     plus the per-(council, route) sums the weekly record needs: people, need, unmet need,
@@ -241,7 +241,6 @@ def outcomes(delivered, fit, need, route, council, carer, available, informal, b
         win_choice[i] += w * ch
         win_unmet[i] += w * (unmet if comm else 0.0)
         win_need[i] += w * (nd if comm else 0.0)
-        win_cost[i] += w * spend[i]
         win_weeks[i] += np.int32(w)
     return sums
 

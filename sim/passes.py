@@ -78,14 +78,14 @@ def outcomes(*, users, carers, t: int, behaviour, market, window: bool, n_counci
     u, c, b = users, carers, behaviour
     return K.outcomes(u.delivered, u.fit, u.need, u.route, u.council, u.carer, c.available,
                       c.informal, u.brokered, u.plan_quality, u.autonomy, u.capability,
-                      u.disrupted_until, u.spend, t, b.w_met, b.w_fit, b.w_control,
+                      u.disrupted_until, t, b.w_met, b.w_fit, b.w_control,
                       b.disruption_penalty, b.control_traditional, b.control_managed,
                       b.control_dp, b.dp_admin_burden, b.unplanned_burden_mult,
                       b.admin_dp_hours, b.admin_mpb_hours, b.admin_per_pa, market.pa_hours,
                       b.manage_hours, b.carer_help_hours, b.broker_help_hours,
                       b.choice_control_weight, b.burden_aversion, b.variety_bonus,
                       b.variety_options, u.met, u.qol, u.choice, bool(window), u.win_qol,
-                      u.win_choice, u.win_unmet, u.win_need, u.win_cost, u.win_weeks,
+                      u.win_choice, u.win_unmet, u.win_need, u.win_weeks,
                       n_councils)
 
 

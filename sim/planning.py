@@ -151,14 +151,15 @@ def offer(model, week: Week, rows, pressure) -> np.ndarray:
 
 def council_pressure(model, week: Week, share) -> np.ndarray:
     """How hard each council pushes this week (0-1): how far its PB share is behind the
-    target's path, as a share of the target, times its commitment (``policy.target_enforcement``
-    with the councils' spread).  Zero before the policy starts and without a rollout."""
+    target's path, as a share of the target, times the push from above
+    (``policy.target_enforcement``) and the council's own commitment.  Zero before the policy
+    starts and without a rollout."""
     C, t = model.council, model.policy_week(week.t)
     if not model.cfg.policy.rollout or t < 1:
         return np.zeros(C.n)
     target = C.target_share(t)
     gap = np.clip((target - share) / np.maximum(target, 1e-9), 0.0, 1.0)
-    return np.clip(gap * C.commitment, 0.0, 1.0)
+    return np.clip(gap * model.cfg.policy.target_enforcement * C.commitment, 0.0, 1.0)
 
 
 def rollout(model, week: Week):
@@ -327,8 +328,8 @@ def _broker(model, week: Week, rows):
 def review(model, week: Week):
     """Annual reviews: need re-assessed against the council's eligibility band (those below
     it lose council funding), budgets reset, support re-composed; traditional-package holders
-    offered a PB (always during the rollout, on request before it); PB holders weigh their
-    experience and may move back."""
+    offered a PB (during the rollout as far as the council is committed, otherwise on request:
+    ``policy.offer_base``); PB holders weigh their experience and may move back."""
     cfg, u, C, t = model.cfg, model.users, model.council, week.t
     n_c = C.n
     cutoff = t - cfg.council.review_interval_weeks
@@ -352,9 +353,14 @@ def review(model, week: Week):
     compose_mix(model, rows)
     # Offers to traditional-package holders reviewed (or newly assessed) and not queued.
     trad = rows[(u.route[rows] == TRAD) & ~u.in_queue[rows]]
-    p_offer = cfg.policy.offer_rollout if cfg.policy.rollout and model.policy_week(t) >= 1 \
-        else cfg.policy.offer_base
-    offered = trad[crn.uniform(cfg.seed, "offer", u.uid[trad], t) < p_offer]
+    pol = cfg.policy
+    if pol.rollout and model.policy_week(t) >= 1:
+        # A council offers at reviews as far as it is committed to the rollout.
+        p_offer = pol.offer_base + (pol.offer_rollout - pol.offer_base) * np.minimum(
+            C.commitment, 1.0)
+    else:
+        p_offer = np.full(n_c, pol.offer_base)
+    offered = trad[crn.uniform(cfg.seed, "offer", u.uid[trad], t) < p_offer[u.council[trad]]]
     offer(model, week, offered, C.pressure)
     week.put("offers", week.offers.copy())
     week.put("acceptances", week.acceptances.copy())

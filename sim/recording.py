@@ -12,7 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .codes import N_MARKET_OPTIONS, OPTIONS, WEEKS_PER_YEAR, council_funded, holds_pb
+from .codes import (
+    DP,
+    MPB,
+    N_MARKET_OPTIONS,
+    OPTIONS,
+    ROUTES,
+    TRAD,
+    WEEKS_PER_YEAR,
+    council_funded,
+    holds_pb,
+)
+from .config import GROUPS
 from .schedule import PHASES, columns
 from .week import Week
 
@@ -49,6 +60,8 @@ class Recorder:
         live = np.flatnonzero(model.users.active)
         rows = np.sort(model.rng.choice(live, size=min(k, live.size), replace=False)) if k else live[:0]
         self.panel = (rows, model.users.uid[rows].copy())
+        #: Effects against the counterfactual (``sim.counterfactual.effects``), once compared.
+        self.effects: dict = {}
 
     def _snapshot(self, model):
         u, p = model.users, model.providers
@@ -160,9 +173,11 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         if top.size else None,
         "pb_users_measured": int(conv.size),
         **_pb_spend_shares(model, conv),
-        "qol_improved_share": float((dq > thr).mean()) if conv.size else None,
-        "choice_improved_share": float((dc > thr).mean()) if conv.size else None,
-        "worse_off_share": float((dq < -thr).mean()) if conv.size else None,
+        # Before/after: a PB holder's outcome now against the week before they moved (how the
+        # Demos 2008 survey asked); the effects against the counterfactual are below.
+        "qol_improved_share_before_after": float((dq > thr).mean()) if conv.size else None,
+        "choice_improved_share_before_after": float((dc > thr).mean()) if conv.size else None,
+        "worse_off_share_before_after": float((dq < -thr).mean()) if conv.size else None,
         "providers_start": int(rec.start["providers"]),
         "providers_end": int(model.providers.n),
         "provider_entries": int(T["entries"]), "provider_exits": int(T["exits"]),
@@ -178,7 +193,105 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "conversions_unplanned": int(ts["conversions_unplanned"].sum()),
         "council_spend_total": float(ts["spend_total"].sum(skipna=False)),
         "council_budget_total": budget_total,
+        "moves_back": int(ts["moves_back"].sum()),
+        "offers": int(ts["offers"].sum()), "acceptances": int(ts["acceptances"].sum()),
+        "lost_eligibility": int(ts["lost_eligibility"].sum()),
+        **_saving_parts(model, conv),
+        **_pb_sizes(model),
+        **_uptake_spread(model, ts),
+        **_by_group_route(model),
+        **rec.effects,
     }
+
+
+def _saving_parts(model, rows) -> dict:
+    """Where the saving of PB holders who moved comes from, as % of the traditional cost of
+    their assessed need at block prices (summed over their weeks on a PB): prices (block prices
+    against the prices they pay for the same old package), substitution (the old package
+    against the mix they chose), shortfall (the mix cut to the budget), market (what the
+    market delivered and charged against the mix bought), brokerage (its cost).  The parts add
+    up to the package saving.  The council's saving also counts money paid into direct-payment
+    accounts and not spent (net of what clawback recovered)."""
+    u = model.users
+    T = float(u.cum_trad_equiv[rows].sum())
+    if rows.size == 0 or T <= 0:
+        return {k: None for k in ("saving_total_pct", "saving_prices_pct",
+                                  "saving_substitution_pct", "saving_shortfall_pct",
+                                  "saving_market_pct", "saving_brokerage_pct",
+                                  "saving_unspent_pct", "saving_council_pct")}
+
+    def s(name):
+        return float(getattr(u, name)[rows].sum())
+
+    pb_cost = s("cum_pb_cost")
+    return {
+        "saving_total_pct": 100 * (T - pb_cost) / T,
+        "saving_prices_pct": 100 * (T - s("cum_trad_own")) / T,
+        "saving_substitution_pct": 100 * (s("cum_trad_own") - s("cum_wanted")) / T,
+        "saving_shortfall_pct": 100 * (s("cum_wanted") - s("cum_bought")) / T,
+        "saving_market_pct": 100 * (s("cum_bought") - s("cum_spend")) / T,
+        "saving_brokerage_pct": -100 * s("cum_broker") / T,
+        "saving_unspent_pct": 100 * (pb_cost - s("cum_council")) / T,
+        "saving_council_pct": 100 * (T - s("cum_council")) / T,
+    }
+
+
+def _pb_sizes(model) -> dict:
+    """The distribution of annual PB sizes (budget x 52) of PB holders at the end: deciles, the
+    shares under £1,000 and at £10,000 or more, the mean."""
+    u = model.users
+    annual = WEEKS_PER_YEAR * u.budget[u.active & holds_pb(u.route)]
+    out = {f"pb_size_p{10 * k}": float(np.quantile(annual, k / 10)) if annual.size else None
+           for k in range(1, 10)}
+    out["pb_size_mean"] = float(annual.mean()) if annual.size else None
+    out["pb_size_share_under_1k"] = float((annual < 1000).mean()) if annual.size else None
+    out["pb_size_share_10k_plus"] = float((annual >= 10000).mean()) if annual.size else None
+    return out
+
+
+def _uptake_spread(model, ts) -> dict:
+    """How councils' PB shares differ: their spread at the end of the run and at the target
+    date (the end of ``policy.rollout_months``), as standard deviation and 10th/90th
+    percentiles over councils."""
+    out = {}
+    target = int(round(model.council.rollout_weeks))
+    for tag, step in (("end", int(ts["step"].max())), ("target", min(max(target, 1),
+                                                                       int(ts["step"].max())))):
+        v = ts.loc[ts["step"] == step, "pb_share"].to_numpy(float)
+        v = v[np.isfinite(v)]
+        out[f"pb_share_{tag}_council_sd"] = float(v.std()) if v.size else None
+        out[f"pb_share_{tag}_council_p10"] = float(np.quantile(v, 0.1)) if v.size else None
+        out[f"pb_share_{tag}_council_p90"] = float(np.quantile(v, 0.9)) if v.size else None
+    out["pb_share_target_week"] = float(
+        ts.loc[ts["step"] == min(max(target, 1), int(ts["step"].max())), "direct_payment"].sum()
+        + ts.loc[ts["step"] == min(max(target, 1), int(ts["step"].max())), "managed_pb"].sum()) \
+        / max(float(ts.loc[ts["step"] == min(max(target, 1), int(ts["step"].max())),
+                           "funded_community"].sum()), 1.0)
+    return out
+
+
+def _by_group_route(model) -> dict:
+    """People at the end by user group and route (traditional, direct payment, managed PB):
+    count, the council's weekly cost of their support per person (£: a traditional package at
+    block prices, a direct payment's budget, a managed PB's purchases), mean quality of life
+    and choice."""
+    from .support import traditional_cost
+
+    u = model.users
+    out = {}
+    act = np.flatnonzero(u.active)
+    for g, gname in enumerate(GROUPS):
+        for r in (TRAD, DP, MPB):
+            rows = act[(u.group[act] == g) & (u.route[act] == r)]
+            key = f"{gname}_{ROUTES[r]}"
+            n = rows.size
+            out[f"people_{key}"] = int(n)
+            cost = (traditional_cost(model, rows, u.assessed[rows]) if r == TRAD
+                    else u.budget[rows] if r == DP else u.spend[rows])
+            out[f"cost_week_{key}"] = float(cost.mean()) if n else None
+            out[f"qol_mean_{key}"] = float(u.qol[rows].mean()) if n else None
+            out[f"choice_mean_{key}"] = float(u.choice[rows].mean()) if n else None
+    return out
 
 
 def _pb_spend_shares(model, rows) -> dict:

@@ -143,7 +143,7 @@ def user_table(capacity: int) -> Table:
         # Outcomes summed over the last output.effect_window_weeks of the run (the person's
         # effects against the counterfactual are these means' differences).
         "win_qol": (f8, 0.0), "win_choice": (f8, 0.0), "win_unmet": (f8, 0.0),
-        "win_need": (f8, 0.0), "win_cost": (f8, 0.0), "win_weeks": (i4, 0),
+        "win_need": (f8, 0.0), "win_weeks": (i4, 0),
         "main_provider": (i4, -1), "disrupted_until": (i4, -1),
         "carer": (i4, -1),
     }, capacity)
