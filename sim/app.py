@@ -22,12 +22,12 @@ class DashboardModel(CareMarketModel):
     """The simulator with its main levers as keyword arguments (SolaraViz sets them)."""
 
     def __init__(self, pb_target=0.3, rollout_months=12.0, planning_staff=2.0,
-                 ras_generosity=1.0, block_wind_down=0.5, family_pay_rule="non_resident",
+                 ras_affordability=1.0, block_wind_down=0.5, family_pay_rule="non_resident",
                  n_users=3000, seed=0):
         cfg = to_config(BASE, **{
             "policy.pb_target": float(pb_target), "policy.rollout_months": float(rollout_months),
             "council.planning_staff": float(planning_staff),
-            "policy.ras_generosity": float(ras_generosity),
+            "policy.ras_affordability": float(ras_affordability),
             "policy.block_wind_down": float(block_wind_down),
             "policy.family_pay_rule": str(family_pay_rule), "council.n_users": int(n_users),
             "seed": int(seed), "steps": 260})
@@ -41,7 +41,7 @@ model_params = {
                        "min": 1.0, "max": 36.0, "step": 1.0},
     "planning_staff": {"type": "SliderFloat", "value": 2.0, "label": "Support planners (FTE)",
                        "min": 0.0, "max": 12.0, "step": 0.5},
-    "ras_generosity": {"type": "SliderFloat", "value": 1.0, "label": "RAS generosity",
+    "ras_affordability": {"type": "SliderFloat", "value": 1.0, "label": "RAS price per point (x today)",
                        "min": 0.7, "max": 1.3, "step": 0.05},
     "block_wind_down": {"type": "SliderFloat", "value": 0.5,
                         "label": "Block wind-down (share/year)", "min": 0.0, "max": 4.0,

@@ -604,13 +604,14 @@ def _get(cfg, key: str):
 
 GROUPS = ("older", "physical", "learning", "mental")
 
-# Memory of a run, measured (peak resident size, 1,000 to 10 million users): about 160 MB of
-# interpreter, libraries and kernels, plus the user and carer tables (``sim.state``: bytes per
-# row from their schemas; rows = council-funded users x (1 + self-funders) x 1.05 head-room,
-# as ``CareMarketModel`` sizes them) times 1.4 for the weekly passes' temporaries, plus the
-# time series (one row per council and week).
+# Memory of a run, measured (peak resident size): about 160 MB of interpreter, libraries and
+# kernels, plus the user and carer tables (``sim.state``: bytes per row from their schemas;
+# rows = council-funded users x (1 + self-funders) x 1.05 head-room, as ``CareMarketModel``
+# sizes them) times 1.15 for the weekly passes' temporaries, twice over when the
+# counterfactual runs beside the model, plus the time series (one row per council and week).
+# Measured at 1 million users: 1.00 GB alone, 1.83 GB with the counterfactual.
 MEMORY_BASE = 160e6
-MEMORY_TEMPORARIES = 1.4
+MEMORY_TEMPORARIES = 1.15
 TIMESERIES_ROW_BYTES = 65 * 8 * 3
 FORCE_MEMORY_ENV = "SIM_FORCE_MEMORY"
 
@@ -631,7 +632,8 @@ def memory_estimate(cfg: SimConfig) -> float:
     users = cfg.council.n_users * cfg.geography.n_councils
     rows = users * (1 + cfg.users.self_funder_ratio) * 1.05
     series = cfg.steps * cfg.geography.n_councils * TIMESERIES_ROW_BYTES
-    return MEMORY_BASE + rows * _table_row_bytes() * MEMORY_TEMPORARIES + series
+    models = 2 if cfg.output.counterfactual else 1
+    return MEMORY_BASE + models * rows * _table_row_bytes() * MEMORY_TEMPORARIES + series
 
 
 def memory_available() -> float | None:

@@ -19,7 +19,7 @@ import numpy as np
 from . import councils, passes, planning, providers
 from .accounting import Ledger
 from .agents import CareUser, Council, FamilyCarer, Provider
-from .codes import N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, TRAD
+from .codes import DP, N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, TRAD
 from .config import SimConfig, to_config
 from .labour import labour_used
 from .outcomes import measure
@@ -68,7 +68,8 @@ class CareMarketModel(mesa.Model):
         self.labour_pool = np.zeros(n_c)      # care-worker hours/week per council (set below)
         self.totals = {"provider_revenue": 0.0, "family_received": 0.0, "self_spend": 0.0,
                        "council_net_spend": 0.0, "planning": 0.0, "brokerage": 0.0,
-                       "entries": 0, "exits": 0}
+                       "entries": 0, "exits": 0, "dp_held_start": 0.0,
+                       "clawback_carry_start": 0.0}
         self._handles: dict[int, mesa.Agent] = {}
         self.provider_agents: dict[int, Provider] = {}
         self.council_agents = [Council(self, c) for c in range(n_c)]
@@ -128,6 +129,11 @@ class CareMarketModel(mesa.Model):
             self._week()
         self.totals = dict.fromkeys(self.totals, 0.0)
         self.totals["entries"] = self.totals["exits"] = 0
+        # Money already in direct-payment accounts and clawback not yet booked when the
+        # recorded run starts (the run's money balances against them).
+        u = self.users
+        self.totals["dp_held_start"] = float(u.dp_balance[u.active & (u.route == DP)].sum())
+        self.totals["clawback_carry_start"] = float(self.council.clawback_carry.sum())
         self.council.conversions[:] = 0
         self.council.conv_wait_sum[:] = 0
         self.council.burnouts_total[:] = 0

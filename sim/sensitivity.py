@@ -28,9 +28,9 @@ from .sweep import run_design
 PARAMETERS = {
     "policy.rollout_months": (3.0, 24.0),
     "council.planning_staff": (1.0, 12.0),
-    "policy.ras_generosity": (0.8, 1.2),
+    "policy.ras_affordability": (0.8, 1.2),
     "policy.block_wind_down": (0.0, 2.0),
-    "policy.dp_share": (0.3, 0.9),
+    "behaviour.status_quo": (0.0, 0.2),
     "behaviour.price_sensitivity": (0.1, 1.5),
     "behaviour.fit_threshold": (0.2, 0.7),
     "behaviour.community_max_hours": (2.0, 20.0),

@@ -15,7 +15,7 @@ def test_fifty_years_of_a_small_council_stay_within_physical_bounds():
     u = m.users
     assert u.total_need[u.active].max() <= 168.0           # a week has 168 hours
     assert (ts["spend_total"] >= -1e-6).all()               # clawback never turns spend negative
-    assert ts["eligibility_threshold"].max() <= m.cfg.council.eligibility_max
+    assert ts["eligibility_threshold"].max() <= m.cfg.council.band_hours_critical
     for col in ("pb_share", "unmet_need_share", "qol_mean", "carer_strain_mean"):
         v = ts[col].dropna()
         assert ((v >= 0) & (v <= 1)).all(), col
@@ -24,7 +24,8 @@ def test_fifty_years_of_a_small_council_stay_within_physical_bounds():
 def test_a_high_wage_floor_raises_prices_from_week_one():
     """A wage floor far above the going wage must show in prices and budgets at once, not as
     a giant negative 'saving' when spot prices catch up with costs later."""
-    cfg = compose("council.n_users=400", "steps=52", "market.wage_floor=100", "output.figures=false")
+    cfg = compose("council.n_users=400", "steps=52", "market.wage_floor=100", "burn_in_weeks=0",
+                  "output.figures=false")
     m = CareMarketModel(cfg)
     floor = start_cost_floor(m.cfg)
     assert (m.spot_price_ct >= floor - 1e-9).all()
@@ -33,7 +34,8 @@ def test_a_high_wage_floor_raises_prices_from_week_one():
     s = summary(m)
     assert -50 < s["package_saving_pct_mean"] < 50
     # With the default wage nothing moves: the configured prices already cover costs.
-    d = CareMarketModel(compose("council.n_users=400", "steps=1", "output.figures=false"))
+    d = CareMarketModel(compose("council.n_users=400", "steps=1", "burn_in_weeks=0",
+                                "output.figures=false"))
     assert np.array_equal(d.spot_price_ct[0], [d.cfg.market.spot_price_agency, d.cfg.market.spot_price_day,
                                                d.cfg.market.price_pa, d.cfg.market.price_community,
                                                d.cfg.council.block_price_residential])
