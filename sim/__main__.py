@@ -59,15 +59,11 @@ def _discard_unfinished(out: Path):
 def simulate(cfg: SimConfig, progress: bool = False):
     """Run one model (and its counterfactual, if ``output.counterfactual``: the effects go into
     its summary); return it and the wall time (construction + all steps, both runs)."""
-    from .model import CareMarketModel
+    from .counterfactual import run_with_counterfactual
 
     logging.getLogger("MESA").setLevel(logging.WARNING)  # Hydra resets logging per job
     t0 = time.perf_counter()
-    model = CareMarketModel(cfg)
-    model.run(progress=progress)
-    if cfg.output.counterfactual:
-        from .counterfactual import effects, run_counterfactual
-        model.recorder.effects = effects(model, run_counterfactual(model))
+    model = run_with_counterfactual(cfg, progress)
     return model, time.perf_counter() - t0
 
 
@@ -125,7 +121,9 @@ HEADLINES = (
     ("annual_cost_traditional_mean", "annual cost per traditional package", "gbp_year", ""),
     ("package_saving_pct_mean", "package saving of PB holders", "pct",
      "of their traditional cost (mean)"),
-    ("worse_off_share", "PB holders worse off", "share", "of those who moved (quality of life)"),
+    ("worse_off_share", "PB holders worse off", "share",
+     "of those who moved, against their own path without the rollout (quality of life)"),
+    ("effect_council_spend_pct", "council spend against no rollout", "pct", "over the run"),
     ("providers_start", "providers at start", "count", ""),
     ("providers_end", "providers at end", "count", ""),
     ("unmet_need_share_end", "unmet need at end", "share", "of eligible need"),

@@ -41,6 +41,17 @@ def run_counterfactual(model):
     return cf
 
 
+def run_with_counterfactual(cfg, progress: bool = False):
+    """Run ``cfg`` and, if ``cfg.output.counterfactual``, its counterfactual; the effects go
+    into the run's summary (``model.recorder.effects``).  Returns the run's model."""
+    from .model import CareMarketModel
+
+    model = CareMarketModel(cfg).run(progress=progress)
+    if cfg.output.counterfactual:
+        model.recorder.effects = effects(model, run_counterfactual(model))
+    return model
+
+
 def _window(model):
     """Per person present for the whole effect window: uid and window means."""
     u = model.users
