@@ -31,7 +31,15 @@ class _Row(mesa.Agent):
 
 
 class CareUser(_Row):
-    """A person with eligible care needs (or a self-funder)."""
+    """A person with eligible care needs (or a self-funder, or a care-home resident).
+
+    Created on request only: ``model.agents_by_type[CareUser]`` holds the users someone asked
+    for, not everyone (England has about a million; as Python objects they would cost more
+    than the simulation).  Ask with ``model.care_user(row)``, ``model.sample_users(k,
+    route="direct_payment", council=3)`` (k at random) or ``model.iter_users(...)`` (one by
+    one); the filters take the codes of ``sim.codes`` or their names.  A handle stays a Mesa
+    agent of the model until the person leaves (``alive`` then turns false).
+    """
 
     table_name = "users"
 
@@ -78,9 +86,13 @@ class FamilyCarer(_Row):
 
 
 class Provider(_Row):
+    """A care provider (agency, day service, personal assistant, community organisation or
+    care home); a Mesa agent from entry to exit (it leaves the model's agents when it exits)."""
+
     table_name = "providers"
 
     kind = property(lambda self: PROVIDER_TYPES[self._get("ptype")])
+    home = property(lambda self: int(self._get("home")), doc="index of its home council")
     capacity = property(lambda self: float(self._get("capacity")))
     price = property(lambda self: float(self._get("price")))
     cash = property(lambda self: float(self._get("cash")))
@@ -92,7 +104,12 @@ class Provider(_Row):
 
 
 class Council(mesa.Agent):
-    """A council: budget, eligibility, planning staff, rollout target, block contracts."""
+    """A council: budget, eligibility, planning staff, rollout target, block contracts.
+
+    Its figures of a week are the time-series columns (``docs/columns.md``) for this council:
+    ``figure(name)`` is this week's value, ``figures`` all of them; Mesa's DataCollector
+    reports them every step (``get_agenttype_vars_dataframe(Council)``).
+    """
 
     def __init__(self, model, index: int):
         super().__init__(model)
@@ -105,6 +122,23 @@ class Council(mesa.Agent):
     def target_share(self, step=None) -> float:
         t = self.model.steps if step is None else step
         return float(self.model.council.target_share(t)[self.index])
+
+    def figure(self, name: str, step: int | None = None):
+        """Time-series column ``name`` for this council in the latest recorded week (or in
+        week ``step``): the value in ``recorder.timeseries`` at (step, council)."""
+        rows = self.model.recorder.rows
+        if step is None:
+            if not rows:
+                raise LookupError("no week recorded yet (the model has not stepped)")
+            return rows[-1][name][self.index]
+        if not 1 <= step <= len(rows):
+            raise LookupError(f"step {step} not recorded (steps 1..{len(rows)} are)")
+        return rows[step - 1][name][self.index]
+
+    @property
+    def figures(self) -> dict:
+        """Every time-series column for this council in the latest recorded week."""
+        return {"council_name": self.name} | {n: self.figure(n) for n in self.model.recorder.names}
 
     def __repr__(self):
         return f"Council({self.name!r})"

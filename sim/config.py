@@ -401,6 +401,9 @@ class OutputConfig:
     effect_window_weeks: int = P(13, "last weeks of a run over which each person's outcomes are "
                                  "averaged and compared with their counterfactual", ASSUMPTION,
                                  1, 520)
+    provider_reporters: bool = P(False, "Mesa's DataCollector also reports every provider every "
+                                 "step (agent-type reporters; off: they slow a national run)",
+                                 ASSUMPTION)
 
 
 @dataclass
@@ -665,7 +668,7 @@ def memory_check(cfg: SimConfig, available: float | None = None) -> None:
             f"GB is available; run a smaller model, or set {FORCE_MEMORY_ENV}=1 to try anyway")
 
 
-def _design_row(cfg) -> dict:
+def design_row(cfg) -> dict:
     """The overrides in row ``design.row`` of the CSV at ``design.path`` (none if unset).
 
     A blank cell is an error (it would arrive as NaN); a whole number in a column that pandas
@@ -747,7 +750,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
         # same values OmegaConf's merge would give, without its round trip).
         obj = SimConfig() if cfg is None else copy.deepcopy(cfg)
         _set(obj, overrides)
-        design = _design_row(obj)
+        design = design_row(obj)
         if design:
             _check_overrides(design, f" (design {obj.design.path}, row {obj.design.row})")
             _set(obj, {**design, **overrides})
@@ -767,7 +770,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
             merged = base
         for key, value in overrides.items():
             OmegaConf.update(merged, key, value, merge=True)
-        design = _design_row(merged)      # after the overrides: they may name the design
+        design = design_row(merged)      # after the overrides: they may name the design
         if design:
             _check_overrides(design, f" (design {merged.design.path}, row {merged.design.row})")
         for key, value in {**design, **overrides}.items():
@@ -964,6 +967,6 @@ def compose(*overrides: str) -> SimConfig:
     return to_config(dc)
 
 
-def band_hours(cc) -> "list[float]":
+def band_hours(cc) -> list[float]:
     """Lower bound of eligible need (hours/week) of each FACS band, lowest band first."""
     return [0.0, cc.band_hours_moderate, cc.band_hours_substantial, cc.band_hours_critical]

@@ -5,9 +5,10 @@ council offers PBs only on request, at the pre-rollout rate).  Both runs hold th
 with the same luck (common random numbers, ``sim.crn``: the same entrants, need shocks, care-
 home moves and carers' burnouts, and the same tastes when offered a choice), so a person's
 effect is the difference between their two paths: their quality of life, choice and control,
-and unmet need, averaged over the last ``output.effect_window_weeks``
-weeks of each run; the cost effect is the difference in council spend.  Someone is *worse off* when their quality of life in the run is lower than
-in their counterfactual by more than ``behaviour.outcome_threshold``.
+and unmet need, averaged over the last ``output.effect_window_weeks`` weeks of each run; the
+cost effect is the difference in council spend.  Someone is *worse off* when their quality of
+life in the run is lower than in their counterfactual by more than
+``behaviour.outcome_threshold``.
 
 The survey figures of the sources (Demos 2008) are before/after self-reports; the summary keeps
 the model's before/after analogue under ``*_before_after`` names for them.

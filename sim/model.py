@@ -4,9 +4,9 @@ The model owns the state (numpy tables in ``sim.state``, council arrays, prices,
 pool) and the Mesa agents, and orchestrates: ``step`` walks the declared schedule of phases
 (``sim.schedule.PHASES``), handing each the week's ``Week``; what each phase does lives in
 the module named for it.  Councils and providers are Mesa agents from the start; a
-``CareUser`` or ``FamilyCarer`` agent is created on first request (``model.care_user(row)``),
-because materialising 850,000 Python objects would cost more than the whole national
-simulation.  ``docs/architecture.md`` is the map.
+``CareUser`` or ``FamilyCarer`` agent is created on first request (``model.care_user(row)``,
+``sample_users``, ``iter_users``), because materialising 850,000 Python objects would cost
+more than the whole national simulation.  ``docs/architecture.md`` is the map.
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ import datetime as dt
 
 import mesa
 import numpy as np
+from mesa.agent import AgentSet
 
 from . import councils, passes, planning, providers
 from .accounting import Ledger
 from .agents import CareUser, Council, FamilyCarer, Provider
-from .codes import DP, N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, TRAD
-from .config import SimConfig, to_config
+from .codes import DP, N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, ROUTES, TRAD
+from .config import GROUPS, SimConfig, design_row, to_config
 from .labour import labour_used
 from .outcomes import measure
 from .planning import choose, convert
 from .population import PopulationState, group_arrays, initial_population
-from .recording import Recorder, national_names
+from .recording import Recorder, agent_reporters, national_names
 from .schedule import PHASES
 from .state import carer_table, edge_table, provider_table, user_table
 from .support import compose_mix, traditional_mix
@@ -36,8 +37,31 @@ class CareMarketModel(mesa.Model):
     """Councils, providers, care users and family carers in one weekly market.
 
     ``CareMarketModel(cfg)`` takes a validated ``SimConfig`` (or a Hydra/dict config or dotted
-    keyword overrides such as ``**{"policy.pb_target": 0.5}``); ``seed`` defaults to
-    ``cfg.seed``.
+    keyword overrides such as ``**{"policy.pb_target": 0.5}``, which is how ``mesa.batch_run``
+    passes its parameters).
+
+    **Seed.**  As in Mesa, a model that was not given a seed draws a fresh one, so replicates
+    (``mesa.batch_run(..., iterations=K)``) differ:
+
+    * ``CareMarketModel()``, ``CareMarketModel(**{"council.n_users": 500})``: a fresh seed
+      (``numpy.random.SeedSequence`` entropy, reduced to 0..2**32-1);
+    * ``CareMarketModel(cfg)`` with a config object or dict (``compose(...)``, ``to_config``,
+      ``python -m sim``, sweeps): that config's ``seed`` (0 unless it says otherwise);
+    * ``CareMarketModel(seed=5)``, ``CareMarketModel(**{"seed": 5})`` (or a ``seed`` column in
+      the design row the overrides name): 5; the ``seed`` argument wins over the config's.
+
+    The seed actually used is ``model.seed`` and ``model.cfg.seed``, so ``summary.json`` and
+    ``config.yaml`` record it, and so does the DataCollector (model reporter ``seed``: a column
+    of every ``batch_run`` row); ``CareMarketModel(seed=model.seed, **same_overrides)``
+    repeats a run exactly.
+
+    **Mesa's view.**  ``model.datacollector`` reports the seed and every national figure
+    (model reporters), and, per step, every time-series column of each ``Council`` agent
+    (``get_agenttype_vars_dataframe(Council)``: one row per council per step, the same values
+    as ``recorder.timeseries``); with ``output.provider_reporters=true`` also each
+    ``Provider``'s type, home council, capacity, price, cash, delivered units, revenue and
+    whether it is active.  ``CareUser`` agents exist only on request (``care_user``,
+    ``sample_users``, ``iter_users``): see ``sim.agents.CareUser``.
 
     Clock: ``model.t`` counts every week simulated, burn-in included
     (``cfg.burn_in_weeks``, simulated at construction with no rollout and not recorded);
@@ -46,8 +70,14 @@ class CareMarketModel(mesa.Model):
     """
 
     def __init__(self, cfg: SimConfig | dict | None = None, seed: int | None = None, **overrides):
+        given = cfg is not None or "seed" in overrides
+        if seed is not None:          # an explicit seed wins, checked like any other value
+            overrides["seed"] = seed
         cfg = to_config(cfg, **overrides)
-        super().__init__(seed=cfg.seed if seed is None else seed)
+        if seed is None and not given and "seed" not in design_row(cfg):
+            cfg.seed = int(np.random.SeedSequence().entropy % 2**32)   # Mesa's way: fresh
+        super().__init__(seed=cfg.seed)
+        self.seed: int = cfg.seed
         self.cfg = cfg
         self.t = 0
         # People's own generator (entrants and their traits), apart from the market's
@@ -76,8 +106,10 @@ class CareMarketModel(mesa.Model):
         self._initialise()
         self._burn_in()
         self.recorder = Recorder(self)
-        self.datacollector = mesa.DataCollector(model_reporters={
-            key: (lambda m, key=key: m.recorder.national[key]) for key in national_names()})
+        self.datacollector = mesa.DataCollector(
+            model_reporters={"seed": "seed"}     # so each batch_run row names its seed
+            | {key: (lambda m, key=key: m.recorder.national[key]) for key in national_names()},
+            agenttype_reporters=agent_reporters(self))
 
     # ------------------------------------------------------------------ set-up
     def _initialise(self):
@@ -194,6 +226,56 @@ class CareMarketModel(mesa.Model):
         if h is None or h.uid != self.users.uid[row]:
             h = self._handles[row] = CareUser(self, row)
         return h
+
+    def user_rows(self, **filters) -> np.ndarray:
+        """Rows of the active users that match every filter (one vectorised mask, no loop over
+        people).  A filter is a user column (``route``, ``council``, ``group``, ``planned``,
+        ...: ``sim.state.user_table``) and a value or a list of values; routes, groups and
+        councils may be given by code (``sim.codes.DP``, ``3``) or by name
+        (``"direct_payment"``, ``"older"``, ``"Council 004"``)."""
+        u = self.users
+        mask = u.active.copy()
+        names = {"route": ROUTES, "group": GROUPS, "council": tuple(self.council.names)}
+        for key, value in filters.items():
+            col = u.__dict__.get(key) if key in u._schema else None
+            if col is None or col.ndim != 1:
+                known = [k for k in u._schema if u.__dict__[k].ndim == 1]
+                raise TypeError(f"unknown user filter {key!r}; filter on one of {known}")
+            values = value if isinstance(value, (list, tuple, set, np.ndarray)) else [value]
+            codes = []
+            for v in values:
+                if isinstance(v, str):
+                    if v not in names.get(key, ()):
+                        raise ValueError(f"{key}={v!r} is not a known name; known: "
+                                         f"{list(names.get(key, ()))}")
+                    v = names[key].index(v)
+                codes.append(v)
+            mask &= np.isin(col, codes)
+        return np.flatnonzero(mask)
+
+    def sample_users(self, k: int, rng=None, **filters) -> AgentSet:
+        """At most ``k`` active users drawn at random without replacement from those matching
+        ``filters`` (as ``user_rows``), as ``CareUser`` agents in a Mesa ``AgentSet``.
+
+        ``rng`` is a seed or a ``numpy.random.Generator`` (default: fresh entropy); the
+        model's own generator is never drawn from, so inspecting a run does not change it.
+        """
+        rows = self.user_rows(**filters)
+        rng = np.random.default_rng(rng)
+        pick = rng.choice(rows, size=min(int(k), rows.size), replace=False)
+        return AgentSet([self.care_user(r) for r in pick], random=self.random)
+
+    def iter_users(self, **filters):
+        """The active users matching ``filters`` (as ``user_rows``), in row order, one
+        ``CareUser`` agent at a time.  Each user yielded becomes an agent of the model until
+        the person leaves: filter first, or stop early (every user of England would be about a
+        million agents)."""
+        rows = self.user_rows(**filters)
+        uids = self.users.uid[rows].copy()
+        for r, uid in zip(rows, uids, strict=True):
+            # Skip anyone who left (or whose row was reused) if the model stepped meanwhile.
+            if self.users.active[r] and self.users.uid[r] == uid:
+                yield self.care_user(r)
 
     def family_carer(self, row: int) -> FamilyCarer:
         if not self.carers.active[row]:

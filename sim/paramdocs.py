@@ -89,7 +89,9 @@ def columns_md() -> str:
              "(`model.datacollector.get_model_vars_dataframe()`): the sum over councils, or for a "
              "column that does not add up the mean over councils (*national* below); `pb_share` "
              "is the national ratio instead, `providers` counts each provider once, and "
-             "`spend_personal_budgets` is added.", "",
+             "`spend_personal_budgets` is added. It also reports every column of each council "
+             "(`model.datacollector.get_agenttype_vars_dataframe(Council)`: one row per council "
+             "per week, the values of this table).", "",
              "| column | unit | meaning | national | produced by |", "|---|---|---|---|---|"]
     lines += [f"| `{c.name}` | {c.unit} | {c.meaning} | — | recorder |" for c in INDEX_COLUMNS]
     lines += [f"| `{c.name}` | {c.unit} | {c.meaning} | {'sum' if c.scale else 'mean'} | "

@@ -12,8 +12,8 @@ from . import crn, passes
 from .accounting import Ledger, return_balances
 from .codes import HOURS_PER_WEEK, RES, RESIDENTIAL, SELF, TRAD, WEEKS_PER_YEAR
 from .config import BANDS, GROUPS, band_hours
-from .support import compose_mix
 from .state import small_keys
+from .support import compose_mix
 from .week import Column, Phase, Week
 
 

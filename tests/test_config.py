@@ -215,7 +215,7 @@ def test_the_summary_never_turns_nan_into_zero():
     from sim.model import CareMarketModel
     from sim.recording import summary
 
-    model = CareMarketModel(**{"council.n_users": 300, "steps": 10})
+    model = CareMarketModel(**{"council.n_users": 300, "steps": 10, "seed": 0})
     model.run()
     for k, v in summary(model).items():
         assert not (isinstance(v, float) and math.isnan(v)), k

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim import crn, passes
-from sim.codes import DP, MPB, PA, TRAD, holds_pb
+from sim.codes import DP, PA, TRAD, holds_pb
 from sim.config import compose
 from sim.counterfactual import effects, run_counterfactual
 from sim.model import CareMarketModel
