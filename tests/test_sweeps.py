@@ -16,6 +16,7 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from sim.config import compose
 from sim.results import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,8 @@ def test_extending_a_sweep_with_another_configuration_is_refused_before_running(
     naming the value, before any job starts; new seeds of the same model are welcome."""
     sweep(tmp_path)
     r = sweep(tmp_path, "seed=2,3", "behaviour.price_sensitivity=0.3", status=3)
-    assert "behaviour.price_sensitivity: 0.2048 in the store, 0.3 now" in r.stderr
+    calibrated = compose().behaviour.price_sensitivity
+    assert f"behaviour.price_sensitivity: {calibrated} in the store, 0.3 now" in r.stderr
     assert "Traceback" not in r.stderr and "Launching" not in r.stderr
     assert len(load(tmp_path).summary) == 4 and not list((tmp_path / "store/failed").glob("*"))
     r = sweep(tmp_path, "steps=11", status=3)   # any other fixed value: the same
