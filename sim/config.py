@@ -419,7 +419,7 @@ class DesignConfig:
 class SimConfig:
     seed: int = P(0, "random seed", ASSUMPTION, 0, 2**32 - 1)
     steps: int = P(156, "weeks simulated and recorded", ASSUMPTION, 1, 5200)
-    burn_in_weeks: int = P(52, "weeks simulated before step 1 with no rollout, not recorded (the "
+    burn_in_weeks: int = P(26, "weeks simulated before step 1 with no rollout, not recorded (the "
                            "market, carers and care homes settle)", ASSUMPTION, 0, 1040)
     start_date: str = P("2010-04-05", "ISO date of step 1 (week start)", DEMOS_2010)
     scenario: str = P("default", "label")

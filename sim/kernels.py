@@ -236,12 +236,13 @@ def outcomes(delivered, fit, need, route, council, carer, available, informal, b
         sums[3, c, r] += q
         sums[4, c, r] += ch
         sums[5, c, r] += burden
-        w = 1.0 if window and r < GONE else 0.0
-        win_qol[i] += w * q
-        win_choice[i] += w * ch
-        win_unmet[i] += w * (unmet if comm else 0.0)
-        win_need[i] += w * (nd if comm else 0.0)
-        win_weeks[i] += np.int32(w)
+        if window:      # the same for every row of a call: a branch the CPU predicts
+            w = 1.0 if r < GONE else 0.0
+            win_qol[i] += w * q
+            win_choice[i] += w * ch
+            win_unmet[i] += w * (unmet if comm else 0.0)
+            win_need[i] += w * (nd if comm else 0.0)
+            win_weeks[i] += np.int32(w)
     return sums
 
 

@@ -186,7 +186,7 @@ def rollout(model, week: Week):
     n_free = np.maximum(by_route[:, TRAD] - np.bincount(u.council[queued], minlength=n_c), 0)
     k = model.rng.binomial(n_free, np.clip(pol.campaign_rate * p, 0.0, 1.0))
     joining = offer(model, week, _sample_traditional(model, k), p)
-    act_q = np.union1d(queued, joining)
+    act_q = np.sort(np.concatenate([queued, joining]), kind="stable")   # disjoint sets
 
     # Plans start within planners' capacity, first come first served; under pressure a plan
     # gets fewer planner hours (rush) and is done sooner.
@@ -203,7 +203,9 @@ def rollout(model, week: Week):
     plans_started = np.bincount(u.council[starting], minlength=n_c)
 
     # Under pressure, a share of those still waiting for a planner is converted without a plan.
-    still = waiting[~np.isin(waiting, starting)]
+    started = np.zeros(u.size, dtype=bool)
+    started[starting] = True
+    still = waiting[~started[waiting]]
     pick = model.rng.random(still.size) < np.clip(pol.unplanned_rate * p, 0.0, 1.0)[u.council[still]]
     forced = still[pick]
     convert(model, week, forced, u.wants_route[forced], np.zeros(forced.size))
