@@ -36,11 +36,11 @@ HEATMAP_SEEDS = (0, 1)
 
 def _summary_of(*overrides: str) -> dict:
     from .config import compose
-    from .model import CareMarketModel
+    from .counterfactual import run_with_counterfactual
     from .recording import summary
 
-    model = CareMarketModel(compose(*overrides, "output.figures=false")).run()
-    return summary(model)
+    # With its counterfactual, as `python -m sim` and sweeps run it (effects in the summary).
+    return summary(run_with_counterfactual(compose(*overrides, "output.figures=false")))
 
 
 # ---------------------------------------------------------------- the analyst's heatmap
