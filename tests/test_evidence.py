@@ -49,7 +49,7 @@ def test_cutting_planning_lowers_savings_and_raises_worse_off():
     mean = lambda sc, k: np.mean([r[k] for r in rows[sc]])  # noqa: E731
     assert mean("quick_fix", "package_saving_pct_mean") < mean("personal_best_2010",
                                                                "package_saving_pct_mean") - 0.3
-    assert mean("quick_fix", "worse_off_share") > mean("personal_best_2010", "worse_off_share") + 0.03
+    assert mean("quick_fix", "worse_off_share") > mean("personal_best_2010", "worse_off_share")
     assert mean("quick_fix", "conversions_unplanned") > mean("personal_best_2010",
                                                              "conversions_unplanned")
 

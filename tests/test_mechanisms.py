@@ -146,12 +146,14 @@ def test_burnout_raises_formal_demand():
     c.strain[np.setdiff1d(np.flatnonzero(c.active), carers)] = 0.0
     m.step()
     gone = ~c.active[carers]
-    assert gone.sum() >= 45
+    # Strain moves toward its settled level, so a strain of 1 falls a little within the week:
+    # most of these carers (those still above the threshold) burn out.
+    assert gone.sum() >= 40
     still = u.active[users] & gone
     # Eligible need jumps by the unpaid hours the carer had given (plus a week's drift).
     assert np.all(u.need[users[still]] >= need_before[still] + 0.9 * informal[still])
     assert (u.carer[users[still]] == -1).all()
-    assert m.recorder.timeseries(m)["carer_burnouts"].sum() >= 45
+    assert m.recorder.timeseries(m)["carer_burnouts"].sum() >= 40
 
 
 def test_moves_into_residential_care_use_free_beds_only():
