@@ -6,7 +6,8 @@ uses the dataclasses as a structured-config schema, ``to_config`` refuses keys o
 finiteness (no parameter allows NaN or infinity), the start date and the memory a run needs,
 with a message naming the key, and ``docs/parameters.md`` is generated from the same metadata,
 so the documentation cannot drift from the code.  ``RunGuard`` (a Hydra callback) applies the
-checks before Hydra writes anything for a run.
+checks before Hydra writes anything for a run; a sweep's points and the memory of its runs
+executed at once (``sweep_memory_check``) are checked by ``sim.sweep.check_sweep``.
 """
 
 from __future__ import annotations
@@ -558,11 +559,12 @@ def _date_errors(cfg) -> list[str]:
     return []
 
 
-def validate(cfg: SimConfig) -> SimConfig:
+def validate(cfg: SimConfig, check_memory: bool = True) -> SimConfig:
     """Check every value against its declared type and range (NaN and infinities are not
     numbers any parameter allows); raise ConfigError naming the bad keys.  (OmegaConf checks
     types on the way in; this also catches a field set afterwards on a ``SimConfig`` object.)
-    Last, a run that would not fit in the memory available is refused (``memory_check``)."""
+    Last, a run that would not fit in the memory available is refused (``memory_check``;
+    ``check_memory=False`` leaves that to the caller, as a sweep checks its runs together)."""
     errors = []
     for key, f, value in _walk(cfg):
         errors += _value_errors(key, f, value)
@@ -595,7 +597,8 @@ def validate(cfg: SimConfig) -> SimConfig:
                           "the maximum")
     if errors:
         raise _invalid(errors)
-    memory_check(cfg)
+    if check_memory:
+        memory_check(cfg)
     return cfg
 
 
@@ -668,6 +671,36 @@ def memory_check(cfg: SimConfig, available: float | None = None) -> None:
             f"GB is available; run a smaller model, or set {FORCE_MEMORY_ENV}=1 to try anyway")
 
 
+def sweep_memory_check(sweep: str, largest: SimConfig, point: str, at_once: int, how: str,
+                       fewer: str, available: float | None = None) -> None:
+    """Refuse a sweep whose runs executing at the same time would together exceed the memory
+    available: its peak is taken as ``at_once`` (runs the launcher executes at once, found
+    as ``how`` says) times the estimate of its largest run (``largest``, the point of
+    overrides ``point``).  ``fewer`` is the setting that runs fewer at once, with ``{n}``
+    for a number.  ``SIM_FORCE_MEMORY=1`` forces it, as for one run."""
+    if os.environ.get(FORCE_MEMORY_ENV, "") not in ("", "0"):
+        return
+    available = memory_available() if available is None else available
+    if available is None:
+        return
+    need = memory_estimate(largest)
+    if need * at_once <= available:
+        return
+    fits = int(available // need)
+    if fits >= 1:
+        advice = (f"run at most {fits} at once ({fewer.format(n=fits)}), or one at a time "
+                  "(hydra/launcher=basic), or a smaller model")
+    else:
+        advice = (f"even one run does not fit (council.n_users={largest.council.n_users} x "
+                  f"geography.n_councils={largest.geography.n_councils}): run a smaller model")
+    gb = lambda b: f"{b / 1e9:.2f} GB"
+    raise ConfigError(
+        f"sweep {sweep} needs about {gb(need * at_once)} of memory: {at_once} "
+        f"run{'s' if at_once != 1 else ''} at once ({how}) x {gb(need)} for its largest run "
+        f"({point}), but {gb(available)} is available; {advice}; or set {FORCE_MEMORY_ENV}=1 to try "
+        "anyway. Nothing was run or written")
+
+
 def design_row(cfg) -> dict:
     """The overrides in row ``design.row`` of the CSV at ``design.path`` (none if unset).
 
@@ -726,8 +759,10 @@ def single_run_config(cfg) -> SimConfig:
     return out
 
 
-def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> SimConfig:
-    """Merge a Hydra/dict config onto the schema and validate it.
+def to_config(cfg: DictConfig | dict | SimConfig | None = None, *, check_memory: bool = True,
+              **overrides) -> SimConfig:
+    """Merge a Hydra/dict config onto the schema and validate it (``validate``; with
+    ``check_memory=False``, all but the memory check).
 
     OmegaConf rejects wrong types with the key's full name; the messages are re-raised as
     ConfigError so every bad input fails the same way.  Keys the schema does not have are
@@ -740,7 +775,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
         # Already a typed config: a checked copy (~1 ms), not OmegaConf's round trip (~80 ms,
         # a tenth of the council workload's budget).  The copy keeps the model's
         # configuration independent of the caller's object.
-        return validate(_float_fields(copy.deepcopy(cfg)))
+        return validate(_float_fields(copy.deepcopy(cfg)), check_memory)
     overrides = {k: v.item() if type(v).__module__ == "numpy" and hasattr(v, "item") else v
                  for k, v in overrides.items()}          # numpy scalars as Python numbers
     _check_overrides(overrides)
@@ -754,7 +789,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
         if design:
             _check_overrides(design, f" (design {obj.design.path}, row {obj.design.row})")
             _set(obj, {**design, **overrides})
-        return validate(_float_fields(obj))
+        return validate(_float_fields(obj), check_memory)
     if isinstance(cfg, (dict, DictConfig)):
         tree = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
         unknown = _unknown_keys(tree)
@@ -780,7 +815,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, **overrides) -> 
         key = getattr(exc, "full_key", None)
         msg = str(exc).splitlines()[0]
         raise ConfigError(f"invalid configuration at {key!r}: {msg}") from None
-    return validate(obj)
+    return validate(obj, check_memory)
 
 
 def _set(obj: SimConfig, values: dict) -> None:

@@ -3,8 +3,11 @@
 A job whose runs are all in the store returns at once (resume: no config validation, no model,
 no heavy import); a job whose run raises records the failure and returns normally, so the
 launcher carries on with the others.  ``SweepProgress`` is a Hydra callback in the launching
-process: before any job starts it checks the store (writable; one model/config fingerprint;
-unreadable files quarantined so their runs are redone) and counts the planned runs; while the
+process: before any job starts, and before anything is written, it checks every point of the
+sweep as its job will (``check_sweep``: ranges and the checks across fields, design rows
+included) and the memory of the runs that will execute at once; then it checks the store
+(writable; one model/config fingerprint; unreadable files quarantined so their runs are
+redone) and counts the planned runs; while the
 jobs run it shows progress with an ETA; at the end it prints one line (finished, skipped,
 failed) and exits non-zero if any run failed; on Ctrl-C or SIGTERM it prints one line and the
 workers stop (a worker also exits by itself when the launching process disappears).
@@ -151,6 +154,196 @@ def planned_runs(config) -> dict[str, list[str]]:
     return runs
 
 
+_OMEGACONF_NODES = None
+
+
+def _plain_leaf(override, leaves: dict, groups: set):
+    """``(key, value)`` for an override that sets one schema field to a plain value, the value
+    converted as OmegaConf converts it into that field (``1`` into a float field is ``1.0``);
+    None for any other override (a config group, ``+``/``~``, a package, an interpolation,
+    ``null``, a list, or a value OmegaConf would refuse): those are composed by Hydra."""
+    global _OMEGACONF_NODES
+    if _OMEGACONF_NODES is None:
+        from omegaconf.nodes import BooleanNode, FloatNode, IntegerNode, StringNode
+
+        _OMEGACONF_NODES = {"float": FloatNode, "int": IntegerNode, "str": StringNode,
+                            "bool": BooleanNode}
+    key = override.key_or_group
+    if override.package or override.is_add() or override.is_force_add() \
+            or override.is_delete() or override.is_sweep_override() or key not in leaves \
+            or key in groups:      # scenario=england is the group, not only the label
+        return None
+    value = override.value()
+    if value is None or isinstance(value, (list, dict)) \
+            or isinstance(value, str) and "${" in value:
+        return None
+    try:
+        return key, _OMEGACONF_NODES[leaves[key].type](value=value)._value()
+    except Exception:  # OmegaConf refuses it: Hydra's composition gives the job's own error
+        return None
+
+
+def point_configs(config, jobs: list[list[str]]):
+    """Yield ``(job, SimConfig or ConfigError)`` for each job of a sweep: the configuration
+    the job will validate (``to_config`` of the config Hydra composes for it), checked without
+    the memory check (a sweep checks its runs' memory together: ``check_sweep``).
+
+    Hydra composes once per distinct set of config-group (and other non-plain) overrides; the
+    plain ``key=value`` overrides of each job are then set on that configuration directly
+    (about a millisecond a point, so a design of thousands of rows is checked in seconds).  A
+    composition holding an interpolation, which a swept value could change, is composed
+    whole for every job."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    from .config import ConfigError, SimConfig, _open, _schema, config_groups, to_config
+
+    leaves, _ = _schema()
+    groups = config_groups()
+    parser = OverridesParser.create()
+    loader = GlobalHydra.instance().config_loader()
+    parsed, bases = {}, {}
+
+    def compose(overrides):
+        task = loader.load_sweep_config(config, list(overrides))
+        with _open(task):
+            del task["hydra"]
+        return task
+
+    for job in jobs:
+        plain, rest = {}, []
+        for text in job:
+            if text not in parsed:
+                parsed[text] = _plain_leaf(parser.parse_override(text), leaves, groups)
+            if parsed[text] is None:
+                rest.append(text)
+            else:
+                plain[parsed[text][0]] = parsed[text][1]
+        try:
+            sig = tuple(rest)
+            if sig not in bases:
+                task = compose(sig)
+                text = OmegaConf.to_yaml(task)
+                bases[sig] = None if "${" in text else OmegaConf.to_object(
+                    OmegaConf.merge(OmegaConf.structured(SimConfig), task))
+            if bases[sig] is None:
+                yield job, to_config(compose(job), check_memory=False)
+            else:
+                yield job, to_config(bases[sig], check_memory=False, **plain)
+        except ConfigError as exc:   # validate's message, the same either way
+            yield job, exc
+        except Exception:  # the fast way failed: the job's own composition and message
+            try:
+                yield job, to_config(compose(job), check_memory=False)
+            except Exception as exc:  # what the job would record as its failure
+                yield job, exc
+
+
+def parallel_runs(config) -> tuple[int | None, str, str]:
+    """How many runs the sweep's launcher executes at once on this machine, how that was
+    found (for a message), and the setting that runs ``{n}`` at once; None if its runs use
+    other machines' memory (a Ray cluster joined by address, SLURM) or the launcher is
+    unknown.  A job's replicates run one after another, so they never add up."""
+    launcher = config.hydra.launcher
+    name = str(launcher.get("_target_", "")).rsplit(".", 1)[-1]
+    if name == "BasicLauncher":
+        return 1, "hydra/launcher=basic", "hydra/launcher=basic"
+    if name == "JoblibLauncher":
+        from joblib import cpu_count
+
+        n = launcher.get("n_jobs")
+        if n is None:
+            return 1, "hydra.launcher.n_jobs=null", "hydra.launcher.n_jobs={n}"
+        if n < 0:
+            cores = cpu_count()
+            return (max(1, cores + 1 + n), f"hydra.launcher.n_jobs={n}: {cores} cores"
+                    + (f" less {-n - 1}" if n < -1 else ""), "hydra.launcher.n_jobs={n}")
+        return max(1, n), f"hydra.launcher.n_jobs={n}", "hydra.launcher.n_jobs={n}"
+    if name == "RayLauncher":
+        init, remote = launcher.ray.get("init") or {}, launcher.ray.get("remote") or {}
+        if init.get("address"):
+            return None, "", ""
+        cpus = init.get("num_cpus") or os.cpu_count() or 1
+        per_run = remote.get("num_cpus") or 1
+        how = (f"a local Ray cluster of {cpus} CPUs"
+               + ("" if init.get("num_cpus") else " (all cores)") + f", {per_run} per run")
+        return max(1, int(cpus // per_run)), how, "++hydra.launcher.ray.init.num_cpus={n}"
+    if name == "LocalLauncher":   # submitit's local executor starts every job of a batch
+        return 10**9, "submitit's local launcher starts every job", \
+            "hydra.sweeper.max_batch_size={n}"
+    return None, "", ""
+
+
+def check_sweep(config, finished: set[str] = frozenset()) -> None:
+    """Check a whole sweep before anything runs or is written; raise ConfigError.
+
+    * every point (job) is validated as its job will validate it (ranges, NaN, the checks
+      across fields such as group shares summing to 1, min/max pairs, a design row), so a
+      sweep whose seventh point is invalid does not run six first;
+    * the memory of the runs executed at once: the largest estimate among the jobs still to
+      run (runs in ``finished`` are skipped) times the launcher's parallelism
+      (``parallel_runs``) must fit in the memory available (``sweep_memory_check``).
+
+    A sweep whose jobs cannot be planned (a sweeper other than the basic one) is checked job
+    by job as it runs."""
+    from .config import ConfigError, memory_estimate, sweep_memory_check
+
+    try:
+        jobs = planned_jobs(config)
+    except Exception:
+        return
+    sweep = str(config.hydra.sweep.dir)
+    experiment = config.hydra.runtime.choices.get("experiment")
+    if experiment:
+        sweep = f"{sweep} (experiment={experiment})"
+    points = list(point_configs(config, jobs))
+    bad = [(job, exc) for job, exc in points if isinstance(exc, BaseException)]
+    if bad:
+        lines = [f"{' '.join(job)}{_design_values(job)}: {_reason_text(exc)}"
+                 for job, exc in bad[:3]]
+        if len(bad) > 3:
+            lines.append(f"... and {len(bad) - 3} more")
+        raise ConfigError(f"{len(bad)} of {len(points)} points of sweep {sweep} "
+                          f"{'is' if len(bad) == 1 else 'are'} invalid; nothing was run or "
+                          "written:\n  " + "\n  ".join(lines))
+    slots, how, fewer = parallel_runs(config)
+    if slots is None:
+        return   # the runs use other machines' memory: each job checks its own
+    todo = [(job, cfg) for job, cfg in points
+            if not all(run_key(o) in finished for o, _ in job_runs(job, cfg.seed, cfg.replicates))]
+    if not todo:
+        return
+    batch = config.hydra.sweeper.get("max_batch_size") or len(todo)
+    at_once = min(slots, len(todo), batch)
+    job, largest = max(todo, key=lambda p: memory_estimate(p[1]))
+    sweep_memory_check(sweep, largest, " ".join(job), at_once, how, fewer)
+
+
+def _reason_text(exc: BaseException) -> str:
+    """A point's error: a ConfigError whole (one line per bad key), anything else (Hydra's
+    composition) by its type and first line."""
+    from .config import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return str(exc).replace("\n", "\n    ")
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"
+
+
+def _design_values(job: list[str]) -> str:
+    """`` (design row 3: key=value, ...)`` for a point that applies a design row, else ""."""
+    ov = dict(o.split("=", 1) for o in job if "=" in o)
+    try:
+        import pandas as pd
+
+        row = int(ov["design.row"])
+        values = pd.read_csv(ov["design.path"]).iloc[[row]].to_dict("records")[0]
+    except Exception:  # no design, or one the point's own error describes
+        return ""
+    return f" (design row {row}: " + ", ".join(f"{k}={v}" for k, v in values.items()) + ")"
+
+
 def fingerprint_record(config) -> dict:
     """The store fingerprint of a sweep from its (launcher-side) configuration: the model and
     the resolved configuration without the seed and the swept keys."""
@@ -217,8 +410,14 @@ class SweepProgress(Callback):
         self.__init__(**state)
 
     def on_multirun_start(self, config, **kwargs) -> None:
+        from .config import ConfigError
+
         sweep_dir = Path(config.hydra.sweep.dir)
         store = self._store = Store(sweep_dir)
+        try:   # every point and the memory of the runs at once, before anything is written
+            check_sweep(config, store.keys())
+        except ConfigError as exc:
+            _fail(f"error: {exc}", 2)
         try:
             _check_writable(store.root)
             store.claim(fingerprint_record(config))
@@ -348,7 +547,10 @@ def run_design(sweep_dir: Path, design, overrides: list[str] = (), seeds: str = 
     store of ``sweep_dir``, and return the finished runs' summaries with a ``design_row`` column.
 
     Rerunning resumes; a design that differs from the one already in ``sweep_dir`` is refused
-    (its stored results would not match)."""
+    (its stored results would not match).  A sweep refused before it starts (an invalid row,
+    too little memory, another model's store: the sweep prints why) exits with its status
+    and leaves no ``design.csv`` of its own behind, so the corrected design can run into the
+    same folder."""
     import subprocess
 
     import numpy as np
@@ -358,9 +560,11 @@ def run_design(sweep_dir: Path, design, overrides: list[str] = (), seeds: str = 
     from .results import load
 
     sweep = Path(sweep_dir).resolve()
+    made_dir = not sweep.exists()
     sweep.mkdir(parents=True, exist_ok=True)
     path = sweep / "design.csv"
-    if path.exists():
+    made_design = not path.exists()
+    if not made_design:
         old = pd.read_csv(path)
         if list(old.columns) != list(design.columns) or old.shape != design.shape or \
                 not np.allclose(old.to_numpy(float), design.to_numpy(float)):
@@ -370,6 +574,12 @@ def run_design(sweep_dir: Path, design, overrides: list[str] = (), seeds: str = 
            f"design.row=range(0,{len(design)})", f"seed={seeds}", "output.figures=false",
            *overrides]
     r = subprocess.run(cmd)
+    if r.returncode in (2, 3):   # refused before any job ran: take back what this call wrote
+        if made_design:
+            path.unlink(missing_ok=True)
+            if made_dir and not any(sweep.iterdir()):
+                sweep.rmdir()
+        raise SystemExit(r.returncode)
     results = load(sweep)
     if r.returncode and not (r.returncode == 1 and not results.failed.empty):
         raise subprocess.CalledProcessError(r.returncode, cmd)   # not just failed runs

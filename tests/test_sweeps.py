@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -99,21 +100,129 @@ def test_parallel_and_serial_sweeps_store_identical_results(tmp_path):
                            b.timeseries.sort_values(key, ignore_index=True))
 
 
+# ``python -m sim`` with one thing of this process changed first (the runs of the basic
+# launcher execute in this process): the model raises, or the machine has little memory.
+PATCHED = """
+import runpy
+import sys
+
+import sim.config
+import sim.model
+
+CRASH, AVAILABLE = {crash!r}, {available!r}
+if CRASH is not None:
+    run = sim.model.CareMarketModel.run
+
+    def crash(self, *args, **kwargs):
+        if self.cfg.policy.rollout_months == CRASH:
+            raise RuntimeError("model crashed")
+        return run(self, *args, **kwargs)
+
+    sim.model.CareMarketModel.run = crash
+if AVAILABLE is not None:
+    sim.config.memory_available = lambda: AVAILABLE
+sys.argv = ["sim", *sys.argv[1:]]
+runpy.run_module("sim", run_name="__main__")
+"""
+
+
+def patched_sweep(tmp, *args, crash=None, available=None):
+    """The smoke sweep, with the runs of rollout speed ``crash`` raising, or with ``available``
+    bytes of memory."""
+    script = PATCHED.format(crash=crash, available=available)
+    env = {k: v for k, v in os.environ.items() if k != "SIM_FORCE_MEMORY"}
+    return subprocess.run([sys.executable, "-c", script, "-m", "experiment=smoke",
+                           f"hydra.sweep.dir={tmp}", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
 def test_failing_run_is_recorded_others_complete_and_the_sweep_fails(tmp_path):
-    # A bad value on the command line is refused before any job (sim.config.RunGuard); a bad
-    # row of a design file is found only by its job, so that job fails and the others run.
-    design = tmp_path / "design.csv"
-    design.write_text("policy.pb_target\n0.3\n1.5\n")
-    r = sweep(tmp_path / "sweep", f"design.path={design}", "design.row=0,1", "seed=0", status=1)
-    tmp_path = tmp_path / "sweep"
+    # Bad input is refused before any job (test_an_invalid_point_...); a run whose model
+    # raises is recorded as failed and the other runs go on.
+    r = patched_sweep(tmp_path, "hydra/launcher=basic", crash=3)
+    assert r.returncode == 1, r.stderr[-3000:]
     res = load(tmp_path)
-    assert len(res.summary) == 2            # two rollout speeds with the valid target
+    assert len(res.summary) == 2 and set(res.summary["ov.policy.rollout_months"]) == {12}
     assert len(res.failed) == 2
-    assert res.failed["error"].str.contains("policy.pb_target=1.5 is out of range").all()
+    assert res.failed["error"].eq("RuntimeError: model crashed").all()
+    assert res.failed["overrides"].str.contains("policy.rollout_months=3").all()
     last = r.stderr.strip().splitlines()[-1]
     assert "2 of 4 runs finished" in last and "2 failed" in last
     assert str(tmp_path / "store" / "failed") in last
     assert all(f"{k}.json" in last for k in res.failed["run_key"])
+
+
+@pytest.mark.parametrize("values,point,expect", [
+    # each value is within its own range; the point is invalid across fields
+    ("policy.pb_share_start=0.1,0.2,0.5", "policy.pb_share_start=0.5",
+     "policy.pb_target=0.3 is below policy.pb_share_start=0.5"),
+    ("users.groups.older.share=0.62,0.7", "users.groups.older.share=0.7",
+     "users.groups.*.share sum to 1.0800; they must sum to 1"),
+    ("users.pc_share_min=0.05,0.99", "users.pc_share_min=0.99",
+     "users.pc_share_min=0.99 is above users.pc_share_max=0.95"),
+    ("scenario=default,no_such_scenario", "scenario=no_such_scenario",
+     "Could not find 'scenario/no_such_scenario'"),
+])
+def test_an_invalid_point_anywhere_in_a_sweep_is_refused_before_any_job(
+        tmp_path, values, point, expect):
+    """Every point is checked before the first job: none runs, the store is not made, and
+    the message names the bad point's overrides and what is wrong with it."""
+    r = sweep(tmp_path / "sweep", values, status=2)
+    first, *rest = r.stderr.strip().splitlines()
+    n = len(values.split(",")) * 4                      # x 2 rollout speeds x 2 seeds
+    assert first == (f"error: 4 of {n} points of sweep {tmp_path / 'sweep'} (experiment=smoke) "
+                     "are invalid; nothing was run or written:")
+    assert point in rest[0] and expect in rest[0], r.stderr
+    assert rest[-1] == "  ... and 1 more"
+    assert "Traceback" not in r.stderr and "Launching" not in r.stderr
+    assert not (tmp_path / "sweep").exists()
+
+
+def test_an_invalid_design_row_is_refused_before_any_run_and_leaves_nothing(
+        tmp_path, monkeypatch, capfd):
+    """run_design checks every row first: a design whose last row is invalid runs none and
+    writes nothing (not even its design.csv), so the corrected design runs in the same folder."""
+    from sim.sweep import run_design
+
+    monkeypatch.chdir(ROOT)
+    design = pd.DataFrame({"policy.pb_target": [0.3, 0.4, 0.5, 0.1],
+                           "council.planning_staff": [2, 3, 4, 5]})
+    args = ["experiment=smoke", "policy.rollout_months=3", "hydra/launcher=basic"]
+    with pytest.raises(SystemExit) as exc:
+        run_design(tmp_path / "sweep", design, args)
+    assert exc.value.code == 2
+    err = capfd.readouterr().err
+    assert "1 of 4 points of sweep" in err and "nothing was run or written" in err
+    point = err.splitlines()[1]
+    assert " design.row=3 " in point and point.endswith(
+        "(design row 3: policy.pb_target=0.1, council.planning_staff=5): invalid configuration: "
+        "policy.pb_target=0.1 is below policy.pb_share_start=0.13; a target must not be below "
+        "the start")
+    assert not (tmp_path / "sweep").exists()
+    design.loc[3, "policy.pb_target"] = 0.6
+    res = run_design(tmp_path / "sweep", design, args)
+    assert sorted(res["design_row"]) == [0, 1, 2, 3]
+
+
+def test_runs_at_once_that_exceed_memory_are_refused_before_anything(tmp_path):
+    """Each run fits, two at once do not: the sweep is refused before any job, naming the
+    sweep, the largest run, the parallelism and the memory; one at a time runs, and a
+    finished sweep is not refused (nothing is left to run)."""
+    args = ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "council.n_users=200,300"]
+    r = patched_sweep(tmp_path, *args, available=250e6)           # one small run: ~0.16 GB
+    assert r.returncode == 2, r.stderr[-3000:]
+    assert r.stderr.startswith(f"error: sweep {tmp_path} (experiment=smoke) needs about 0.3")
+    assert re.search(r"2 runs at once \(hydra\.launcher\.n_jobs=2\) x 0\.1\d GB for its largest "
+                     r"run \([^)]*council\.n_users=300\), but 0\.25 GB is available; run at most "
+                     r"1 at once \(hydra\.launcher\.n_jobs=1\)", r.stderr), r.stderr
+    assert "SIM_FORCE_MEMORY=1" in r.stderr and "Traceback" not in r.stderr
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())
+    r = patched_sweep(tmp_path, *args[2:], "hydra/launcher=joblib", "hydra.launcher.n_jobs=1",
+                      available=250e6)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "8 of 8 runs finished" in r.stderr
+    r = patched_sweep(tmp_path, *args, available=250e6)
+    assert r.returncode == 0 and "8 of 8 runs finished (8 skipped" in r.stderr, r.stderr
 
 
 def test_resume_after_sigkill_gives_each_run_once_with_same_results(tmp_path):
