@@ -236,15 +236,16 @@ def test_a_sweep_too_big_for_memory_at_once_is_refused_unless_forced(monkeypatch
     """The sweep's peak is its largest run times the runs executed at once."""
     from sim.config import sweep_memory_check
 
-    cfg = to_config(None, **{"council.n_users": 1_000_000})          # ~0.9 GB a run
-    args = ("into S", cfg, "council.n_users=1000000", 4, "hydra.launcher.n_jobs=4",
+    cfg = to_config(None, **{"council.n_users": 800_000,             # ~0.8 GB a run alone
+                             "output.counterfactual": False})
+    args = ("into S", cfg, "council.n_users=800000", 4, "hydra.launcher.n_jobs=4",
             "hydra.launcher.n_jobs={n}")
     with pytest.raises(ConfigError, match=r"^sweep into S needs about 3\.\d\d GB of memory: 4 "
                        r"runs at once \(hydra\.launcher\.n_jobs=4\) x 0\.\d\d GB for its "
-                       r"largest run \(council\.n_users=1000000\), but 2\.00 GB is available; "
+                       r"largest run \(council\.n_users=800000\), but 2\.00 GB is available; "
                        r"run at most 2 at once \(hydra\.launcher\.n_jobs=2\)"):
         sweep_memory_check(*args, available=2e9)
-    with pytest.raises(ConfigError, match=r"even one run does not fit \(council\.n_users=1000000"):
+    with pytest.raises(ConfigError, match=r"even one run does not fit \(council\.n_users=800000"):
         sweep_memory_check(*args, available=0.5e9)
     sweep_memory_check(*args[:3], 2, *args[4:], available=2e9)      # two at once fit
     monkeypatch.setenv("SIM_FORCE_MEMORY", "1")
