@@ -501,6 +501,14 @@ def count_flag(council, route, flag, n_c):
 
 
 @kernel
+def _hours_at(level, fit, cost, cap, s):
+    """Hours of an option at which its marginal utility, fit x exp(-h / s) - cost, falls to
+    ``level`` (within [0, cap]; all of the cap if it never does)."""
+    den = level + cost
+    return cap if den <= 0.0 else min(max(s * np.log(max(fit, 1e-9) / den), 0.0), cap)
+
+
+@kernel
 def _diminishing_fill(need, options, f, price, sens, cap, satiation, out):
     """Hours of each of ``options`` covering ``need`` hours/week when an option's value per
     hour falls with use: the marginal utility of option o at h hours is
@@ -533,9 +541,7 @@ def _diminishing_fill(need, options, f, price, sens, cap, satiation, out):
             o = options[j]
             if cap[o] <= 0.0:
                 continue
-            den = mid + sens * price[o]
-            h = cap[o] if den <= 0.0 else min(max(s * np.log(max(f[o], 1e-9) / den), 0.0), cap[o])
-            total += h
+            total += _hours_at(mid, f[o], sens * price[o], cap[o], s)
         if total > need:
             lo = mid
         else:
@@ -546,8 +552,7 @@ def _diminishing_fill(need, options, f, price, sens, cap, satiation, out):
         o = options[j]
         if cap[o] <= 0.0:
             continue
-        den = hi + sens * price[o]
-        h = cap[o] if den <= 0.0 else min(max(s * np.log(max(f[o], 1e-9) / den), 0.0), cap[o])
+        h = _hours_at(hi, f[o], sens * price[o], cap[o], s)
         add[o] = h
         total += h
     # Bisection leaves a sliver unallocated: the cheapest option with room takes it.
