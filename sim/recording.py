@@ -284,19 +284,17 @@ def _uptake_spread(model, ts) -> dict:
     date (the end of ``policy.rollout_months``), as standard deviation and 10th/90th
     percentiles over councils."""
     out = {}
-    target = int(round(model.council.rollout_weeks))
-    for tag, step in (("end", int(ts["step"].max())), ("target", min(max(target, 1),
-                                                                       int(ts["step"].max())))):
+    last = int(ts["step"].max())
+    target = min(max(int(round(model.council.rollout_weeks)), 1), last)
+    for tag, step in (("end", last), ("target", target)):
         v = ts.loc[ts["step"] == step, "pb_share"].to_numpy(float)
         v = v[np.isfinite(v)]
         out[f"pb_share_{tag}_council_sd"] = float(v.std()) if v.size else None
         out[f"pb_share_{tag}_council_p10"] = float(np.quantile(v, 0.1)) if v.size else None
         out[f"pb_share_{tag}_council_p90"] = float(np.quantile(v, 0.9)) if v.size else None
-    out["pb_share_target_week"] = float(
-        ts.loc[ts["step"] == min(max(target, 1), int(ts["step"].max())), "direct_payment"].sum()
-        + ts.loc[ts["step"] == min(max(target, 1), int(ts["step"].max())), "managed_pb"].sum()) \
-        / max(float(ts.loc[ts["step"] == min(max(target, 1), int(ts["step"].max())),
-                           "funded_community"].sum()), 1.0)
+    week = ts[ts["step"] == target]
+    out["pb_share_target_week"] = float(week["direct_payment"].sum() + week["managed_pb"].sum()) \
+        / max(float(week["funded_community"].sum()), 1.0)
     return out
 
 
