@@ -514,10 +514,14 @@ def _diminishing_fill(need, options, f, price, sens, cap, satiation, out):
     hour falls with use: the marginal utility of option o at h hours is
     f[o] exp(-h / s) - sens x price[o] (s = ``satiation`` x need), and the person takes each
     option until its marginal utility falls to a common level (or its cap ``cap[o]``), the
-    level set so the hours add up to the need (bisection on it).  Cheap, well-fitting options
-    are used most, but no option takes everything while another still adds more: people mix,
-    and the mix moves with prices.  Adds the hours to ``out``; an option with an unlimited cap
-    among ``options`` guarantees the need is covered."""
+    level set so the hours add up to the need.  Cheap, well-fitting options are used most, but
+    no option takes everything while another still adds more: people mix, and the mix moves
+    with prices.  Adds the hours to ``out``; an option with an unlimited cap among ``options``
+    guarantees the need is covered.
+
+    The level is found by Newton's method on the hours' total (a smooth, falling function of
+    the level between its kinks), kept inside a bracket that it narrows, with a bisection step
+    whenever Newton's would leave the bracket: a handful of steps where bisection took 60."""
     if need <= 0.0:
         return
     s = satiation * need
@@ -532,30 +536,48 @@ def _diminishing_fill(need, options, f, price, sens, cap, satiation, out):
         hi = max(hi, f[o])
     if hi == -1e300:
         return
+    # total(lo) > need >= total(hi): the level lies in [lo, hi].
     lo += 1e-12
     hi = max(hi, lo + 1e-9)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
+    level = 0.5 * (lo + hi)
+    total = 0.0
+    for _ in range(100):
         total = 0.0
+        slope = 0.0
         for j in range(k):
             o = options[j]
             if cap[o] <= 0.0:
                 continue
-            total += _hours_at(mid, f[o], sens * price[o], cap[o], s)
-        if total > need:
-            lo = mid
+            h = _hours_at(level, f[o], sens * price[o], cap[o], s)
+            total += h
+            if 0.0 < h < cap[o]:
+                slope -= s / (level + sens * price[o])
+        gap = total - need
+        if abs(gap) <= 1e-12 * need:
+            break
+        if gap > 0.0:
+            lo = level
         else:
-            hi = mid
+            hi = level
+        step = level - gap / slope if slope < 0.0 else lo - 1.0
+        nxt = step if lo < step < hi else 0.5 * (lo + hi)
+        if nxt == level or hi - lo <= 1e-15 * max(abs(level), 1.0):
+            break
+        level = nxt
     add = np.zeros(out.size)
     total = 0.0
     for j in range(k):
         o = options[j]
         if cap[o] <= 0.0:
             continue
-        h = _hours_at(hi, f[o], sens * price[o], cap[o], s)
+        h = _hours_at(level, f[o], sens * price[o], cap[o], s)
         add[o] = h
         total += h
-    # Bisection leaves a sliver unallocated: the cheapest option with room takes it.
+    if total > need:
+        # Within rounding of the need: scale the hours down to it exactly.
+        for o in range(out.size):
+            add[o] *= need / total
+    # Otherwise a sliver may be left unallocated: the cheapest option with room takes it.
     rest = need - total
     if rest > 0.0:
         best = -1

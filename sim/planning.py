@@ -26,6 +26,7 @@ from . import crn, passes
 from .accounting import return_balances
 from .codes import DP, MPB, PA, RES, TRAD, holds_pb
 from .population import leave_funding
+from .state import small_keys
 from .support import compose_mix, traditional_cost
 from .week import Column, Phase, Week, rate
 
@@ -194,7 +195,7 @@ def rollout(model, week: Week):
     busy = np.bincount(u.council[act_q[planning]], minlength=n_c)
     free_slots = np.maximum(np.floor(C.max_in_planning) - busy, 0).astype(int)
     waiting = act_q[~planning]
-    order = waiting[np.argsort(u.queue_since[waiting], kind="stable")]
+    order = waiting[np.argsort(small_keys(u.queue_since[waiting], t + 1), kind="stable")]
     starting = _take_per_group(None, order, u.council[order], free_slots)
     rush = np.clip(pol.rush_max * p, 0.0, 0.95)[u.council[starting]]
     u.plan_quality[starting] = 1.0 - rush
@@ -266,7 +267,7 @@ def _take_per_group(rng, rows, group, k):
         return rows[:0]
     if rng is None:
         return _first_k(rows, group, k)
-    order = np.argsort(group.astype(np.int16 if k.size < 2**15 else np.int32), kind="stable")
+    order = np.argsort(small_keys(group, k.size), kind="stable")
     rows, group = rows[order], group[order]
     start = np.searchsorted(group, np.arange(k.size))
     count = np.bincount(group, minlength=k.size)
@@ -276,8 +277,7 @@ def _take_per_group(rng, rows, group, k):
 
 
 def _first_k(rows, group, k):
-    # int16 keys make numpy's stable sort a radix sort: ~8x faster than int32 at 1M rows.
-    order = np.argsort(group.astype(np.int16 if k.size < 2**15 else np.int32), kind="stable")
+    order = np.argsort(small_keys(group, k.size), kind="stable")
     rows, group = rows[order], group[order]
     start = np.searchsorted(group, np.arange(k.size))
     rank = np.arange(rows.size) - start[group]

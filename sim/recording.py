@@ -63,7 +63,10 @@ def agent_reporters(model) -> dict:
     from .agents import Council, Provider
 
     names = [n for n in model.recorder.names if n != "step"]
-    council = {n: (lambda a, n=n: a.figure(n)) for n in names}
+    # Read from the latest week's values as Python lists (``Recorder.latest``): Mesa calls one
+    # reporter per council and column every week (~11,000 calls in England), so each is kept
+    # to a dict lookup and a list index.
+    council = {n: (lambda a, n=n: a.model.recorder.latest[n][a.index]) for n in names}
     council = {"date": council.pop("date"), "council": council.pop("council"),
                "council_name": "name", **council}
     out = {Council: council}
@@ -80,6 +83,7 @@ def _nanmean(v) -> float:
 class Recorder:
     def __init__(self, model):
         self.rows: list[dict[str, np.ndarray]] = []
+        self.latest: dict[str, list] = {}
         self.national = dict.fromkeys(national_names(), np.nan)
         self._scale = {c.name: c.scale for phase in PHASES for c in phase.columns}
         self.panel_rows: list[pd.DataFrame] = []
@@ -110,6 +114,9 @@ class Recorder:
                "council": np.arange(n)}
         row.update((name, week.columns[name]) for name in self.names[3:])
         self.rows.append(row)
+        #: This week's row as Python lists (dates as numpy datetimes), for the Council agents'
+        #: reporters (``agent_reporters``).
+        self.latest = {k: (list(v) if k == "date" else v.tolist()) for k, v in row.items()}
         self._record_panel(model, t)
         # National figures of this week, for Mesa's DataCollector and the dashboard.
         n_pb = float(row["direct_payment"].sum() + row["managed_pb"].sum())
