@@ -349,11 +349,13 @@ def dp_share_of_pb_at_week(summary, ts, week: int) -> pd.Series:
 
 
 def dp_spend_share_at_week(summary, ts, week: int) -> pd.Series:
-    """Direct-payment spend / (direct-payment + managed-PB spend), summed over councils, in
-    week ``week``."""
-    at = _at_week(ts, week, ["spend_direct_payment", "spend_managed_pb"])
-    pb = at["spend_direct_payment"] + at["spend_managed_pb"]
-    return _per_run(summary, at["spend_direct_payment"] / pb.where(pb > 0))
+    """Direct payments paid out (gross: ``spend_direct_payment`` is net of the clawback booked
+    in a few weeks of the year, so ``clawback`` is added back) / (that + managed-PB spend),
+    summed over councils, in week ``week``."""
+    at = _at_week(ts, week, ["spend_direct_payment", "clawback", "spend_managed_pb"])
+    dp = at["spend_direct_payment"] + at["clawback"]
+    pb = dp + at["spend_managed_pb"]
+    return _per_run(summary, dp / pb.where(pb > 0))
 
 
 def community_family_pa_spend_share(summary, ts=None) -> pd.Series:

@@ -156,8 +156,8 @@ def test_timeseries_analogues_sum_councils_per_run():
     ts = pd.DataFrame({
         "run_key": ["a", "a", "a", "b"], "step": [26, 26, 52, 26], "council": [0, 1, 0, 0],
         "direct_payment": [10, 30, 5, 0], "managed_pb": [10, 50, 5, 0],
-        "funded_community": [100, 300, 100, 50], "spend_direct_payment": [100.0, 300, 1, 0],
-        "spend_managed_pb": [100.0, 100, 1, 0]})
+        "funded_community": [100, 300, 100, 50], "spend_direct_payment": [100.0, -100, 1, 0],
+        "clawback": [0.0, 400, 0, 0], "spend_managed_pb": [100.0, 100, 1, 0]})
     summary = pd.DataFrame({"run_key": ["a", "b"]})
     assert targets.pb_share_at_week(summary, ts, week=26).tolist() == [0.25, 0.0]
     dp = targets.dp_share_of_pb_at_week(summary, ts, week=26)
