@@ -1,11 +1,19 @@
 """``python -m sim.validate``: does the calibrated model reproduce the evidence, and why does a
 rollout without support planning fail?
 
-Runs every evidence scenario over many seeds (through the sweep machinery: resumable,
-parallel), and writes ``docs/validation.md`` with, for each target, the evidence figure, its
-source, the model's mean and 90% interval over seeds, the tolerance and pass/fail; then
-``personal_best_2010`` and ``quick_fix`` side by side (savings, worse-off share, planning waits,
-provider exits), with figures in ``docs/validation/``.
+Runs every scenario the targets registry needs (``sim/data/targets.yaml``, loaded by
+``sim.targets``) over many seeds (through the sweep machinery: resumable, parallel), and
+writes ``docs/validation.md`` with two tables, each giving per target the evidence figure,
+its source, the model's analogue (mean and 90% interval over seeds), the tolerance and
+pass/fail:
+
+* the calibration fit: the targets ``python -m sim.calibrate`` fits, and the input checks
+  (figures a scenario's inputs are set from, whose analogue follows an input almost
+  directly: matching them says nothing about behaviour);
+* the out-of-sample predictions: the role=validation targets, never fitted.
+
+Then ``personal_best_2010`` and ``quick_fix`` side by side (savings, worse-off share, planning
+waits, provider exits), with figures in ``docs/validation/``.
 
     python -m sim.validate                   # 20 seeds per scenario (a few minutes)
     python -m sim.validate --seeds 3 --out /tmp/val --steps 52   # a fast look
@@ -17,42 +25,18 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from . import targets
 from .config import CONFIG_DIR
 from .outputs import atomic_write
-from .report import fmt
+from .report import fmt, money, pct, share, sig
 from .results import load
 
 ROOT = CONFIG_DIR.parent
-D08 = "Demos, Making it Personal (2008)"
-WSX = "West Sussex pilot, Community Care (2007)"
-D10 = "Demos, Personal Best (2010)"
-# (scenario, summary key, evidence value, tolerance, kind, source, note)
-TARGETS = [
-    ("making_it_personal", "annual_cost_pb_mean", 14343, 0.05, "cost", D08, "average PB package, £/year"),
-    ("making_it_personal", "annual_cost_traditional_mean", 15638, 0.05, "cost", D08,
-     "similar people, traditional, £/year"),
-    ("making_it_personal", "package_saving_pct_mean", 10, 5, "pp", D08, "about 10% average saving"),
-    ("making_it_personal", "package_saving_pct_top_decile_p90", 45, 5, "pp", D08,
-     "up to 45% in the most expensive cases (90th percentile of savings, top cost decile)"),
-    # The survey's figures are self-reported change since taking a budget: compared with the
-    # model's before/after analogue (its effects against the counterfactual are reported too).
-    ("making_it_personal", "qol_improved_share_before_after", 0.76, 0.05, "share", D08,
-     "more than three quarters: better quality of life (self-reported change)"),
-    ("making_it_personal", "choice_improved_share_before_after", 0.72, 0.05, "share", D08,
-     "72% more choice and control (self-reported change)"),
-    ("making_it_personal", "worse_off_share_before_after", 0.05, 0.05, "share", D08,
-     "5% worse off (self-reported change)"),
-    ("west_sussex_pilot", "community_family_pa_spend_share", None, None, "direction", WSX,
-     "planned PBs move spend from agency/day care (100% before) to PAs, community and family"),
-    ("west_sussex_pilot", "package_saving_pct_mean", None, None, "direction", WSX,
-     "~£70,000 packages: cheaper support chosen (saving > 0)"),
-    ("personal_best_2010", "pb_share_target_week", 0.30, 0.05, "share", D10,
-     "30% on PBs by April 2011 (week 52), from 13%"),
-]
-SCENARIOS = ["making_it_personal", "west_sussex_pilot", "personal_best_2010", "quick_fix"]
+#: The two scenarios of the planning comparison (besides those the targets need).
+COMPARED = ("personal_best_2010", "quick_fix")
+SCENARIOS = list(dict.fromkeys([*targets.scenarios(), *COMPARED]))
 COMPARE = [("package_saving_pct_mean", "package saving (%)"),
            ("worse_off_share", "share worse off than without the rollout"),
            ("qol_improved_share", "share with better QoL than without the rollout"),
@@ -60,9 +44,21 @@ COMPARE = [("package_saving_pct_mean", "package saving (%)"),
            ("conversions_unplanned", "conversions without planning"),
            ("provider_exits", "provider exits"),
            ("unmet_need_share_end", "unmet need share (end)")]
+TABLES = (("calibration", "Calibration fit (in sample)",
+           "The targets `python -m sim.calibrate` fits (*fitted*), and the input checks (*input*): "
+           "figures a scenario's inputs are set from, whose model analogue follows an input almost "
+           "directly. A passing input check says the set-up is right, nothing about behaviour; a "
+           "failing one says the inputs do not reproduce the figure (or that two sources "
+           "disagree)."),
+          ("validation", "Out-of-sample predictions (validation)",
+           "Figures never used in fitting and not set by any input, predicted by the calibrated "
+           "model without re-tuning. Direction checks (`direction: > x`) are used only where the "
+           "source gives no number for the quantity."))
 
 
 def run_scenarios(out: Path, seeds: int, extra: list[str]) -> dict[str, pd.DataFrame]:
+    """Run each scenario over ``seeds`` seeds; return its runs' summaries with one more column
+    per target of that scenario (named by the target's id): the model's analogue."""
     import subprocess
 
     from .results import model_fingerprint
@@ -75,18 +71,19 @@ def run_scenarios(out: Path, seeds: int, extra: list[str]) -> dict[str, pd.DataF
                f"hydra.sweep.dir={sweep.resolve()}", "output.figures=false", *extra]
         subprocess.run(cmd, check=True)
         r = load(sweep)
-        s = r.summary.copy()
-        s["community_family_pa_spend_share"] = (s["pb_spend_share_community"] +
-                                                s["pb_spend_share_family"] + s["pb_spend_share_pa"])
-        if sc == "personal_best_2010":
-            ts = r.timeseries
-            wk = min(52, int(ts["step"].max()))
-            at = ts[ts["step"] == wk].groupby("run_key")[["direct_payment", "managed_pb",
-                                                          "funded_community"]].sum()
-            share = (at["direct_payment"] + at["managed_pb"]) / at["funded_community"]
-            s["pb_share_target_week"] = s["run_key"].map(share)
-        res[sc] = s
+        res[sc] = add_analogues(sc, r.summary.copy(), lambda r=r: r.timeseries)
     return res
+
+
+def add_analogues(scenario: str, summary: pd.DataFrame, timeseries) -> pd.DataFrame:
+    """``summary`` with a column per registry target of ``scenario`` (named by its id) holding
+    the model's analogue; ``timeseries`` is a callable returning the runs' time series (read
+    only if a target needs it)."""
+    mine = [t for t in targets.load() if t.scenario == scenario]
+    ts = timeseries() if any(targets.needs_timeseries(t) for t in mine) else None
+    for t in mine:
+        summary[t.id] = targets.analogue(t, summary, ts).to_numpy()
+    return summary
 
 
 def _interval(v):
@@ -94,23 +91,31 @@ def _interval(v):
     return v.mean(), v.quantile(0.05), v.quantile(0.95)
 
 
+def _use(t) -> str:
+    return "input" if t.is_input_check else ("fitted" if t.fitted else "prediction")
+
+
 def target_table(res) -> pd.DataFrame:
     rows = []
-    for sc, key, value, tol, kind, src, note in TARGETS:
-        mean, lo, hi = _interval(res[sc][key])
-        if kind == "direction":
-            ok = mean > 0
-            tol_txt, ev = "direction: > 0", note
-        else:
-            width = tol * value if kind == "cost" else tol
-            ok = abs(mean - value) <= width
-            tol_txt = f"±{tol:.0%}" if kind == "cost" else (f"±{tol:g} pp" if kind == "pp"
-                                                               else f"±{tol * 100:g} pp")
-            ev = f"{value:g} ({note})"
-        rows.append({"scenario": sc, "target": key, "evidence": ev, "source": src,
-                     "model_mean": mean, "p05": lo, "p95": hi, "tolerance": tol_txt,
-                     "pass": bool(ok)})
+    for t in targets.load():
+        mean, lo, hi = _interval(res[t.scenario][t.id])
+        rows.append({"id": t.id, "role": t.role, "use": _use(t), "scenario": t.scenario,
+                     "analogue": t.analogue_name, "unit": t.unit, "value": t.value,
+                     "evidence": f"{t.value:g} ({t.figure}; {t.year}, {t.place})",
+                     "source": f"{t.source.cite()}, {t.where}", "model_mean": mean,
+                     "p05": lo, "p95": hi, "tolerance": t.tolerance_text(),
+                     "check": t.check, "pass": t.passes(mean)})
     return pd.DataFrame(rows)
+
+
+def _fmt(unit: str, x, ref=None) -> str:
+    if unit == "share":
+        return share(x)
+    if unit == "pct":
+        return pct(x)
+    if unit.startswith("gbp"):
+        return money(x, ref)
+    return sig(x)
 
 
 def compare_table(res) -> pd.DataFrame:
@@ -131,17 +136,22 @@ def figures(res, table, out: Path):
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    t = table[table["tolerance"].str.startswith("±")]
-    fig, axes = plt.subplots(1, len(t), figsize=(2.1 * len(t), 3.4))
-    for ax, (_, r) in zip(np.atleast_1d(axes), t.iterrows(), strict=True):
-        ev = float(r["evidence"].split(" ")[0])
+    t = table[table["check"] == "within"]
+    ncol = 6
+    nrow = max(1, -(-len(t) // ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.1 * ncol, 3.0 * nrow), squeeze=False)
+    colours = {"fitted": "C0", "input": "C7", "prediction": "C2"}
+    for ax, (_, r) in zip(axes.flat, t.iterrows(), strict=False):
         ax.bar([0], [r["model_mean"]], yerr=[[r["model_mean"] - r["p05"]], [r["p95"] - r["model_mean"]]],
-               color="C0" if r["pass"] else "C3", alpha=0.8, capsize=4)
-        ax.axhline(ev, color="k", ls="--", lw=1)
+               color=colours[r["use"]] if r["pass"] else "C3", alpha=0.8, capsize=4)
+        ax.axhline(r["value"], color="k", ls="--", lw=1)
         ax.set_xticks([])
-        ax.set_title(r["target"].replace("_", " "), fontsize=7)
-        ax.tick_params(labelsize=7)
-    fig.suptitle("Model (bar, 90% interval over seeds) vs evidence (dashed)", fontsize=9)
+        ax.set_title(f"{r['id']}\n({r['use']})", fontsize=6)
+        ax.tick_params(labelsize=6)
+    for ax in list(axes.flat)[len(t):]:
+        ax.axis("off")
+    fig.suptitle("Model (bar, 90% interval over seeds) vs evidence (dashed); blue fitted, grey "
+                 "input check, green prediction, red outside tolerance", fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "targets.png", dpi=110)
     plt.close(fig)
@@ -164,16 +174,28 @@ def markdown(table, comp, seeds, args) -> str:
              f"Generated by `python -m sim.validate --seeds {seeds}{args}`: each scenario run "
              f"over {seeds} seeds with the calibrated parameters "
              "([calibration.md](calibration.md)). Model: mean [5th, 95th percentile] over "
-             "seeds.", "",
-             "| scenario | target | evidence | source | model mean [90% interval] | tolerance | result |",
-             "|---|---|---|---|---|---|---|"]
-    for _, r in table.iterrows():
-        lines.append(f"| {r['scenario']} | `{r['target']}` | {r['evidence']} | {r['source']} | "
-                     f"{fmt(r['target'], r['model_mean'])} [{fmt(r['target'], r['p05'])}, "
-                     f"{fmt(r['target'], r['p95'])}] | {r['tolerance']} | "
-                     f"{'pass' if r['pass'] else 'FAIL'} |")
-    n_pass = int(table["pass"].sum())
-    lines += ["", f"{n_pass} of {len(table)} targets pass.", "", "![targets](validation/targets.png)",
+             "seeds. Every figure comes from the targets registry (`sim/data/targets.yaml`), "
+             "which gives for each its source, page or section, how it was checked and how the "
+             "model's analogue is computed.", ""]
+    for role, title, intro in TABLES:
+        part = table[table["role"] == role]
+        lines += [f"## {title}", "", intro, "",
+                  "| target | use | scenario | model analogue | evidence | source | "
+                  "model mean [90% interval] | tolerance | result |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for _, r in part.iterrows():
+            u, ref = r["unit"], r["value"]
+            lines.append(f"| `{r['id']}` | {r['use']} | {r['scenario']} | `{r['analogue']}` | "
+                         f"{r['evidence']} | {r['source']} | {_fmt(u, r['model_mean'], ref)} "
+                         f"[{_fmt(u, r['p05'], ref)}, {_fmt(u, r['p95'], ref)}] | "
+                         f"{r['tolerance']} | {'pass' if r['pass'] else 'FAIL'} |")
+        lines.append("")
+        for use in ("fitted", "input", "prediction"):
+            sub = part[part["use"] == use]
+            if len(sub):
+                lines.append(f"* {use}: {int(sub['pass'].sum())} of {len(sub)} within tolerance")
+        lines.append("")
+    lines += ["![targets](validation/targets.png)",
               "", "## Why a rollout without support planning fails", "",
               "Same council, same 13% -> 30% target within a year; `quick_fix` has a quarter of "
               "the planners, rushed plans and little brokerage. Nothing else differs.", "",
