@@ -54,6 +54,8 @@ FREE = {
     "behaviour.pa_max_hours": ((10.0, 168.0), "how many hours of personal assistants one "
                                "person can recruit and manage (cover for holidays, sickness, "
                                "nights): unobserved"),
+    "policy.signoff_margin": ((0.0, 0.5), "how far councils funded a support plan above the "
+                              "indicative RAS budget at sign-off: practice varied, no figure"),
     "behaviour.control_managed": ((0.2, 0.85), "how much control a council-managed budget "
                                   "gives: between traditional and a direct payment, unmeasured"),
     "users.autonomy_alpha": ((0.5, 6.0), "how many people want control of their care: "

@@ -195,6 +195,10 @@ class PolicyConfig:
     ras_noise_sd: float = P(0.15, "sd of the RAS questionnaire's error (lognormal, per "
                             "assessment): budgets scatter around the cost of need", ASSUMPTION,
                             0, 2)
+    signoff_margin: float = P(0.0, "at sign-off a support plan costing more than the "
+                              "indicative RAS budget is funded up to this share of that budget "
+                              "(times the plan's quality); 0: the RAS figure is final",
+                              ASSUMPTION, 0, 1)
     ras_affordability: float = P(1.0, "the council's price per point sets the RAS total for its "
                                  "caseload at this share of what it spends on them now",
                                  ASSUMPTION, 0.1, 3)

@@ -73,6 +73,30 @@ def ras_budget(model, rows) -> np.ndarray:
             * model.council.price_per_point[u.council[rows]] * u.ras_error[rows])
 
 
+def budget_and_plan(model, rows):
+    """Budgets set and support composed for ``rows`` (anyone; PB holders get a budget): the
+    RAS's indicative budget, the mix the person plans within it, then the plan's sign-off.
+
+    At sign-off a council funds a support plan that costs more than the indicative budget, up
+    to ``policy.signoff_margin`` of that budget times the plan's quality (a full plan argues
+    its case; a rushed one less; without a plan there is nothing to sign off and the RAS
+    figure stands).  The mix cut to the indicative budget is restored in proportion."""
+    u = model.users
+    pb = rows[holds_pb(u.route[rows])]
+    u.budget[pb] = ras_budget(model, pb)
+    compose_mix(model, rows)
+    margin = model.cfg.policy.signoff_margin
+    if margin <= 0.0 or pb.size == 0:
+        return
+    old, want = u.budget[pb], u.c_wanted[pb]
+    new = np.minimum(want, old * (1.0 + margin * u.plan_quality[pb]))
+    up = new > old
+    r = pb[up]
+    u.mix[:, r] *= new[up] / old[up]
+    u.c_bought[r] = new[up]
+    u.budget[r] = new[up]
+
+
 # ---------------------------------------------------------------- people's choices
 
 def _spare(model, rows) -> np.ndarray:
@@ -309,8 +333,7 @@ def convert(model, week: Week, rows, route, plan_quality):
         model.council.n)
     model.council.conversions[:] += np.bincount(u.council[rows], minlength=model.council.n)
     _broker(model, week, rows)
-    u.budget[rows] = ras_budget(model, rows)
-    compose_mix(model, rows)
+    budget_and_plan(model, rows)
 
 
 def _broker(model, week: Week, rows):
@@ -350,9 +373,7 @@ def review(model, week: Week):
     moved = reconsider(model, week, pb)
     week.put("moves_back", np.bincount(u.council[moved], minlength=n_c))
     assess(model, rows, t)
-    pb = rows[holds_pb(u.route[rows])]
-    u.budget[pb] = ras_budget(model, pb)
-    compose_mix(model, rows)
+    budget_and_plan(model, rows)
     # Offers to traditional-package holders reviewed (or newly assessed) and not queued.
     trad = rows[(u.route[rows] == TRAD) & ~u.in_queue[rows]]
     pol = cfg.policy
@@ -404,9 +425,7 @@ def reassess(model, rows, t):
         return
     u.review_step[rows] = t
     assess(model, rows, t)
-    pb = rows[holds_pb(u.route[rows])]
-    u.budget[pb] = ras_budget(model, pb)
-    compose_mix(model, rows)
+    budget_and_plan(model, rows)
 
 
 ROLLOUT = Phase(

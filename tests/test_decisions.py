@@ -292,3 +292,25 @@ def test_outputs_by_group_route_sizes_and_councils():
     assert sum(s[f"people_{g}_{r}"] for g in groups for r in routes) > 1000
     for g in groups:
         assert s[f"qol_mean_{g}_traditional"] is not None
+
+
+# ---------------------------------------------------------------- sign-off of support plans
+
+def test_sign_off_funds_plans_above_the_indicative_budget_and_fewer_end_up_worse_off():
+    """With sign-off off (margin 0) the RAS figure is final: planned holders whose plan costs
+    more go short, and more of them end worse off than before; with sign-off, budgets of
+    planned holders rise (never above what the plan costs), unplanned budgets do not."""
+    sc = ("scenario=making_it_personal", "geography.n_councils=4", "output.figures=false")
+    off = CareMarketModel(compose(*sc, "policy.signoff_margin=0")).run()
+    on = CareMarketModel(compose(*sc, "policy.signoff_margin=0.3")).run()
+    s_off, s_on = summary(off), summary(on)
+    assert s_on["worse_off_share_before_after"] < s_off["worse_off_share_before_after"] - 0.03
+    assert s_on["package_saving_pct_mean"] < s_off["package_saving_pct_mean"]
+    # Budgets rise only up to what the plan costs: nobody under sign-off holds more than
+    # their plan's cost unless the RAS gave it (then sign-off did not touch them).
+    u = on.users
+    pb = np.flatnonzero(u.active & holds_pb(u.route) & (u.plan_quality > 0))
+    short_off = (off.users.c_bought < off.users.c_wanted - 1e-9)[
+        np.flatnonzero(off.users.active & holds_pb(off.users.route))].mean()
+    short_on = (u.c_bought[pb] < u.c_wanted[pb] - 1e-9).mean()
+    assert short_on < short_off
