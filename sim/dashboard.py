@@ -79,7 +79,7 @@ LEVERS = (
     Lever("rollout_months", "policy.rollout_months", "policy", "Time to reach the target",
           "months", 0.25, 36, 0.25, fmt="{:g}"),
     Lever("target_enforcement", "policy.target_enforcement", "policy", "Push to meet the target",
-          "0 none - 1 full", 0, 1, 0.05, fmt="{:.2f}"),
+          "(0 none, 1 full)", 0, 1, 0.05, fmt="{:.2f}"),
     Lever("ras_affordability", "policy.ras_affordability", "policy", "RAS budgets",
           "% of today's spend on the same people", 50, 150, 5, 100, "{:.0f}"),
     Lever("block_wind_down", "policy.block_wind_down", "policy", "Block contracts wound down",
@@ -256,6 +256,11 @@ def date_text(d: str | dt.date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n:,} {noun if n == 1 else plural}"
+
+
 def _mean(values) -> float | None:
     v = [x for x in values if x is not None]
     return sum(v) / len(v) if v else None
@@ -308,9 +313,9 @@ def headline(model: DashboardModel) -> list[dict]:
                    "their no-rollout path"]},
         {"key": "providers", "title": "Providers", "value": f"{h['providers'][-1]:,}",
          "unit": "active, all types",
-         "lines": [f"{exits:,} exits, {entries:,} entries since {start}",
+         "lines": [f"{_count(exits, 'exit')}, {_count(entries, 'entry')} since {start}",
                    f"without the rollout {h['cf_providers'][-1]:,} "
-                   f"({h['cf_provider_exits'][-1]:,} exits)"]},
+                   f"({_count(h['cf_provider_exits'][-1], 'exit')})"]},
         {"key": "unmet", "title": "Unmet need", "value": _pct(h["unmet_need_share"][-1]),
          "unit": "of eligible need, funded at home",
          "lines": [f"{h['unmet_need_hours'][-1] or 0:,.0f} hours/week",
