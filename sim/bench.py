@@ -10,6 +10,8 @@ process.  Timings are machine-dependent: they belong here, never in pass/fail te
     python -m sim.bench --quick         # under a minute, for CI (fewer steps and repetitions)
     python -m sim.bench --json out.json --plot out.png
     python -m sim.bench --against ../base --reps 10   # this checkout vs another, pair by pair
+    python -m sim.bench --dashboard     # the live dashboard's play speed, 10,000-user council
+    python -m sim.bench --dashboard --browser   # ... and in headless Chromium, served
 """
 
 from __future__ import annotations
@@ -145,6 +147,112 @@ def profile_phases(name: str, steps: int) -> list[tuple[str, float]]:
     return rows
 
 
+def dashboard_bench(n_users: int = 10_000, weeks: int = 104) -> dict:
+    """The live dashboard's play loop without a browser: each week Mesa's Play steps the model
+    (the run, its counterfactual in lockstep, the person-by-person comparison and the week's
+    figures) and re-renders the page (``force_update``: the week, the cards, the chart grid);
+    the charts are redrawn by their own thread at most every ``sim.app.CHART_INTERVAL_S``
+    (``chart_ms``: building the six charts' options once, at the last week).  Weeks a second
+    as Mesa plays them: 1000 / (its play interval + step + render), and the measured wall
+    time of the loop (charts' thread included)."""
+    import solara
+    from mesa.visualization.utils import force_update
+
+    from . import app
+    from .dashboard import DashboardModel, charts
+    from .model import CareMarketModel
+
+    model = DashboardModel(n_users=n_users)
+
+    @solara.component
+    def View():
+        app.Status(model)
+        app.Headline(model)
+        app.Charts(model)
+
+    solara.render(View(), handle_error=False)
+    spent = dict.fromkeys(("run", "counterfactual", "compare", "render"), 0.0)
+    t_start = time.perf_counter()
+    for _ in range(weeks):
+        time.sleep(app.PLAY_INTERVAL_MS / 1000)            # as Mesa's play loop does
+        t0 = time.perf_counter()
+        CareMarketModel.step(model)
+        t1 = time.perf_counter()
+        model.counterfactual.step()
+        t2 = time.perf_counter()
+        model._observe()
+        t3 = time.perf_counter()
+        force_update()
+        t4 = time.perf_counter()
+        for key, dt_ in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            spent[key] += dt_
+    wall = time.perf_counter() - t_start
+    t0 = time.perf_counter()
+    for _ in range(10):
+        charts(model)
+    chart_ms = (time.perf_counter() - t0) / 10 * 1000
+    ms = {k: v / weeks * 1000 for k, v in spent.items()}
+    step_ms = ms["run"] + ms["counterfactual"] + ms["compare"]
+    return {"users": int(model.council.n_users0.sum()), "weeks": weeks,
+            "play_interval_ms": app.PLAY_INTERVAL_MS, "run_ms": ms["run"],
+            "counterfactual_ms": ms["counterfactual"], "compare_ms": ms["compare"],
+            "step_ms": step_ms, "render_ms": ms["render"], "chart_ms": chart_ms,
+            "chart_interval_s": app.CHART_INTERVAL_S,
+            "weeks_per_s": 1000 / (app.PLAY_INTERVAL_MS + step_ms + ms["render"]),
+            "weeks_per_s_wall": weeks / wall}
+
+
+def dashboard_browser(seconds: float = 10.0) -> dict:
+    """Weeks a second of the served dashboard (``solara run sim.app``) playing in headless
+    Chromium (server, browser and model share this machine): the week shown after
+    ``seconds`` of play, from the week shown when timing starts (2 s after pressing play)."""
+    import re
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from .dashboard_server import CHROMIUM_ARGS, serve
+
+    def week(page):
+        m = re.search(r"Week (\d+)", page.locator(".dash-status").inner_text())
+        return int(m.group(1)) if m else 0
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    with serve() as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(url, wait_until="networkidle")
+        page.get_by_role("button", name="STEP").wait_for(timeout=60_000)
+        page.get_by_role("button", name="▶").click()
+        page.wait_for_timeout(2000)
+        w0, t0 = week(page), time.perf_counter()
+        page.wait_for_timeout(seconds * 1000)
+        w1, t1 = week(page), time.perf_counter()
+        page.get_by_role("button", name="❚❚").click()
+        browser.close()
+    return {"browser_weeks": w1 - w0, "browser_s": t1 - t0,
+            "browser_weeks_per_s": (w1 - w0) / (t1 - t0)}
+
+
+def dashboard_table(r: dict) -> str:
+    lines = [f"| dashboard ({r['users']:,} users + counterfactual, {r['weeks']} weeks) | ms per week |",
+             "|---|---:|",
+             f"| run (the model's week) | {r['run_ms']:.1f} |",
+             f"| counterfactual, stepped in lockstep | {r['counterfactual_ms']:.1f} |",
+             f"| person-by-person comparison and the week's figures | {r['compare_ms']:.1f} |",
+             f"| page render (week, cards, chart grid) | {r['render_ms']:.1f} |",
+             f"| Mesa's play interval | {r['play_interval_ms']:.0f} |",
+             f"| charts: six options built, once per redraw (at most every "
+             f"{r['chart_interval_s']:g} s, own thread) | {r['chart_ms']:.1f} |",
+             "",
+             f"Play speed: {r['weeks_per_s']:.1f} weeks/s from the loop's parts, "
+             f"{r['weeks_per_s_wall']:.1f} weeks/s measured (wall, chart thread included)"]
+    if "browser_weeks_per_s" in r:
+        lines[-1] += (f"; served to headless Chromium: {r['browser_weeks_per_s']:.1f} weeks/s "
+                      f"({r['browser_weeks']} weeks in {r['browser_s']:.1f} s)")
+    return "\n".join(lines)
+
+
 def _mesa_boltzmann(n=10_000, steps=20) -> float:
     from mesa.examples import BoltzmannWealth
 
@@ -167,6 +275,14 @@ def _process_wall(reps: int) -> float:
                            capture_output=True)
             times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def _dashboard_child(quick: bool) -> dict:
+    """``dashboard_bench`` in its own process (a fresh interpreter, like the server's)."""
+    out = subprocess.run([sys.executable, "-m", "sim.bench", "--dashboard", "--child-json"]
+                         + (["--steps", "26"] if quick else []), check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run_bench(quick: bool, reps: int | None = None) -> dict:
@@ -202,6 +318,7 @@ def run_bench(quick: bool, reps: int | None = None) -> dict:
             (by["england"]["run_s_median"] / by["england"]["steps"])
             / (by["region"]["run_s_median"] / by["region"]["steps"]),
         "council_process_wall_s": _process_wall(reps),
+        "dashboard": _dashboard_child(quick),
         "quick": quick,
         # "aot": compiled ahead of time (python -m sim.aot); "jit": numba compiles on first use
         "kernels": sorted({r["kernels"] for rs in all_runs for r in rs}),
@@ -225,6 +342,13 @@ def table(res: dict) -> str:
                  f"England/region time per step {res['england_over_region_time_per_step_ratio']:.1f}; "
                  f"whole `python -m sim` process (council): {res['council_process_wall_s']:.2f} s; "
                  f"kernels: {', '.join(res.get('kernels', ['jit']))}")
+    if "dashboard" in res:
+        d = res["dashboard"]
+        lines.append("")
+        lines.append(f"Dashboard ({d['users']:,} users + counterfactual): "
+                     f"{d['weeks_per_s']:.1f} weeks/s playing (step {d['step_ms']:.1f} ms, "
+                     f"render {d['render_ms']:.1f} ms, play interval {d['play_interval_ms']} ms; "
+                     f"charts {d['chart_ms']:.1f} ms a redraw); `--dashboard` for its profile")
     return "\n".join(lines)
 
 
@@ -268,6 +392,12 @@ def main(argv=None):
                          "--reps pairs each), and exit")
     ap.add_argument("--workloads", default="council,england",
                     help="comma-separated workloads for --against")
+    ap.add_argument("--dashboard", action="store_true",
+                    help="time the live dashboard's play loop (10,000-user council with its "
+                         "counterfactual; --steps weeks, default 104), and exit")
+    ap.add_argument("--browser", action="store_true",
+                    help="with --dashboard: also play the served page in headless Chromium")
+    ap.add_argument("--child-json", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child", choices=sorted(WORKLOADS), help=argparse.SUPPRESS)
     ap.add_argument("--steps", type=int, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -292,6 +422,18 @@ def main(argv=None):
         if a.json:
             from .outputs import atomic_write
             atomic_write(a.json, lambda p: p.write_text(json.dumps(rows, indent=2)))
+        return 0
+    if a.dashboard:
+        r = dashboard_bench(weeks=a.steps or 104)
+        if a.child_json:
+            print(json.dumps(r))
+            return 0
+        if a.browser:
+            r |= dashboard_browser()
+        print(dashboard_table(r))
+        if a.json:
+            from .outputs import atomic_write
+            atomic_write(a.json, lambda p: p.write_text(json.dumps(r, indent=2)))
         return 0
     if a.profile:
         steps = a.steps or 26
