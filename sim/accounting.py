@@ -117,6 +117,7 @@ def accounts(model, week: Week):
     for name, values in (
             ("spend_traditional", spend_trad),
             ("spend_traditional_idle_block", ledger.spend_trad_idle),
+            ("spend_traditional_spot", ledger.spend_trad_spot),
             ("spend_direct_payment", spend_dp),
             ("spend_managed_pb", ledger.spend_managed_pb),
             ("spend_residential", ledger.spend_residential),
@@ -148,6 +149,8 @@ ACCOUNTS = Phase(
                "spot, idle block hours included)"),
         Column("spend_traditional_idle_block", _MONEY,
                "of which paid for guaranteed block hours nobody used"),
+        Column("spend_traditional_spot", _MONEY, "of which bought at list prices, beyond the "
+               "block contracts"),
         Column("spend_direct_payment", _MONEY, "direct payments paid out, net of clawback"),
         Column("spend_managed_pb", _MONEY, "care bought for managed PBs"),
         Column("spend_residential", _MONEY, "care-home fees of council-funded residents"),

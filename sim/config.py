@@ -328,6 +328,27 @@ class MarketConfig:
                                   ASSUMPTION, 0, 1)
     overhead_share: float = P(0.1, "weekly overhead / (start capacity x start price)", ASSUMPTION,
                               0, 5)
+    day_overhead_share: float = P(0.3, "weekly fixed cost of a day centre's building "
+                                  "(premises, transport, management) / (start capacity x start "
+                                  "price): building-based services carry more than agencies",
+                                  ASSUMPTION, 0, 0.9)
+    markup: float = P(0.05, "margin over full unit cost (at the target utilisation) below "
+                      "which a provider does not list its price",
+                      ASSUMPTION, 0, 2)
+    recovery_cap: float = P(0.5, "largest surcharge on private buyers' price that recovers "
+                            "what council rates leave unpaid, share of full cost",
+                            ASSUMPTION, 0, 10)
+    margin_smoothing: float = P(0.08, "weight of the latest week in a provider's smoothed "
+                                "margin and unit cost (about a quarter's memory)", ASSUMPTION,
+                                0.001, 1)
+    exit_margin: float = P(0.1, "a provider whose smoothed loss exceeds this share of its costs "
+                           "closes, cash or not (expected margins stay negative)", ASSUMPTION,
+                           0, 10)
+    exit_grace_weeks: int = P(26, "weeks after entry before a provider judges its margins",
+                              ASSUMPTION, 0, 520)
+    handback_margin: float = P(0.02, "a provider losing more than this share of its costs "
+                               "(smoothed) hands back block contracts priced below its unit "
+                               "cost", ASSUMPTION, 0, 10)
     cash_weeks: float = P(8.0, "cash reserve at start in weeks of costs", ASSUMPTION, 0, 520)
     overdraft_weeks: float = P(4.0, "weeks of costs of negative cash tolerated before exit",
                                ASSUMPTION, 0, 520)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codes import COMMUNITY, PROVIDER_TYPES, WEEKS_PER_YEAR
+from .codes import COMMUNITY, DAY, PROVIDER_TYPES, WEEKS_PER_YEAR
 from .week import Column, Phase, Week
 
 
@@ -26,15 +26,23 @@ def unit_labour_cost(cfg, ptype, wage):
     return labour_per_unit(cfg)[ptype] * wage * cfg.market.on_cost
 
 
+def overhead_share(cfg, ptype):
+    """Weekly fixed overhead as a share of start revenue at full capacity, by provider type:
+    day centres carry their building (``market.day_overhead_share``), community groups run on
+    volunteers and members' fees (none), everyone else ``market.overhead_share``."""
+    m = cfg.market
+    return np.where(ptype == COMMUNITY, 0.0, np.where(ptype == DAY, m.day_overhead_share,
+                                                      m.overhead_share))
+
+
 def start_cost_floor(cfg) -> np.ndarray:
     """The lowest price per unit, by provider type, at which a provider covers its labour at the
-    starting wage (never below the wage floor) and its overhead (a share ``overhead_share`` of
-    its revenue; community groups carry none): prices start at or above it."""
+    starting wage (never below the wage floor) and its overhead (``overhead_share`` of its
+    revenue): prices start at or above it."""
     m = cfg.market
     wage = max(m.wage, m.wage_floor)
     ptype = np.arange(len(PROVIDER_TYPES))
-    overhead = np.where(ptype == COMMUNITY, 0.0, m.overhead_share)
-    return unit_labour_cost(cfg, ptype, wage) / np.maximum(1.0 - overhead, 1e-9)
+    return unit_labour_cost(cfg, ptype, wage) / np.maximum(1.0 - overhead_share(cfg, ptype), 1e-9)
 
 
 def labour_used(model) -> np.ndarray:

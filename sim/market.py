@@ -138,6 +138,7 @@ def purchase(model, week: Week):
                model.cfg.market.price_choice_beta)
     p.asked[:] = np.bincount(prov, cl.edge_asked, p.capacity.size)
     e.block_hours[ed] = cl.edge_block
+    e.block_pay[ed] = cl.edge_block_pay
     e.spot_hours[ed] = cl.edge_spot
     price = np.nan_to_num(cl.spot_price)
     fill = cl.spot_fill
@@ -181,6 +182,7 @@ def purchase(model, week: Week):
 
     # Providers' receipts per provider (seller side), plus residential fees.
     delivered = np.bincount(prov, cl.edge_block + cl.edge_spot, p.capacity.size)
+    block_units = np.bincount(prov, cl.edge_block, p.capacity.size)
     block_rev = np.bincount(prov, cl.edge_block_pay, p.capacity.size)
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
     e.revenue[:] = 0.0
@@ -190,6 +192,7 @@ def purchase(model, week: Week):
     revenue += fees
     block_rev += fees
     delivered += occ
+    block_units += occ
     live = np.flatnonzero(p.active)
     ledger.spend_residential += np.bincount(p.home[live], fees[live], n_c)
     res_edges = np.flatnonzero(e.active & (p.ptype[e.provider] == RESIDENTIAL))
@@ -200,10 +203,20 @@ def purchase(model, week: Week):
     model.spot_price_ct = np.where(np.isnan(cl.spot_price), model.spot_price_ct.ravel(),
                                    cl.spot_price).reshape(n_c, N_TYPES)
     week.clearing = cl
-    week.sales = Sales(delivered=delivered, revenue=revenue, block=block_rev)
+    week.sales = Sales(delivered=delivered, revenue=revenue, block=block_rev,
+                       block_units=block_units)
     spot_price = cl.spot_price.reshape(n_c, N_TYPES)
     for name, option in SPOT_PRICE_COLUMNS.items():
         week.put(name, spot_price[:, option])
+    # Prices by payer: councils pay their contract rates (and spot for what blocks do not
+    # cover); direct-payment holders and self-funders pay list prices.  The self-funder premium
+    # is what a private buyer pays per hour over the council, a share of the council's price.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        council_paid = np.where(council_units > 0, council_price, np.nan).reshape(n_c, N_TYPES)
+        premium = spot_price / council_paid - 1.0
+    for o, name in ((AGENCY, "agency"), (DAY, "day")):
+        week.put(f"price_council_{name}", council_paid[:, o])
+        week.put(f"self_funder_premium_{name}", premium[:, o])
 
 
 @dataclass
@@ -213,6 +226,7 @@ class Sales:
     delivered: np.ndarray   # units (beds for care homes)
     revenue: np.ndarray     # £, block and spot and care-home fees
     block: np.ndarray       # £ of it under block contracts (care-home fees included)
+    block_units: np.ndarray  # units of it under block contracts (care-home beds included)
 
 
 #: Time-series columns of the average spot price, by option.
@@ -223,12 +237,18 @@ PURCHASE = Phase(
     reads="people's mixes, routes and budgets; providers' capacity and prices; block contracts",
     writes="DP transfers and balances; hours delivered and each person's spend; the week's "
            "clearing and sales; spot prices (spot_price_ct); council purchases (trad_units)",
-    columns=tuple(Column(name, "£/unit", f"average {o} price paid on the spot market (NaN: none)",
-                         scale=False)
-                  for name, o in zip(SPOT_PRICE_COLUMNS, ("agency hour", "day-service hour",
-                                                           "personal-assistant hour",
-                                                           "community-activity hour"),
-                                     strict=True)))
+    columns=(*(Column(name, "£/unit", f"average {o} price paid on the spot market by direct-"
+                      "payment holders and self-funders (list prices; NaN: none)", scale=False)
+               for name, o in zip(SPOT_PRICE_COLUMNS, ("agency hour", "day-service hour",
+                                                        "personal-assistant hour",
+                                                        "community-activity hour"),
+                                  strict=True)),
+             *(Column(f"price_council_{o}", "£/hour", f"average price the council paid per {o} "
+                      "hour delivered (block rates, plus spot for what blocks did not cover; "
+                      "NaN: none bought)", scale=False) for o in ("agency", "day")),
+             *(Column(f"self_funder_premium_{o}", "share", f"{o} list price over the council's "
+                      "price per hour, minus 1 (NaN: either missing)", scale=False)
+               for o in ("agency", "day"))))
 
 
 

@@ -16,14 +16,22 @@ from .codes import (
     AGENCY,
     COMMUNITY,
     DAY,
+    MPB,
     N_MARKET_OPTIONS,
     N_TYPES,
     PA,
     PROVIDER_TYPES,
     RES,
     RESIDENTIAL,
+    TRAD,
 )
-from .labour import labour_per_unit, labour_used, start_cost_floor, unit_labour_cost
+from .labour import (
+    labour_per_unit,
+    labour_used,
+    overhead_share,
+    start_cost_floor,
+    unit_labour_cost,
+)
 from .market import hhi
 from .state import small_keys
 from .week import Column, Phase, Week, rate
@@ -63,14 +71,16 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
     p.capacity[rows] = capacity
     p.price[rows] = price
     p.entered_step[rows] = model.t
-    # Community groups (clubs, lunch clubs, activity groups) run on members' fees, grants and
-    # volunteers: PB holders pay per session and do not carry their overheads, so a group does
-    # not fold for want of PB custom (assumption).
-    p.overhead[rows] = np.where(ptype == COMMUNITY, 0.0,
-                                cfg.market.overhead_share * capacity * price)
+    # Fixed overhead by type (``labour.overhead_share``): a day centre's building weighs most;
+    # community groups (clubs, lunch clubs, activity groups) run on members' fees, grants and
+    # volunteers, so PB holders paying per session do not carry their overheads (assumption).
+    p.overhead[rows] = overhead_share(cfg, ptype) * capacity * price
     weekly_cost = weekly_costs(cfg, ptype, capacity, capacity, model.wage[home], p.overhead[rows])
     p.cash[rows] = weekly_cost * (cfg.market.cash_weeks if cash_weeks is None else cash_weeks)
     p.delivered_ema[rows] = capacity / (1 + cfg.market.capacity_slack)
+    std_units = cfg.market.target_utilisation * capacity
+    p.unit_cost[rows] = weekly_costs(cfg, ptype, capacity, std_units, model.wage[home],
+                                     p.overhead[rows]) / np.maximum(std_units, 1e-9)
     # Edges: home council, plus neighbours for multi-council agencies.
     councils = [home]
     provs = [rows]
@@ -113,6 +123,9 @@ def initial_market(model, demand_units, rng):
                          else np.full(k, prices[t]))
     rows = add_providers(model, np.concatenate(types), np.concatenate(homes),
                          np.concatenate(caps), np.concatenate(price), rng)
+    # The starting market is established: its providers judge their margins from the first
+    # week (the burn-in shakes out the unviable), only entrants have a grace period.
+    model.providers.entered_step[rows] = -cfg.market.exit_grace_weeks
     return rows
 
 
@@ -167,16 +180,40 @@ def finances(model, week: Week):
     w = m.demand_smoothing
     p.delivered_ema[act] = (1 - w) * p.delivered_ema[act] + w * delivered[act]
 
-    # Prices move with demand pressure (units asked / capacity, which exceeds 1 when buyers are
-    # turned away) toward the target utilisation, at most price_step_max a week; never below
-    # labour cost.
+    # Expectations: the margin, smoothed over about a quarter (``market.margin_smoothing``);
+    # and the full cost per unit at the target utilisation (a provider prices and judges its
+    # contracts on its standard cost, not on a bad week's).
+    w = m.margin_smoothing
+    margin = (revenue[act] - cost) / np.maximum(cost, 1e-9)
+    p.margin_ema[act] = (1 - w) * p.margin_ema[act] + w * margin
+    std_units = m.target_utilisation * p.capacity[act]
+    p.unit_cost[act] = np.where(
+        std_units > 0,
+        weekly_costs(cfg, ptype, p.capacity[act], std_units, wage, p.overhead[act])
+        / np.maximum(std_units, 1e-9), unit_cost)
+
+    # List prices (what direct-payment holders and self-funders pay; councils pay their
+    # contract rates).  Demand pressure (units asked / capacity, above 1 when buyers are turned
+    # away) moves them toward the target utilisation, at most price_step_max a week.  They
+    # never fall below the price at which private sales recover the provider's full cost (at
+    # the target utilisation) plus ``market.markup`` on all its work: what its council
+    # contracts pay short of that is charged to private buyers (at most ``market.recovery_cap``
+    # of full cost on top).  So a self-funder premium appears where council rates are below
+    # cost, and not otherwise.
     with np.errstate(invalid="ignore", divide="ignore"):
         pressure = np.where(p.capacity[act] > 0, p.asked[act] / p.capacity[act], 0.0)
     spot = ptype != RESIDENTIAL
     change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -m.price_step_max,
                      m.price_step_max)
     new_price = p.price[act] * (1 + change)
-    p.price[act] = np.where(spot, np.maximum(new_price, unit_cost), p.price[act])
+    full = p.unit_cost[act] * (1 + m.markup)
+    block_units = week.sales.block_units[act]
+    private_units = np.maximum(delivered[act] - block_units, 0.0)
+    short = np.maximum(full * block_units - block_revenue[act], 0.0)
+    surcharge = np.minimum(short / np.maximum(private_units, 1e-9), m.recovery_cap * full)
+    floor = np.maximum(unit_cost, full + surcharge)
+    step_up = p.price[act] * (1 + m.price_step_max)
+    p.price[act] = np.where(spot, np.maximum(new_price, np.minimum(floor, step_up)), p.price[act])
 
     # Staffing toward recent demand plus slack; hires limited by the care-worker pool.
     flexible = (ptype != PA) & (ptype != RESIDENTIAL)
@@ -191,10 +228,74 @@ def finances(model, week: Week):
     gap = np.where(gap > 0, gap * allow[p.home[act]], gap)
     p.capacity[act] = np.maximum(p.capacity[act] + gap, 0.0)
 
-    # Exit when cash is below the tolerated overdraft.
-    insolvent = act[p.cash[act] < -m.overdraft_weeks * cost]
-    exit_providers(model, week, insolvent)
+    # Hand-backs: a provider losing money returns the block contracts that pay less than its
+    # unit cost; the council's people it served are re-placed.
+    judged = (week.t - p.entered_step[act]) >= m.exit_grace_weeks
+    losing = act[judged & (p.margin_ema[act] < -m.handback_margin)]
+    handed = hand_back(model, week, losing)
+    week.put("block_handbacks", handed)
+
+    # Exit when cash is below the tolerated overdraft, or when the smoothed loss stays beyond
+    # ``market.exit_margin`` of costs (expected margins negative: closing beats carrying on).
+    insolvent = (p.cash[act] < -m.overdraft_weeks * cost) | (
+        judged & (p.margin_ema[act] < -m.exit_margin))
+    exit_providers(model, week, act[insolvent])
     week.put("provider_exits", week.exits.copy())
+    week.put("day_centre_closures", week.day_closures.copy())
+    week.put("people_displaced", week.displaced.copy())
+
+
+def hand_back(model, week: Week, losing) -> np.ndarray:
+    """``losing`` providers end their block contracts that pay less per hour delivered than
+    their unit cost (``unit_cost``, at the target utilisation): the volume goes, the council buys that care at
+    spot, and the council re-places the people the provider served for it (disrupted).
+    Returns the contracts handed back per council."""
+    e, p, u, n_c = model.edges, model.providers, model.users, model.council.n
+    if losing.size == 0:
+        return np.zeros(n_c, dtype=np.int64)
+    is_losing = np.zeros(p.size, dtype=bool)
+    is_losing[losing] = True
+    rows = np.flatnonzero(e.active & (e.block_volume > 0))
+    # What the contract pays per hour actually delivered (guaranteed pay for idle hours
+    # included): a contract that pays for hours nobody uses is worth keeping.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        paid = np.where(e.block_hours[rows] > 0, e.block_pay[rows] / e.block_hours[rows], np.inf)
+    rows = rows[is_losing[e.provider[rows]] & (paid < p.unit_cost[e.provider[rows]])]
+    if rows.size == 0:
+        return np.zeros(n_c, dtype=np.int64)
+    e.block_volume[rows] = 0.0
+    e.block_end[rows] = -1
+    # The council's own clients of that provider in that council (traditional packages and
+    # managed PBs buy through its contracts) move to another provider.
+    pair = np.zeros((n_c, p.size), dtype=bool) if n_c * p.size < 5e7 else None
+    prov, coun = e.provider[rows], e.council[rows]
+    council_buyers = (u.route == TRAD) | (u.route == MPB)
+    if pair is not None:
+        pair[coun, prov] = True
+        mp = u.main_provider
+        hit = np.flatnonzero(council_buyers & (mp >= 0) & pair[u.council, np.maximum(mp, 0)])
+    else:
+        key = coun.astype(np.int64) * p.size + prov
+        mp = u.main_provider.astype(np.int64)
+        hit = np.flatnonzero(council_buyers & (mp >= 0)
+                             & np.isin(u.council.astype(np.int64) * p.size + mp, key))
+    _replace(model, week, hit)
+    return np.bincount(coun, minlength=n_c)
+
+
+def _replace(model, week: Week, hit):
+    """People whose provider stopped serving them: disrupted for
+    ``behaviour.disruption_weeks`` and given another provider (care home or their main
+    option's market); counted as displaced in their council."""
+    u, t = model.users, week.t
+    if hit.size == 0:
+        return
+    u.disrupted_until[hit] = t + model.cfg.behaviour.disruption_weeks
+    assign_residents(model, hit[u.route[hit] == RES])
+    comm = hit[u.route[hit] != RES]
+    main = np.argmax(u.mix[:N_MARKET_OPTIONS, comm], axis=0)
+    u.main_provider[comm] = sample_provider(model, u.council[comm] * N_TYPES + main)
+    week.displaced += np.bincount(u.council[hit], minlength=model.council.n)
 
 
 def provider_entry(model, week: Week):
@@ -341,16 +442,13 @@ def exit_providers(model, week: Week, rows):
     u, p, e, t = model.users, model.providers, model.edges, week.t
     p.exit_step[rows] = t
     week.exits += np.bincount(p.home[rows], minlength=model.council.n)
+    week.day_closures += np.bincount(p.home[rows[p.ptype[rows] == DAY]],
+                                     minlength=model.council.n)
     p.remove(rows)
     e.remove(np.flatnonzero(e.active & np.isin(e.provider, rows)))
     gone = np.zeros(p.size, dtype=bool)
     gone[rows] = True
-    hit = passes.users_of(users=u, gone=gone)
-    u.disrupted_until[hit] = t + model.cfg.behaviour.disruption_weeks
-    assign_residents(model, hit[u.route[hit] == RES])
-    comm = hit[u.route[hit] != RES]
-    main = np.argmax(u.mix[:N_MARKET_OPTIONS, comm], axis=0)
-    u.main_provider[comm] = sample_provider(model, u.council[comm] * N_TYPES + main)
+    _replace(model, week, passes.users_of(users=u, gone=gone))
     model.remove_provider_agents(rows)
 
 
@@ -388,7 +486,15 @@ FINANCES = Phase(
     reads="the week's sales per provider (units, £, block £), wages, the labour pool",
     writes="providers' cash, costs, prices and staffed capacity; insolvent providers leave "
            "(their users are disrupted and re-placed)",
-    columns=(Column("provider_exits", "providers", "providers leaving (insolvent), by home council"),))
+    columns=(
+        Column("provider_exits", "providers", "providers leaving (out of cash, or smoothed "
+               "losses beyond market.exit_margin), by home council"),
+        Column("block_handbacks", "contracts", "block contracts handed back by losing "
+               "providers (price below their unit cost)"),
+        Column("day_centre_closures", "providers", "day centres closing, by home council"),
+        Column("people_displaced", "people", "people whose provider left or handed back "
+               "their contract, re-placed (disrupted)"),
+    ))
 ENTRY = Phase(
     "provider_entry", provider_entry,
     reads="the week's clearing (excess demand), incumbents' margins, the labour pool",

@@ -28,9 +28,13 @@ from .results import load  # noqa: E402
 HEADLINE = ["pb_share_end", "annual_cost_pb_mean", "annual_cost_traditional_mean",
             "package_saving_pct_mean", "package_saving_pct_top_decile", "qol_improved_share",
             "worse_off_share", "provider_exits", "providers_end", "hhi_end",
-            "unmet_need_share_end", "planning_wait_weeks_mean", "council_spend_total"]
+            "unmet_need_share_end", "planning_wait_weeks_mean", "council_spend_total",
+            "block_idle_spend_total", "block_handbacks_total", "people_displaced_total",
+            "utilisation_last_year", "spot_price_mean_end", "self_funder_premium_agency"]
 HEATMAPS = [("package_saving_pct_mean", "package saving (%)"),
-            ("worse_off_share", "share worse off"), ("provider_exits", "provider exits")]
+            ("worse_off_share", "share worse off"), ("provider_exits", "provider exits"),
+            ("block_idle_spend_total", "idle block spend (£)"),
+            ("block_handbacks_total", "block contracts handed back")]
 FANS = [("pb_share", "PB share", "mean"), ("spend_total", "council spend (£ / week)", "sum"),
         ("providers", "providers", "sum")]
 
@@ -64,7 +68,10 @@ KINDS = {"pb_share_end": "share", "annual_cost_pb_mean": "money",
          "package_saving_pct_top_decile": "pct", "qol_improved_share": "share",
          "worse_off_share": "share", "provider_exits": "count", "providers_end": "count",
          "hhi_end": "number", "unmet_need_share_end": "share",
-         "planning_wait_weeks_mean": "number", "council_spend_total": "money"}
+         "planning_wait_weeks_mean": "number", "council_spend_total": "money",
+         "block_idle_spend_total": "money", "block_handbacks_total": "count",
+         "people_displaced_total": "count", "utilisation_last_year": "share",
+         "spot_price_mean_end": "money", "self_funder_premium_agency": "share"}
 
 
 def _missing(x) -> bool:

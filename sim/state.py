@@ -183,6 +183,8 @@ def provider_table(capacity: int) -> Table:
         "block_revenue": (f8, 0.0), "cost": (f8, 0.0),
         "cum_revenue": (f8, 0.0), "cum_cost": (f8, 0.0),
         "occupied": (f8, 0.0),          # beds occupied (residential)
+        "margin_ema": (f8, 0.0),        # smoothed (revenue - cost) / cost
+        "unit_cost": (f8, 0.0),         # £ of full cost per unit at the target utilisation
         "entered_step": (i4, 0), "exit_step": (i4, -1),
     }, capacity)
     # A provider that leaves keeps its history (when it entered and left, its cash when it
@@ -200,5 +202,6 @@ def edge_table(capacity: int) -> Table:
         "provider": (i4, -1), "council": (i4, -1),
         "block_volume": (f8, 0.0), "block_price": (f8, 0.0), "block_end": (i4, -1),
         "block_hours": (f8, 0.0), "spot_hours": (f8, 0.0),
+        "block_pay": (f8, 0.0),         # £ paid under the block contract this week
         "revenue": (f8, 0.0),           # £ received this week through this edge
     }, capacity)

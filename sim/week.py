@@ -65,11 +65,13 @@ class Week:
     census: dict[str, np.ndarray] | None = None   # per (council, route) sums (outcomes phase)
     entries: np.ndarray | None = None         # providers entering, per council
     exits: np.ndarray | None = None           # providers leaving, per council
+    day_closures: np.ndarray | None = None    # day centres among them, per council
+    displaced: np.ndarray | None = None       # people re-placed after an exit or hand-back
     offers: np.ndarray | None = None          # PB offers made, per council (rollout, review)
     acceptances: np.ndarray | None = None     # offers accepted, per council
 
     def __post_init__(self):
-        for name in ("entries", "exits", "offers", "acceptances"):
+        for name in ("entries", "exits", "day_closures", "displaced", "offers", "acceptances"):
             setattr(self, name, np.zeros(self.n_councils, dtype=np.int64))
 
     def put(self, name: str, values) -> None:

@@ -213,7 +213,8 @@ def test_points_based_ras_cuts_budgets_of_intensive_packages_only():
 
 
 def test_a_provider_that_leaves_keeps_its_exit_week_and_cash():
-    m = CareMarketModel(small_cfg())
+    # No entrants this week (an entrant would take the free row).
+    m = CareMarketModel(small_cfg(**{"market.entry_rate": 0.0, "market.pa_entry_rate": 0.0}))
     p = m.providers
     victim = np.flatnonzero(p.active & (p.ptype == AGENCY))[0]
     p.cash[victim] = -1e9
