@@ -484,13 +484,14 @@ def _report_market(model, week: Week):
 FINANCES = Phase(
     "provider_finances", finances,
     reads="the week's sales per provider (units, £, block £), wages, the labour pool",
-    writes="providers' cash, costs, prices and staffed capacity; insolvent providers leave "
-           "(their users are disrupted and re-placed)",
+    writes="providers' cash, costs, margins, list prices and staffed capacity; block contracts "
+           "handed back; providers out of cash or with sustained losses leave (their people "
+           "are disrupted and re-placed)",
     columns=(
         Column("provider_exits", "providers", "providers leaving (out of cash, or smoothed "
                "losses beyond market.exit_margin), by home council"),
         Column("block_handbacks", "contracts", "block contracts handed back by losing "
-               "providers (price below their unit cost)"),
+               "providers (paying less per hour delivered than their unit cost)"),
         Column("day_centre_closures", "providers", "day centres closing, by home council"),
         Column("people_displaced", "people", "people whose provider left or handed back "
                "their contract, re-placed (disrupted)"),
