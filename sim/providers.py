@@ -168,7 +168,7 @@ def finances(model, week: Week):
     act = np.flatnonzero(p.active)
     ptype = p.ptype[act]
     wage = np.maximum(model.wage[p.home[act]], p.own_wage[act])
-    unit_cost = unit_labour_cost(cfg, ptype, wage)
+    labour_unit = unit_labour_cost(cfg, ptype, wage)
     cost = weekly_costs(cfg, ptype, p.capacity[act], delivered[act], wage, p.overhead[act])
     p.delivered[act] = delivered[act]
     p.revenue[act] = revenue[act]
@@ -190,7 +190,7 @@ def finances(model, week: Week):
     p.unit_cost[act] = np.where(
         std_units > 0,
         weekly_costs(cfg, ptype, p.capacity[act], std_units, wage, p.overhead[act])
-        / np.maximum(std_units, 1e-9), unit_cost)
+        / np.maximum(std_units, 1e-9), labour_unit)
 
     # List prices (what direct-payment holders and self-funders pay; councils pay their
     # contract rates).  Demand pressure (units asked / capacity, above 1 when buyers are turned
@@ -211,7 +211,7 @@ def finances(model, week: Week):
     private_units = np.maximum(delivered[act] - block_units, 0.0)
     short = np.maximum(full * block_units - block_revenue[act], 0.0)
     surcharge = np.minimum(short / np.maximum(private_units, 1e-9), m.recovery_cap * full)
-    floor = np.maximum(unit_cost, full + surcharge)
+    floor = np.maximum(labour_unit, full + surcharge)
     step_up = p.price[act] * (1 + m.price_step_max)
     p.price[act] = np.where(spot, np.maximum(new_price, np.minimum(floor, step_up)), p.price[act])
 
@@ -267,18 +267,14 @@ def hand_back(model, week: Week, losing) -> np.ndarray:
     e.block_end[rows] = -1
     # The council's own clients of that provider in that council (traditional packages and
     # managed PBs buy through its contracts) move to another provider.
-    pair = np.zeros((n_c, p.size), dtype=bool) if n_c * p.size < 5e7 else None
     prov, coun = e.provider[rows], e.council[rows]
-    council_buyers = (u.route == TRAD) | (u.route == MPB)
-    if pair is not None:
-        pair[coun, prov] = True
-        mp = u.main_provider
-        hit = np.flatnonzero(council_buyers & (mp >= 0) & pair[u.council, np.maximum(mp, 0)])
-    else:
-        key = coun.astype(np.int64) * p.size + prov
-        mp = u.main_provider.astype(np.int64)
-        hit = np.flatnonzero(council_buyers & (mp >= 0)
-                             & np.isin(u.council.astype(np.int64) * p.size + mp, key))
+    handing = np.zeros(p.size, dtype=bool)
+    handing[prov] = True
+    mp = u.main_provider
+    cand = np.flatnonzero(((u.route == TRAD) | (u.route == MPB)) & (mp >= 0))
+    cand = cand[handing[mp[cand]]]
+    key = coun.astype(np.int64) * p.size + prov
+    hit = cand[np.isin(u.council[cand].astype(np.int64) * p.size + mp[cand], key)]
     _replace(model, week, hit)
     return np.bincount(coun, minlength=n_c)
 

@@ -219,16 +219,16 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "providers_end": int(model.providers.n),
         "provider_entries": int(T["entries"]), "provider_exits": int(T["exits"]),
         "hhi_start": hhi_all(first), "hhi_end": hhi_all(end),
-        "spot_price_mean_end": _mean_price(end, "spot_price_agency"),
-        "block_price_mean_end": _mean_price(end, "block_price_agency"),
+        "spot_price_mean_end": _mean_of(end, "spot_price_agency"),
+        "block_price_mean_end": _mean_of(end, "block_price_agency"),
         # Over the last year, councils weighted alike: the self-funder premium by type.
-        "self_funder_premium_agency": _mean_price(last, "self_funder_premium_agency"),
-        "self_funder_premium_day": _mean_price(last, "self_funder_premium_day"),
+        "self_funder_premium_agency": _mean_of(last, "self_funder_premium_agency"),
+        "self_funder_premium_day": _mean_of(last, "self_funder_premium_day"),
         "provider_exits_per_year": float(ts["provider_exits"].sum()) / max(steps / year, 1e-9),
         "block_handbacks_total": int(ts["block_handbacks"].sum()),
         "day_centre_closures_total": int(ts["day_centre_closures"].sum()),
         "people_displaced_total": int(ts["people_displaced"].sum()),
-        "utilisation_last_year": _mean_price(last, "utilisation"),
+        "utilisation_last_year": _mean_of(last, "utilisation"),
         "unmet_need_share_end": float(end["unmet_need_hours"].sum()
                                       / max(_need_end(model), 1e-9)),
         "carer_burnouts": int(model.council.burnouts_total.sum()),
@@ -352,7 +352,7 @@ def _pb_spend_shares(model, rows) -> dict:
     return {f"pb_spend_share_{o}": float(s / total) for o, s in zip(OPTIONS, spend, strict=True)}
 
 
-def _mean_price(frame, col):
+def _mean_of(frame, col):
     v = frame[col].to_numpy(float)
     return float(np.nanmean(v)) if np.isfinite(v).any() else None
 
