@@ -359,6 +359,9 @@ class MarketConfig:
     capacity_slack: float = P(0.15, "staffed hours above expected demand", ASSUMPTION, 0, 5)
     price_choice_beta: float = P(4.0, "logit weight on relative price in spot choice", ASSUMPTION,
                                  0, 100)
+    spread_share: float = P(0.1, "share of a provider's free capacity offered evenly over every "
+                            "council it serves; the rest follows last week's deliveries there",
+                            ASSUMPTION, 0, 1)
     labour_pool_slack: float = P(0.1, "care-worker hours available above starting staffing",
                                  ASSUMPTION, 0, 10)
     labour_growth: float = P(0.02, "annual growth of the care-worker pool", ASSUMPTION, -1, 1)

@@ -428,12 +428,14 @@ def users_of(main_provider, route, gone_mask):
 
 
 @kernel
-def spot_rounds(edge_market, edge_provider, p_e, free, left, beta, n_markets, rounds):
+def spot_rounds(edge_market, edge_provider, edge_share, p_e, free, left, beta, n_markets,
+                rounds):
     """The spot market's allocation rounds (see market.py): each round, every market's
-    remaining demand is shared over its edges by free capacity x exp(-beta (price / mean price
-    - 1)); providers asked for more than they have fill pro rata; what is left spills to the
-    next round.  Updates ``free`` and ``left``; returns units per edge and units asked of each
-    edge in the first round."""
+    remaining demand is shared over its edges by the free capacity the provider offers there
+    (its free capacity x ``edge_share``, renormalised over its markets with demand left) x
+    exp(-beta (price / mean price - 1)); providers asked for more than they have fill pro
+    rata; what is left spills to the next round.  Updates ``free`` and ``left``; returns units
+    per edge and units asked of each edge in the first round."""
     n_e = edge_market.size
     edge_spot = np.zeros(n_e)
     asked = np.zeros(n_e)
@@ -442,18 +444,25 @@ def spot_rounds(edge_market, edge_provider, p_e, free, left, beta, n_markets, ro
     total0 = max(left.sum(), 1.0)
     n_p = free.size
     for rnd in range(rounds):
+        # Each provider's offer is renormalised over the markets that still want units, so
+        # capacity offered to a cleared market is offered to the others in the next round.
+        s_p = np.zeros(n_p)
+        for e in range(n_e):
+            if left[edge_market[e]] > 0:
+                s_p[edge_provider[e]] += edge_share[e]
         wsum = np.zeros(n_markets)
         psum = np.zeros(n_markets)
         for e in range(n_e):
             m = edge_market[e]
-            if left[m] > 0:
-                b = free[edge_provider[e]]
+            if left[m] > 0 and s_p[edge_provider[e]] > 0:
+                b = free[edge_provider[e]] * edge_share[e] / s_p[edge_provider[e]]
                 wsum[m] += b
                 psum[m] += p_e[e] * b
         w_m = np.zeros(n_markets)
         for e in range(n_e):
             m = edge_market[e]
-            b = free[edge_provider[e]] if left[m] > 0 else 0.0
+            p = edge_provider[e]
+            b = free[p] * edge_share[e] / s_p[p] if left[m] > 0 and s_p[p] > 0 else 0.0
             if b > 0.0:                 # most edges are full or in cleared markets by round 2
                 mean = psum[m] / wsum[m] if wsum[m] > 0 else 0.0
                 if mean <= 0:

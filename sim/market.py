@@ -8,8 +8,9 @@ of providers costs a few array passes instead of a Python loop over buyers.
 Block contracts are served first (the council's guaranteed volume); the rest of the council's
 demand (traditional packages and managed PBs), plus all direct-payment and self-funder demand,
 goes to the spot market,
-where each edge attracts demand in proportion to its provider's free capacity times a logit
-weight on its price relative to the market's mean.  Demand a provider cannot take spills to
+where each edge attracts demand in proportion to the free capacity its provider offers in that
+market (``capacity_share``: a provider serving several councils splits its staff between them)
+times a logit weight on its price relative to the market's mean.  Demand a provider cannot take spills to
 the others in up to ``ROUNDS`` rounds; what is left is unmet.  All buyers in a market get the
 same fill ratio and pay the market's average price, so money paid equals money received.
 """
@@ -65,12 +66,28 @@ class Clearing:
             return np.where(self.spot_demand > 0, self.spot_delivered / self.spot_demand, 1.0)
 
 
-def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, block_price,
-          block_guarantee, block_demand, spot_demand, beta) -> Clearing:
+def capacity_share(edge_provider, last_units, n_providers, spread) -> np.ndarray:
+    """Share of its capacity a provider offers in each market it serves (per edge, summing to 1
+    over a provider's edges): ``spread`` of it evenly over every market it serves, the rest in
+    proportion to what it delivered there last week (its staff and rounds are where its
+    clients are).  A provider serving several councils is one pool of staff, not a full pool in
+    each of them."""
+    k = np.bincount(edge_provider, minlength=n_providers)[edge_provider]
+    even = 1.0 / np.maximum(k, 1)
+    total = np.bincount(edge_provider, last_units, n_providers)[edge_provider]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        busy = np.where(total > 0, last_units / total, even)
+    return (1.0 - spread) * busy + spread * even
+
+
+def clear(n_markets, edge_market, edge_provider, edge_share, capacity, price, block_volume,
+          block_price, block_guarantee, block_demand, spot_demand, beta) -> Clearing:
     """Clear all markets for one week.
 
-    ``edge_*`` arrays describe active provider-council edges; ``capacity`` and ``price`` are
-    per provider (indexed by ``edge_provider``); ``block_demand``/``spot_demand`` per market.
+    ``edge_*`` arrays describe active provider-council edges (``edge_share``: the share of its
+    free capacity the provider offers on that edge, ``capacity_share``); ``capacity`` and
+    ``price`` are per provider (indexed by ``edge_provider``); ``block_demand``/``spot_demand``
+    per market.
     """
     n_prov = capacity.size
     # --- block contracts: the council calls off its contracted volume pro rata.
@@ -93,8 +110,9 @@ def clear(n_markets, edge_market, edge_provider, capacity, price, block_volume, 
     edge_spot = np.zeros(edge_market.size)
     p_e = price[edge_provider]
     edge_spot, asked = passes.spot_rounds(edge_market=edge_market, edge_provider=edge_provider,
-                                          edge_price=p_e, free=free, left=left, beta=beta,
-                                          n_markets=n_markets, rounds=ROUNDS)
+                                          edge_share=edge_share, edge_price=p_e, free=free,
+                                          left=left, beta=beta, n_markets=n_markets,
+                                          rounds=ROUNDS)
     edge_asked = alloc + asked
     edge_spot_pay = edge_spot * p_e
     spot_del = np.bincount(edge_market, edge_spot, n_markets)
@@ -133,7 +151,9 @@ def purchase(model, week: Week):
     ed = np.flatnonzero(e.active & (p.ptype[e.provider] != RESIDENTIAL))
     prov = e.provider[ed]
     edge_market = e.council[ed] * N_TYPES + p.ptype[prov]
-    cl = clear(n_m, edge_market, prov, p.capacity * p.active, p.price, e.block_volume[ed],
+    share = capacity_share(prov, e.block_hours[ed] + e.spot_hours[ed], p.capacity.size,
+                           model.cfg.market.spread_share)
+    cl = clear(n_m, edge_market, prov, share, p.capacity * p.active, p.price, e.block_volume[ed],
                e.block_price[ed], model.cfg.council.block_guarantee, block_demand, spot_demand,
                model.cfg.market.price_choice_beta)
     p.asked[:] = np.bincount(prov, cl.edge_asked, p.capacity.size)

@@ -165,12 +165,12 @@ def users_of(*, users, gone: np.ndarray) -> np.ndarray:
     return K.users_of(users.main_provider, users.route, gone)
 
 
-def spot_rounds(*, edge_market, edge_provider, edge_price, free, left, beta: float,
-                n_markets: int, rounds: int):
+def spot_rounds(*, edge_market, edge_provider, edge_share, edge_price, free, left,
+                beta: float, n_markets: int, rounds: int):
     """The spot market's allocation rounds (see ``market.clear``); updates ``free`` (units per
     provider) and ``left`` (units per market); returns units per edge and units asked."""
-    return K.spot_rounds(edge_market, edge_provider, edge_price, free, left, float(beta),
-                         n_markets, rounds)
+    return K.spot_rounds(edge_market, edge_provider, edge_share, edge_price, free, left,
+                         float(beta), n_markets, rounds)
 
 
 def count_flag(*, council, route, flag, n_councils: int) -> np.ndarray:

@@ -32,7 +32,7 @@ from .labour import (
     start_cost_floor,
     unit_labour_cost,
 )
-from .market import hhi
+from .market import capacity_share, hhi
 from .state import small_keys
 from .week import Column, Phase, Week, rate
 
@@ -349,9 +349,10 @@ def excess_demand(model, cl) -> np.ndarray:
     ed = np.flatnonzero(e.active)
     n = model.council.n * N_TYPES
     prov = e.provider[ed]
-    # A provider's capacity counts in each market it serves, split evenly.
-    k = np.bincount(prov, minlength=p.capacity.size)[prov]
-    cap = np.bincount(e.council[ed] * N_TYPES + p.ptype[prov], p.capacity[prov] / k, n)
+    # A provider's capacity counts in each market it serves, split as it offers it.
+    share = capacity_share(prov, e.block_hours[ed] + e.spot_hours[ed], p.capacity.size,
+                           model.cfg.market.spread_share)
+    cap = np.bincount(e.council[ed] * N_TYPES + p.ptype[prov], p.capacity[prov] * share, n)
     demand = cl.block_delivered + cl.overflow + cl.spot_demand - cl.overflow
     return np.maximum(demand - model.cfg.market.target_utilisation * cap, 0.0)
 

@@ -33,7 +33,6 @@ def mip():
     return _run("scenario=making_it_personal", "seed=1")
 
 
-@KNOWN_MISS
 def test_planned_pb_users_cost_less_than_their_own_traditional_package(mip):
     u = mip.users
     rows = np.flatnonzero(u.active & ((u.route == DP) | (u.route == MPB))

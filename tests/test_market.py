@@ -120,3 +120,33 @@ def test_faster_wind_down_changes_the_market_for_the_same_seeds():
         assert fast["block_handbacks_total"] > slow["block_handbacks_total"]
         assert not np.allclose(ts_fast["utilisation"], ts_slow["utilisation"])
         assert not np.allclose(ts_fast["spot_price_agency"], ts_slow["spot_price_agency"])
+
+
+def test_a_provider_serving_two_councils_offers_its_staff_once_not_in_each():
+    """Two markets; agency A serves both and delivered all its work in market 0 last week,
+    agency B serves only market 1.  A's staff are where its clients are, so in market 1 B is
+    asked for nearly all the demand; if A spread its staff evenly over both councils (the
+    ablation: ``spread`` 1) B would be asked for two thirds, and if A counted its whole
+    capacity in each market (the old rule) for only half."""
+    from sim.market import capacity_share, clear
+
+    edge_market = np.array([0, 1, 1])
+    edge_provider = np.array([0, 0, 1])
+    last = np.array([80.0, 0.0, 80.0])
+    share = capacity_share(edge_provider, last, 2, spread=0.1)
+    np.testing.assert_allclose(np.bincount(edge_provider, share), 1.0)   # sums to 1 per provider
+    np.testing.assert_allclose(share, [0.95, 0.05, 1.0])
+
+    def asked_of_b(edge_share):
+        cl = clear(2, edge_market, edge_provider, edge_share, capacity=np.array([100.0, 100.0]),
+                   price=np.array([15.0, 15.0]), block_volume=np.zeros(3),
+                   block_price=np.zeros(3), block_guarantee=0.0,
+                   block_demand=np.zeros(2), spot_demand=np.array([60.0, 80.0]), beta=4.0)
+        return cl.edge_asked[2] / 80.0, cl
+
+    b_split, cl = asked_of_b(share)
+    b_even, _ = asked_of_b(capacity_share(edge_provider, last, 2, spread=1.0))
+    assert b_split > 0.9 and abs(b_even - 2 / 3) < 1e-9
+    # Nothing is lost: every unit wanted is delivered (A's capacity left after market 0 still
+    # serves market 1 in the next round).
+    assert abs(cl.spot_delivered.sum() - 140.0) < 1e-6
