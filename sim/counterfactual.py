@@ -117,5 +117,20 @@ def effects(model, cf) -> dict:
     shares(moved & (q >= 1.0), "_planned")
     shares(moved & (q > 0) & (q < 1.0), "_rushed")
     shares(moved & (q <= 0), "_unplanned")
+    # People displaced during the run (their provider closed or handed their contract back),
+    # whatever their route: the cost of the market's exits to the people who lived through them.
+    shares(u.displaced_step[rows] > start, "_displaced")
+    # The market against its counterfactual: day centres and all providers at the end.
+    end, end_cf = _last_week(model), _last_week(cf)
+    for col in ("providers", "providers_day", "providers_agency"):
+        out[f"effect_{col}_end"] = int(end[col].sum() - end_cf[col].sum())
+    out["effect_day_centre_closures"] = int(
+        model.recorder.timeseries(model)["day_centre_closures"].sum()
+        - cf.recorder.timeseries(cf)["day_centre_closures"].sum())
     return out
+
+
+def _last_week(model):
+    ts = model.recorder.timeseries(model)
+    return ts[ts["step"] == ts["step"].max()]
 

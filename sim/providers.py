@@ -287,6 +287,7 @@ def _replace(model, week: Week, hit):
     if hit.size == 0:
         return
     u.disrupted_until[hit] = t + model.cfg.behaviour.disruption_weeks
+    u.displaced_step[hit] = t
     assign_residents(model, hit[u.route[hit] == RES])
     comm = hit[u.route[hit] != RES]
     main = np.argmax(u.mix[:N_MARKET_OPTIONS, comm], axis=0)

@@ -227,6 +227,8 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "provider_exits_per_year": float(ts["provider_exits"].sum()) / max(steps / year, 1e-9),
         "block_handbacks_total": int(ts["block_handbacks"].sum()),
         "day_centre_closures_total": int(ts["day_centre_closures"].sum()),
+        "day_centres_start": int(first["providers_day"].sum()),
+        "day_centres_end": int(end["providers_day"].sum()),
         "people_displaced_total": int(ts["people_displaced"].sum()),
         "utilisation_last_year": _mean_of(last, "utilisation"),
         "unmet_need_share_end": float(end["unmet_need_hours"].sum()

@@ -30,13 +30,15 @@ HEADLINE = ["pb_share_end", "annual_cost_pb_mean", "annual_cost_traditional_mean
             "worse_off_share", "provider_exits", "providers_end", "hhi_end",
             "unmet_need_share_end", "planning_wait_weeks_mean", "council_spend_total",
             "block_idle_spend_total", "block_handbacks_total", "people_displaced_total",
-            "utilisation_last_year", "spot_price_mean_end", "self_funder_premium_agency"]
+            "utilisation_last_year", "spot_price_mean_end", "self_funder_premium_agency",
+            "day_centres_end", "effect_providers_day_end", "effect_day_centre_closures",
+            "worse_off_share_displaced", "effect_qol_mean_displaced"]
 HEATMAPS = [("package_saving_pct_mean", "package saving (%)"),
             ("worse_off_share", "share worse off"), ("provider_exits", "provider exits"),
             ("block_idle_spend_total", "idle block spend (£)"),
             ("block_handbacks_total", "block contracts handed back")]
 FANS = [("pb_share", "PB share", "mean"), ("spend_total", "council spend (£ / week)", "sum"),
-        ("providers", "providers", "sum")]
+        ("providers", "providers", "sum"), ("providers_day", "day centres", "sum")]
 
 
 def swept_axes(summary: pd.DataFrame) -> list[str]:
@@ -71,7 +73,10 @@ KINDS = {"pb_share_end": "share", "annual_cost_pb_mean": "money",
          "planning_wait_weeks_mean": "number", "council_spend_total": "money",
          "block_idle_spend_total": "money", "block_handbacks_total": "count",
          "people_displaced_total": "count", "utilisation_last_year": "share",
-         "spot_price_mean_end": "money", "self_funder_premium_agency": "share"}
+         "spot_price_mean_end": "money", "self_funder_premium_agency": "share",
+         "day_centres_end": "count", "effect_providers_day_end": "count",
+         "effect_day_centre_closures": "count", "worse_off_share_displaced": "share",
+         "effect_qol_mean_displaced": "number"}
 
 
 def _missing(x) -> bool:

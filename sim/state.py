@@ -145,6 +145,7 @@ def user_table(capacity: int) -> Table:
         "win_qol": (f8, 0.0), "win_choice": (f8, 0.0), "win_unmet": (f8, 0.0),
         "win_need": (f8, 0.0), "win_weeks": (i4, 0),
         "main_provider": (i4, -1), "disrupted_until": (i4, -1),
+        "displaced_step": (i4, -1),     # last week their provider closed or handed them back
         "carer": (i4, -1),
     }, capacity)
     # Kernels skip route GONE; the queue, balances and carer link are read by masks.

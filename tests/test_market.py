@@ -150,3 +150,33 @@ def test_a_provider_serving_two_councils_offers_its_staff_once_not_in_each():
     # Nothing is lost: every unit wanted is delivered (A's capacity left after market 0 still
     # serves market 1 in the next round).
     assert abs(cl.spot_delivered.sum() - 140.0) < 1e-6
+
+
+def _tipping(target, *overrides, seed=0):
+    from sim.counterfactual import run_with_counterfactual
+    from sim.recording import summary
+
+    m = run_with_counterfactual(compose("scenario=day_centre_tipping", f"policy.pb_target={target}",
+                                        "policy.offer_rollout=0.1", "output.figures=false",
+                                        f"seed={seed}", *overrides))
+    return summary(m)
+
+
+def test_day_centres_close_once_uptake_passes_a_threshold_because_their_buildings_cost():
+    """The day_centre_tipping scenario (experiments/day_centre_tipping): planned PB holders move
+    part of their day care to personal assistants, community activities and family, and day
+    centres, whose building is a fixed cost, close beyond their counterfactual once uptake is
+    well above its start; with no push (target = the starting share) closures stay within seed
+    noise of the counterfactual.  Ablation: without the building's fixed cost
+    (``market.day_overhead_share`` 0) the centres shrink instead of closing."""
+    none = _tipping(0.13)
+    high = _tipping(0.8)
+    flat = _tipping(0.8, "market.day_overhead_share=0")
+    assert high["pb_share_end"] > 0.45 and none["pb_share_end"] < 0.15
+    assert abs(none["effect_day_centre_closures"]) <= 3
+    assert high["effect_day_centre_closures"] >= 6
+    assert high["effect_providers_day_end"] <= -10
+    assert abs(flat["effect_day_centre_closures"]) <= 2
+    # The people their centres left behind are re-placed and their outcomes reported.
+    assert high["people_displaced"] > none["people_displaced"]
+    assert 0.0 <= high["worse_off_share_displaced"] <= 1.0
