@@ -50,9 +50,11 @@ def _premium(council_rate):
 
 
 def test_self_funder_premium_appears_only_where_council_rates_are_below_cost():
-    """Agencies' full cost plus markup is about £14.2 an hour here: a council paying £12 leaves
-    a shortfall that providers recover from private buyers; one paying £15.5 does not."""
-    below, above = _premium(12.0), _premium(15.5)
+    """Agencies' full cost plus markup is about £14.4 an hour here (recruitment included): a
+    council paying £13 leaves a shortfall that providers recover from private buyers; one
+    paying £15.5 does not.  (Far below cost, at £12, agencies hand their contracts back within
+    months, and with them goes the premium.)"""
+    below, above = _premium(13.0), _premium(15.5)
     assert below > 0.03
     assert abs(above) < 0.02
 
