@@ -391,7 +391,8 @@ class MarketConfig:
                                         "below: +20%)", ASSUMPTION, 0, 100)
     vacancy_fill_rate: float = P(0.12, "share of a provider's open posts filled per week when "
                                  "workers are free (about 8 weeks to fill a post; with the "
-                                 "default turnover the steady vacancy rate is about 4%)",
+                                 "default turnover, posts kept open ahead of leavers are "
+                                 "about 4% of all)",
                                  ASSUMPTION, 0, 1)
     recruit_cost: float = P(1000.0, "£ per care worker hired (advertising, checks, induction "
                             "and training; Skills for Care later put the full cost per hire at "

@@ -83,6 +83,15 @@ def turnover_by_type(cfg) -> np.ndarray:
                      m.turnover_residential])
 
 
+def recruit_ahead(cfg, ptype) -> np.ndarray:
+    """Posts a provider keeps open beyond the staff it needs, share of them: its weekly
+    leavers over the share of open posts filled a week, so that in a steady state it has the
+    staff it needs (at most a half)."""
+    m = cfg.market
+    weekly = turnover_by_type(cfg)[ptype] / WEEKS_PER_YEAR
+    return np.minimum(weekly / max(m.vacancy_fill_rate, 1e-9), 0.5)
+
+
 def provider_pay(model, rows) -> np.ndarray:
     """£/hour each provider pays its staff: the local wage or its own if higher; a personal
     assistant earns the price paid for the hour less the employer's on-costs."""

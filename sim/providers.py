@@ -32,6 +32,7 @@ from .labour import (
     labour_used,
     overhead_share,
     pa_employed,
+    recruit_ahead,
     staffing,
     start_cost_floor,
     unit_labour_cost,
@@ -180,12 +181,13 @@ def finances(model, week: Week):
     w = m.demand_smoothing
     p.delivered_ema[act] = (1 - w) * p.delivered_ema[act] + w * delivered[act]
 
-    # Workforce (``labour.staffing``): a provider wants staff for recent demand plus slack (it
-    # sheds surplus staff gradually; care homes staff their beds, a personal assistant's post
-    # is fixed); staff leave, open posts are filled from the care-worker pool as far as it
-    # allows, the best-paying first; the recruitment is a cost of the week.
+    # Workforce (``labour.staffing``): a provider wants staff for recent demand plus slack,
+    # with posts open ahead of the leavers it expects (``labour.recruit_ahead``), and sheds
+    # surplus staff gradually; care homes staff their beds, a personal assistant's post is
+    # fixed.  Staff leave, open posts are filled from the care-worker pool as far as it allows,
+    # the best-paying first; the recruitment is a cost of the week.
     flexible = (ptype != PA) & (ptype != RESIDENTIAL)
-    target = p.delivered_ema[act] * (1 + m.capacity_slack)
+    target = p.delivered_ema[act] * (1 + m.capacity_slack) * (1 + recruit_ahead(cfg, ptype))
     staffed = p.staffed[act]
     want = np.where(target >= staffed, target, staffed - m.staff_adjust * (staffed - target))
     p.posts[act] = np.where(flexible, np.maximum(want, 0.0),
