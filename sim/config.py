@@ -33,6 +33,12 @@ NMW_2010 = "UK National Minimum Wage, adult rate from Oct 2010 (Low Pay Commissi
 PSSRU_2010 = "PSSRU Unit Costs of Health and Social Care 2010"
 NHSIC_2010 = "NHS Information Centre, Community Care Statistics 2009-10 (RAP)"
 FACS_2003 = "Department of Health, Fair Access to Care Services (2003): four eligibility bands"
+SFC_2007 = ("Skills for Care, adult social care workforce report (2007), as reported by Personnel "
+            "Today, 1 Oct 2007: turnover 19.3% adult care, 24.9% domiciliary care; training cost "
+            "about £980 per care worker")
+SFC_2013 = ("Skills for Care (NMDS-SC): turnover of directly employed staff 23.1% in 2012/13, as "
+            "cited in the Health Foundation blog 'Valuing the social care workforce' "
+            "(docs/evidence-market.md)")
 #: FACS eligibility bands, lowest first.
 BANDS = ("low", "moderate", "substantial", "critical")
 
@@ -355,7 +361,9 @@ class MarketConfig:
     price_adjust: float = P(0.01, "price change per week per unit of utilisation gap", ASSUMPTION,
                             0, 1)
     target_utilisation: float = P(0.85, SHARE, ASSUMPTION, 0.05, 1)
-    staff_adjust: float = P(0.05, "share of the staffing gap closed per week", ASSUMPTION, 0, 1)
+    staff_adjust: float = P(0.05, "share of surplus staff (above recent demand plus slack) let "
+                            "go per week; hiring is limited by market.vacancy_fill_rate and the "
+                            "pool", ASSUMPTION, 0, 1)
     capacity_slack: float = P(0.15, "staffed hours above expected demand", ASSUMPTION, 0, 5)
     price_choice_beta: float = P(4.0, "logit weight on relative price in spot choice", ASSUMPTION,
                                  0, 100)
@@ -367,8 +375,40 @@ class MarketConfig:
     labour_growth: float = P(0.02, "annual growth of the care-worker pool", ASSUMPTION, -1, 1)
     wage_pressure: float = P(0.5, "wage rise per unit of pool tightness above wage_knee",
                              ASSUMPTION, 0, 20)
-    wage_knee: float = P(0.95, "pool tightness (staff used / pool) above which wages rise",
-                         ASSUMPTION, 0, 5)
+    wage_knee: float = P(0.95, "pool tightness (staff employed or sought / pool) above which "
+                         "wages rise", ASSUMPTION, 0, 5)
+    turnover_agency: float = P(0.249, "leavers per year / staff in post, home-care agencies",
+                               SFC_2007, 0, 5)
+    turnover_residential: float = P(0.196, "leavers per year / staff in post, care homes",
+                                    "NCF provider survey 2012, residential care for older "
+                                    "people (Community Care, 6 Aug 2012; docs/evidence-market.md)",
+                                    0, 5)
+    turnover_other: float = P(0.231, "leavers per year / staff in post, day services and "
+                              "community groups (the sector's average)", SFC_2013, 0, 5)
+    turnover_pa: float = P(0.167, "leavers per year / personal assistants in post",
+                           "Skills for Care, Individual employers and personal assistants "
+                           "(2019/20, after the period: PA turnover well below care workers'; "
+                           "docs/evidence-market.md)", 0, 5)
+    turnover_pay_sensitivity: float = P(2.0, "extra turnover, share of the base rate, per unit "
+                                        "of pay shortfall below the council's going rate (10% "
+                                        "below: +20%)", ASSUMPTION, 0, 100)
+    vacancy_fill_rate: float = P(0.12, "share of a provider's open posts filled per week when "
+                                 "workers are free (about 8 weeks to fill a post; with the "
+                                 "default turnover, posts kept open ahead of leavers are "
+                                 "about 4% of all)",
+                                 ASSUMPTION, 0, 1)
+    recruit_cost: float = P(1000.0, "£ per care worker hired (advertising, checks, induction "
+                            "and training; Skills for Care later put the full cost per hire at "
+                            "about £3,500, cover included)", SFC_2007, 0, 1e5)
+    worker_hours: float = P(30.0, "paid hours/week of one care worker", ASSUMPTION, 1, 80)
+    pa_supply_adjust: float = P(0.1, "share of the gap between the PA pool and the PA supply "
+                                "that demand and pay call for, closed per week (0: PA supply "
+                                "fixed at its start)", ASSUMPTION, 0, 1)
+    pa_pay_elasticity: float = P(1.0, "elasticity of PA supply to PA pay relative to the "
+                                 "care-worker wage", ASSUMPTION, 0, 20)
+    pa_pay_ratio_ref: float = P(1.18, "PA pay (PA price / on-cost) over the care-worker wage "
+                                "at which PA supply keeps pace with demand (the starting "
+                                "ratio: £10 / 1.3 / £6.50)", ASSUMPTION, 0.01, 100)
     demand_smoothing: float = P(0.1, "weight of the latest week in a provider's smoothed demand",
                                 ASSUMPTION, 0.001, 1)
     price_step_max: float = P(0.05, "largest weekly price change, share of the price", ASSUMPTION,

@@ -1,17 +1,25 @@
 """The care-worker labour market: one pool of care workers per council, shared by every
-provider based there, and the wage it sets.
+provider based there (agencies, day services, community groups, care homes and personal
+assistants), the wage it sets, and each provider's workforce.
 
-The pool grows slowly; staffing a provider takes workers from it (``labour_used``), so hiring
-and entry are limited by what is left, and a tight pool pushes the local wage up (never
-below the wage floor).
+The pool grows slowly.  Each week (``staffing``, called by the providers' phase) staff leave
+each provider at its type's annual turnover rate, more often where it pays below the
+council's going rate; providers fill a share of their open posts from the workers the pool
+has free, the best-paying first, and pay to recruit them; posts they cannot fill are
+vacancies, and a provider can sell only the hours it has staff for (care homes cover vacant
+posts and keep their beds).  Personal assistants are hired from a PA pool beside it: the
+people willing to work for a direct-payment holder, which grows with PA demand and with PA
+pay relative to the care-worker wage (``labour_market``); PAs also count in the shared pool.
+Posts employed or sought over the pool is the market's tightness, which pushes the local wage
+up (never below the wage floor, read each week).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .codes import COMMUNITY, DAY, PROVIDER_TYPES, WEEKS_PER_YEAR
-from .week import Column, Phase, Week
+from .codes import COMMUNITY, DAY, N_TYPES, PA, PROVIDER_TYPES, RESIDENTIAL, WEEKS_PER_YEAR
+from .week import Column, Phase, Week, rate
 
 
 def labour_per_unit(cfg) -> np.ndarray:
@@ -49,25 +57,192 @@ def labour_used(model) -> np.ndarray:
     """Staff hours/week providers based in each council employ."""
     p = model.providers
     act = np.flatnonzero(p.active)
-    lab = labour_per_unit(model.cfg)[p.ptype[act]] * p.capacity[act]
+    lab = labour_per_unit(model.cfg)[p.ptype[act]] * p.staffed[act]
     return np.bincount(p.home[act], lab, model.council.n)
 
 
+def labour_sought(model) -> np.ndarray:
+    """Staff hours/week providers based in each council employ or seek (vacant posts)."""
+    p = model.providers
+    act = np.flatnonzero(p.active)
+    lab = labour_per_unit(model.cfg)[p.ptype[act]] * np.maximum(p.posts[act], p.staffed[act])
+    return np.bincount(p.home[act], lab, model.council.n)
+
+
+def pa_employed(model) -> np.ndarray:
+    """Personal-assistant hours/week in post, per council."""
+    p = model.providers
+    pa = np.flatnonzero(p.active & (p.ptype == PA))
+    return np.bincount(p.home[pa], p.staffed[pa], model.council.n)
+
+
+def turnover_by_type(cfg) -> np.ndarray:
+    """Leavers per year / staff in post, by provider type (``codes.PROVIDER_TYPES``)."""
+    m = cfg.market
+    return np.array([m.turnover_agency, m.turnover_other, m.turnover_pa, m.turnover_other,
+                     m.turnover_residential])
+
+
+def recruit_ahead(cfg, ptype) -> np.ndarray:
+    """Posts a provider keeps open beyond the staff it needs, share of them: its weekly
+    leavers over the share of open posts filled a week, so that in a steady state it has the
+    staff it needs (at most a half)."""
+    m = cfg.market
+    weekly = turnover_by_type(cfg)[ptype] / WEEKS_PER_YEAR
+    return np.minimum(weekly / max(m.vacancy_fill_rate, 1e-9), 0.5)
+
+
+def provider_pay(model, rows) -> np.ndarray:
+    """£/hour each provider pays its staff: the local wage or its own if higher; a personal
+    assistant earns the price paid for the hour less the employer's on-costs."""
+    p = model.providers
+    wage = np.maximum(model.wage[p.home[rows]], p.own_wage[rows])
+    return np.where(p.ptype[rows] == PA, p.price[rows] / model.cfg.market.on_cost, wage)
+
+
+def _allocate(group, pay, want, free):
+    """Workers free in each ``group`` (a pool) go to the providers paying most first; those
+    paying the same share what is left pro rata.  Returns staff hours each provider gets."""
+    if want.size == 0:
+        return want
+    order = np.lexsort((-pay, group))
+    g, w, pay_s = group[order], want[order], pay[order]
+    new = np.r_[True, (g[1:] != g[:-1]) | (pay_s[1:] != pay_s[:-1])]
+    tier = np.cumsum(new) - 1
+    tier_want = np.bincount(tier, w)
+    tier_group = g[new]
+    cum = np.cumsum(tier_want)
+    first = np.r_[True, tier_group[1:] != tier_group[:-1]]
+    start = (cum - tier_want)[first][np.cumsum(first) - 1]
+    before = cum - tier_want - start          # wanted by better-paying tiers of the pool
+    room = np.maximum(free[tier_group] - before, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(tier_want > 0, np.minimum(room / tier_want, 1.0), 0.0)
+    got = np.empty_like(want)
+    got[order] = w * share[tier]
+    return got
+
+
+def staffing(model, week: Week, act) -> np.ndarray:
+    """One week of each active provider's workforce (``act``: rows; their ``posts`` already
+    set): staff leave, open posts are filled from the pool (the best-paying first), and
+    providers other than care homes can sell only the units they have staff for.  Fills the
+    workforce columns; returns each provider's recruitment cost (£ this week)."""
+    cfg, p, n_c = model.cfg, model.providers, model.council.n
+    m = cfg.market
+    ptype, home = p.ptype[act], p.home[act]
+    lab = labour_per_unit(cfg)[ptype]
+    is_pa = ptype == PA
+    pay = provider_pay(model, act)
+    # The going rate: what care-worker employers in the council pay, weighted by staff.
+    emp = lab * p.staffed[act] * ~is_pa
+    going = rate(np.bincount(home, emp * pay, n_c), np.bincount(home, emp, n_c))
+    going = np.where(np.isnan(going), model.wage, going)
+    below = np.where(is_pa, 0.0, np.maximum(1.0 - pay / np.maximum(going[home], 1e-9), 0.0))
+    leave = np.minimum(turnover_by_type(cfg)[ptype] / WEEKS_PER_YEAR
+                       * (1.0 + m.turnover_pay_sensitivity * below), 1.0)
+    staff0 = p.staffed[act]
+    leavers = staff0 * leave
+    posts = p.posts[act]
+    # Surplus staff beyond the posts are not replaced when they leave, and let go.
+    staffed = np.minimum(staff0 - leavers, posts)
+    # Open posts: a share is filled this week, from the workers free in the council's pool
+    # (personal assistants from the PA pool).
+    used = np.bincount(home, lab * staffed, n_c)
+    free_care = np.maximum(model.labour_pool - used, 0.0)
+    free_pa = np.maximum(model.pa_pool - np.bincount(home[is_pa], staffed[is_pa], n_c), 0.0)
+    want = np.maximum(posts - staffed, 0.0) * m.vacancy_fill_rate * lab
+    got = _allocate(home * 2 + is_pa, pay, want, np.column_stack([free_care, free_pa]).ravel())
+    staffed = np.where(lab > 0, staffed + got / np.maximum(lab, 1e-12), posts)
+    p.staffed[act] = staffed
+    capped = ptype != RESIDENTIAL
+    p.capacity[act[capped]] = staffed[capped]
+    # Recruitment: a direct-payment holder recruits their own PA (time, not money).
+    recruit = np.where(is_pa, 0.0, got / m.worker_hours * m.recruit_cost)
+
+    key = home * N_TYPES + ptype
+    n = n_c * N_TYPES
+    vacant = np.bincount(key, lab * np.maximum(posts - staffed, 0.0), n).reshape(n_c, N_TYPES)
+    wanted = np.bincount(key, lab * posts, n).reshape(n_c, N_TYPES)
+    week.put("vacancy_rate", rate(vacant.sum(axis=1), wanted.sum(axis=1)))
+    for i, name in enumerate(PROVIDER_TYPES):
+        week.put(f"vacancy_rate_{name}", rate(vacant[:, i], wanted[:, i]))
+    week.put("turnover_rate", WEEKS_PER_YEAR * rate(np.bincount(home, lab * leavers, n_c),
+                                                    np.bincount(home, lab * staff0, n_c)))
+    week.put("staff_leavers", np.bincount(home, lab * leavers, n_c) / m.worker_hours)
+    week.put("staff_hires", np.bincount(home, got, n_c) / m.worker_hours)
+    week.put("recruitment_cost", np.bincount(home, recruit, n_c))
+    return recruit
+
+
+def expected_recruit_cost(cfg, ptype, staffed) -> np.ndarray:
+    """£/week a provider expects to pay to replace its leavers at its type's base turnover."""
+    lab = labour_per_unit(cfg)[ptype]
+    per_week = turnover_by_type(cfg)[ptype] / WEEKS_PER_YEAR * lab * staffed
+    return np.where(ptype == PA, 0.0, per_week / cfg.market.worker_hours * cfg.market.recruit_cost)
+
+
+WORKFORCE_COLUMNS = (
+    Column("vacancy_rate", "share (0-1)", "vacant staff hours / staff hours of the posts "
+           "providers based here want filled (all types)", scale=False),
+    *(Column(f"vacancy_rate_{name}", "share (0-1)", f"vacancy rate of {name} providers based "
+             "here (NaN: none)", scale=False) for name in PROVIDER_TYPES),
+    Column("turnover_rate", "share per year", "staff leaving this week x 52 / staff in post "
+           "(annualised turnover; leavers re-enter the pool)", scale=False),
+    Column("staff_leavers", "workers/week", "care workers (and PAs) leaving their employer, in "
+           "workers of market.worker_hours"),
+    Column("staff_hires", "workers/week", "care workers (and PAs) hired, in workers of "
+           "market.worker_hours"),
+    Column("recruitment_cost", "£/week", "providers' cost of recruiting the staff they hired "
+           "(market.recruit_cost per worker; none for PAs)"),
+)
+
+
+def pa_supply(model, week: Week):
+    """The PA pool moves toward the supply PA demand and PA pay call for; returns the PA
+    market's demand and shortfall (hours/week) per council."""
+    m, n_c = model.cfg.market, model.council.n
+    cl = week.clearing
+    pa_m = np.arange(n_c) * N_TYPES + PA
+    demand = cl.spot_demand[pa_m] + cl.block_delivered[pa_m]
+    short = np.maximum(demand - cl.spot_delivered[pa_m] - cl.block_delivered[pa_m], 0.0)
+    ratio = model.spot_price_ct[:, PA] / m.on_cost / np.maximum(model.wage, 1e-9)
+    target = demand * (1 + m.capacity_slack) * (ratio / m.pa_pay_ratio_ref) ** m.pa_pay_elasticity
+    floor = m.initial_pa_count * m.pa_hours
+    model.pa_pool = np.maximum(model.pa_pool + m.pa_supply_adjust * (target - model.pa_pool),
+                               floor)
+    return demand, short
+
+
 def labour_market(model, week: Week):
-    """The care-worker pool grows; a tight pool pushes wages up (never below the floor in
-    force: ``market.wage_floor``, raised by a wage shock, ``model.shocks.wage_floor``)."""
+    """The care-worker pool grows; a tight pool (staff employed or sought) pushes wages up,
+    never below the floor in force (``market.wage_floor``, raised by a wage shock:
+    ``model.shocks.wage_floor``, read each week); the PA pool follows PA demand and pay."""
     m = model.cfg.market
     model.labour_pool *= (1 + m.labour_growth) ** (1 / WEEKS_PER_YEAR)
-    tight = labour_used(model) / np.maximum(model.labour_pool, 1e-9)
+    tight = labour_sought(model) / np.maximum(model.labour_pool, 1e-9)
     model.wage = np.maximum(model.shocks.wage_floor, m.wage * (1 + m.wage_pressure *
                                                     np.maximum(tight - m.wage_knee, 0.0)))
+    demand, short = pa_supply(model, week)
     week.put("wage", model.wage.copy())
     week.put("labour_tightness", tight)
+    week.put("pa_supply", model.pa_pool.copy())
+    week.put("pa_employed", pa_employed(model))
+    week.put("pa_demand", demand)
+    week.put("pa_shortfall", short)
 
 
 LABOUR_MARKET = Phase(
     "labour_market", labour_market,
-    reads="providers' staffed capacity, the labour pool, the wage floor in force (shocks)",
-    writes="the labour pool and the local wage",
+    reads="providers' posts and staff, the labour pool, the wage floor in force (shocks), the "
+          "week's PA market (demand, delivered, price)",
+    writes="the labour pool, the local wage, the PA pool",
     columns=(Column("wage", "£/hour", "care-worker wage in the council", scale=False),
-             Column("labour_tightness", "share", "staff hours employed / care-worker pool", scale=False)))
+             Column("labour_tightness", "share", "staff hours employed or sought (vacant "
+                    "posts) / care-worker pool", scale=False),
+             Column("pa_supply", "hours/week", "PA pool: hours people in the council are "
+                    "willing to work as personal assistants"),
+             Column("pa_employed", "hours/week", "personal-assistant hours in post"),
+             Column("pa_demand", "hours/week", "PA hours people asked for this week"),
+             Column("pa_shortfall", "hours/week", "PA hours asked for but not delivered "
+                    "(not enough PAs)")))

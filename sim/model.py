@@ -22,7 +22,7 @@ from .accounting import Ledger
 from .agents import CareUser, Council, FamilyCarer, Provider
 from .codes import DP, N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, ROUTES, TRAD
 from .config import GROUPS, SimConfig, design_row, to_config
-from .labour import labour_used
+from .labour import labour_used, pa_employed
 from .outcomes import measure
 from .planning import choose, convert
 from .population import PopulationState, group_arrays, initial_population
@@ -98,6 +98,7 @@ class CareMarketModel(mesa.Model):
         self.spot_price_ct = np.tile(providers.start_prices(cfg), (n_c, 1))
         self.labour_pool = np.zeros(n_c)      # care-worker hours/week per council (set below)
         self.shocks = ShockState.start(cfg)   # what shocks at a stated week changed (none yet)
+        self.pa_pool = np.zeros(n_c)          # hours/week people will work as PAs (set below)
         self.totals = {"provider_revenue": 0.0, "family_received": 0.0, "self_spend": 0.0,
                        "council_net_spend": 0.0, "planning": 0.0, "brokerage": 0.0,
                        "entries": 0, "exits": 0, "dp_held_start": 0.0,
@@ -147,6 +148,7 @@ class CareMarketModel(mesa.Model):
         providers.initial_blocks(self, trad)
         self.council.trad_units = trad.ravel()
         self.labour_pool = labour_used(self) * (1 + cfg.market.labour_pool_slack)
+        self.pa_pool = pa_employed(self) * (1 + cfg.market.labour_pool_slack)
         compose_mix(self, comm)
         providers.assign_residents(self, res)
         # Carers start at the strain their load implies.

@@ -26,9 +26,14 @@ from .codes import (
     TRAD,
 )
 from .labour import (
+    WORKFORCE_COLUMNS,
+    expected_recruit_cost,
     labour_per_unit,
     labour_used,
     overhead_share,
+    pa_employed,
+    recruit_ahead,
+    staffing,
     start_cost_floor,
     unit_labour_cost,
 )
@@ -69,6 +74,8 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
     p.ptype[rows] = ptype
     p.home[rows] = home
     p.capacity[rows] = capacity
+    p.posts[rows] = capacity
+    p.staffed[rows] = capacity
     p.price[rows] = price
     p.entered_step[rows] = model.t
     # Fixed overhead by type (``labour.overhead_share``): a day centre's building weighs most;
@@ -167,9 +174,25 @@ def finances(model, week: Week):
 
     act = np.flatnonzero(p.active)
     ptype = p.ptype[act]
+    cap = p.capacity[act]       # staffed capacity this week (before this week's staffing)
     wage = np.maximum(model.wage[p.home[act]], p.own_wage[act])
     labour_unit = unit_labour_cost(cfg, ptype, wage)
-    cost = weekly_costs(cfg, ptype, p.capacity[act], delivered[act], wage, p.overhead[act])
+    cost = weekly_costs(cfg, ptype, cap, delivered[act], wage, p.overhead[act])
+    w = m.demand_smoothing
+    p.delivered_ema[act] = (1 - w) * p.delivered_ema[act] + w * delivered[act]
+
+    # Workforce (``labour.staffing``): a provider wants staff for recent demand plus slack,
+    # with posts open ahead of the leavers it expects (``labour.recruit_ahead``), and sheds
+    # surplus staff gradually; care homes staff their beds, a personal assistant's post is
+    # fixed.  Staff leave, open posts are filled from the care-worker pool as far as it allows,
+    # the best-paying first; the recruitment is a cost of the week.
+    flexible = (ptype != PA) & (ptype != RESIDENTIAL)
+    target = p.delivered_ema[act] * (1 + m.capacity_slack) * (1 + recruit_ahead(cfg, ptype))
+    staffed = p.staffed[act]
+    want = np.where(target >= staffed, target, staffed - m.staff_adjust * (staffed - target))
+    p.posts[act] = np.where(flexible, np.maximum(want, 0.0),
+                            np.where(ptype == RESIDENTIAL, p.capacity[act], p.posts[act]))
+    cost = cost + staffing(model, week, act)
     p.delivered[act] = delivered[act]
     p.revenue[act] = revenue[act]
     p.block_revenue[act] = block_revenue[act]
@@ -177,8 +200,6 @@ def finances(model, week: Week):
     p.cash[act] += revenue[act] - cost
     p.cum_revenue[act] += revenue[act]
     p.cum_cost[act] += cost
-    w = m.demand_smoothing
-    p.delivered_ema[act] = (1 - w) * p.delivered_ema[act] + w * delivered[act]
 
     # Expectations: the margin, smoothed over about a quarter (``market.margin_smoothing``);
     # and the full cost per unit at the target utilisation (a provider prices and judges its
@@ -186,11 +207,11 @@ def finances(model, week: Week):
     w = m.margin_smoothing
     margin = (revenue[act] - cost) / np.maximum(cost, 1e-9)
     p.margin_ema[act] = (1 - w) * p.margin_ema[act] + w * margin
-    std_units = m.target_utilisation * p.capacity[act]
+    std_units = m.target_utilisation * cap
     p.unit_cost[act] = np.where(
         std_units > 0,
-        weekly_costs(cfg, ptype, p.capacity[act], std_units, wage, p.overhead[act])
-        / np.maximum(std_units, 1e-9), labour_unit)
+        (weekly_costs(cfg, ptype, cap, std_units, wage, p.overhead[act])
+         + expected_recruit_cost(cfg, ptype, cap)) / np.maximum(std_units, 1e-9), labour_unit)
 
     # List prices (what direct-payment holders and self-funders pay; councils pay their
     # contract rates).  Demand pressure (units asked / capacity, above 1 when buyers are turned
@@ -201,7 +222,7 @@ def finances(model, week: Week):
     # of full cost on top).  So a self-funder premium appears where council rates are below
     # cost, and not otherwise.
     with np.errstate(invalid="ignore", divide="ignore"):
-        pressure = np.where(p.capacity[act] > 0, p.asked[act] / p.capacity[act], 0.0)
+        pressure = np.where(cap > 0, p.asked[act] / cap, 0.0)
     spot = ptype != RESIDENTIAL
     change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -m.price_step_max,
                      m.price_step_max)
@@ -214,19 +235,6 @@ def finances(model, week: Week):
     floor = np.maximum(labour_unit, full + surcharge)
     step_up = p.price[act] * (1 + m.price_step_max)
     p.price[act] = np.where(spot, np.maximum(new_price, np.minimum(floor, step_up)), p.price[act])
-
-    # Staffing toward recent demand plus slack; hires limited by the care-worker pool.
-    flexible = (ptype != PA) & (ptype != RESIDENTIAL)
-    target = p.delivered_ema[act] * (1 + m.capacity_slack)
-    gap = np.where(flexible, m.staff_adjust * (target - p.capacity[act]), 0.0)
-    lab = labour_per_unit(cfg)[ptype]
-    hires = np.maximum(gap, 0.0) * lab
-    free = np.maximum(model.labour_pool - labour_used(model), 0.0)
-    want = np.bincount(p.home[act], hires, model.council.n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        allow = np.where(want > free, free / want, 1.0)
-    gap = np.where(gap > 0, gap * allow[p.home[act]], gap)
-    p.capacity[act] = np.maximum(p.capacity[act] + gap, 0.0)
 
     # Hand-backs: a provider losing money returns the block contracts that pay less than its
     # unit cost; the council's people it served are re-placed.
@@ -329,15 +337,17 @@ def enter(model, excess, margin_by_market):
     c = np.repeat(councils, k).astype(np.int32)
     cap = np.where(t == PA, size[PA],
                    size[t] * rng.uniform(m.entrant_size_min, m.entrant_size_max, t.size))
-    # Entrants need care workers too.
+    # Entrants need care workers too; a new personal assistant comes from the PA pool.
     free = np.maximum(model.labour_pool - labour_used(model), 0.0)
+    free_pa = np.maximum(model.pa_pool - pa_employed(model), 0.0)
     lab = labour_per_unit(cfg)[t] * cap
     order = np.argsort(rng.random(t.size))
     t, c, cap, lab = t[order], c[order], cap[order], lab[order]
+    pool = c * 2 + (t == PA)
     room = np.zeros(t.size, dtype=bool)
-    for cc in np.unique(c):
-        idx = np.flatnonzero(c == cc)
-        room[idx] = np.cumsum(lab[idx]) <= free[cc]
+    for g in np.unique(pool):
+        idx = np.flatnonzero(pool == g)
+        room[idx] = np.cumsum(lab[idx]) <= (free_pa if g % 2 else free)[g // 2]
     t, c, cap = t[room], c[room], cap[room]
     if t.size == 0:
         return np.empty(0, np.int64)
@@ -479,12 +489,19 @@ def _report_market(model, week: Week):
     for i, name in enumerate(PROVIDER_TYPES):
         week.put(f"hhi_{name}", by_type[:, i])
     week.put("utilisation", rate(del_home, cap_home))
+    key = p.home[live] * N_TYPES + ptype
+    cap_t = np.bincount(key, p.capacity_cleared[live], n * N_TYPES).reshape(n, N_TYPES)
+    del_t = np.bincount(key, p.delivered[live], n * N_TYPES).reshape(n, N_TYPES)
+    for i, name in enumerate(PROVIDER_TYPES):
+        week.put(f"utilisation_{name}", rate(del_t[:, i], cap_t[:, i]))
 
 
 FINANCES = Phase(
     "provider_finances", finances,
-    reads="the week's sales per provider (units, £, block £), wages, the labour pool",
-    writes="providers' cash, costs, margins, list prices and staffed capacity; block contracts "
+    reads="the week's sales per provider (units, £, block £), wages and pay, the labour and "
+          "PA pools",
+    writes="providers' posts, staff (leavers, hires, vacancies) and staffed capacity, "
+           "recruitment costs, cash, costs, margins, list prices; block contracts "
            "handed back; providers out of cash or with sustained losses leave (their people "
            "are disrupted and re-placed)",
     columns=(
@@ -496,6 +513,7 @@ FINANCES = Phase(
                  "council (day: day-centre closures)") for name in PROVIDER_TYPES),
         Column("people_displaced", "people", "people whose provider left or handed back "
                "their contract, re-placed (disrupted)"),
+        *WORKFORCE_COLUMNS,
     ))
 ENTRY = Phase(
     "provider_entry", provider_entry,
@@ -517,4 +535,7 @@ ENTRY = Phase(
           for name in PROVIDER_TYPES),
         Column("utilisation", "share (0-1)",
                "hours delivered / capacity at clearing, non-residential providers based here", scale=False),
+        *(Column(f"utilisation_{name}", "share (0-1)", f"units delivered / staffed capacity at "
+                 f"clearing, {name} providers based here (care homes: beds occupied / beds; "
+                 "NaN: none)", scale=False) for name in PROVIDER_TYPES),
     ))

@@ -234,6 +234,16 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "day_centres_end": int(end["providers_day"].sum()),
         "people_displaced_total": int(ts["people_displaced"].sum()),
         "utilisation_last_year": _mean_of(last, "utilisation"),
+        **{f"utilisation_{name}_last_year": _mean_of(last, f"utilisation_{name}")
+           for name in PROVIDER_TYPES},
+        # The workforce over the last year, councils weighted alike.
+        "vacancy_rate_last_year": _mean_of(last, "vacancy_rate"),
+        **{f"vacancy_rate_{name}_last_year": _mean_of(last, f"vacancy_rate_{name}")
+           for name in PROVIDER_TYPES},
+        "turnover_rate_last_year": _mean_of(last, "turnover_rate"),
+        "recruitment_cost_total": float(ts["recruitment_cost"].sum()),
+        "pa_shortfall_share_last_year": float(last["pa_shortfall"].sum()
+                                              / max(float(last["pa_demand"].sum()), 1e-9)),
         "unmet_need_share_end": float(end["unmet_need_hours"].sum()
                                       / max(_need_end(model), 1e-9)),
         "carer_burnouts": int(model.council.burnouts_total.sum()),

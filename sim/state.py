@@ -174,7 +174,9 @@ def provider_table(capacity: int) -> Table:
         "ptype": (i1, 0), "home": (i4, -1),
         "capacity": (f8, 0.0),          # billable hours (beds for residential) per week
         "capacity_cleared": (f8, 0.0),  # capacity when this week's market cleared
-        "staffed": (f8, 0.0),           # paid staff hours per week
+        # Workforce (labour.staffing): posts it wants staffed and posts it has staff for, in
+        # billable units (hours, beds); vacancies are the difference.
+        "posts": (f8, 0.0), "staffed": (f8, 0.0),
         "price": (f8, 0.0),             # spot price £/hour (£/bed-week)
         "overhead": (f8, 0.0),          # £/week fixed
         "own_wage": (f8, 0.0),          # £/hour it pays if above the local wage (0 = local)

@@ -50,9 +50,11 @@ def _premium(council_rate):
 
 
 def test_self_funder_premium_appears_only_where_council_rates_are_below_cost():
-    """Agencies' full cost plus markup is about £14.2 an hour here: a council paying £12 leaves
-    a shortfall that providers recover from private buyers; one paying £15.5 does not."""
-    below, above = _premium(12.0), _premium(15.5)
+    """Agencies' full cost plus markup is about £14.4 an hour here (recruitment included): a
+    council paying £13 leaves a shortfall that providers recover from private buyers; one
+    paying £15.5 does not.  (Far below cost, at £12, agencies hand their contracts back within
+    months, and with them goes the premium.)"""
+    below, above = _premium(13.0), _premium(15.5)
     assert below > 0.03
     assert abs(above) < 0.02
 
@@ -173,8 +175,9 @@ def test_day_centres_close_once_uptake_passes_a_threshold_because_their_building
     high = _tipping(0.8)
     flat = _tipping(0.8, "market.day_overhead_share=0")
     assert high["pb_share_end"] > 0.45 and none["pb_share_end"] < 0.15
-    assert abs(none["effect_day_centre_closures"]) <= 3
-    assert high["effect_day_centre_closures"] >= 6
+    assert abs(none["effect_day_centre_closures"]) <= 5
+    assert high["effect_day_centre_closures"] >= 8
+    assert high["effect_day_centre_closures"] >= none["effect_day_centre_closures"] + 6
     assert high["effect_providers_day_end"] <= -10
     assert abs(flat["effect_day_centre_closures"]) <= 2
     # The people their centres left behind are re-placed and their outcomes reported.

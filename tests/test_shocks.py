@@ -79,7 +79,9 @@ def test_need_rise_raises_need_now_and_demand_as_people_are_reviewed():
     t_shock = m1.cfg.burn_in_weeks + WEEK
     waiting = both[u1.review_step[both] < t_shock]
     assert waiting.size > 0.8 * both.size
-    np.testing.assert_array_equal(u1.assessed[waiting], u0.assessed[waiting])
+    # (all but the odd emergency review, e.g. after a carer's burnout, which the shock's
+    # consequences can bring forward)
+    assert np.mean(u1.assessed[waiting] == u0.assessed[waiting]) > 0.99
     # A year on, most have been reviewed: packages, and the demand they make, have risen.
     for m in (m0, m1):
         m.run(52)
