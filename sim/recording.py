@@ -104,6 +104,7 @@ class Recorder:
         return {
             "pb_share": float(holds_pb(route).sum() / max(council_funded(route).sum(), 1)),
             "providers": int(p.active.sum()),
+            "providers_by_type": np.bincount(p.ptype[p.active], minlength=len(PROVIDER_TYPES)),
         }
 
     def record(self, model, week: Week):
@@ -230,6 +231,11 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "day_centre_closures_total": int(ts["provider_exits_day"].sum()),
         **{f"provider_{kind}_per_year_{name}": float(ts[f"provider_{kind}_{name}"].sum())
            / max(steps / year, 1e-9) for kind in ("exits", "entries") for name in PROVIDER_TYPES},
+        # Exits per year as a share of the providers of that type at the start (each counted
+        # once, wherever it serves).
+        **{f"provider_exit_rate_{name}": float(ts[f"provider_exits_{name}"].sum())
+           / max(steps / year, 1e-9) / max(float(rec.start["providers_by_type"][i]), 1.0)
+           for i, name in enumerate(PROVIDER_TYPES)},
         "day_centres_start": int(first["providers_day"].sum()),
         "day_centres_end": int(end["providers_day"].sum()),
         "people_displaced_total": int(ts["people_displaced"].sum()),

@@ -32,7 +32,8 @@ HEADLINE = ["pb_share_end", "annual_cost_pb_mean", "annual_cost_traditional_mean
             "block_idle_spend_total", "block_handbacks_total", "people_displaced_total",
             "utilisation_last_year", "spot_price_mean_end", "self_funder_premium_agency",
             "day_centres_end", "effect_providers_day_end", "effect_day_centre_closures",
-            "worse_off_share_displaced", "effect_qol_mean_displaced"]
+            "worse_off_share_displaced", "effect_qol_mean_displaced",
+            "provider_exit_rate_agency", "provider_exit_rate_day", "provider_exit_rate_residential"]
 HEATMAPS = [("package_saving_pct_mean", "package saving (%)"),
             ("worse_off_share", "share worse off"), ("provider_exits", "provider exits"),
             ("block_idle_spend_total", "idle block spend (£)"),
@@ -76,7 +77,8 @@ KINDS = {"pb_share_end": "share", "annual_cost_pb_mean": "money",
          "spot_price_mean_end": "money", "self_funder_premium_agency": "share",
          "day_centres_end": "count", "effect_providers_day_end": "count",
          "effect_day_centre_closures": "count", "worse_off_share_displaced": "share",
-         "effect_qol_mean_displaced": "number"}
+         "effect_qol_mean_displaced": "number", "provider_exit_rate_agency": "share",
+         "provider_exit_rate_day": "share", "provider_exit_rate_residential": "share"}
 
 
 def _missing(x) -> bool:
