@@ -33,6 +33,7 @@ from .codes import (
     N_ROUTES,
     PA,
     RES,
+    RES_SELF,
 )
 
 #: The kernels as plain Python functions, by name, in definition order.
@@ -49,6 +50,7 @@ def kernel(fn, name: str | None = None):
 # The route sets and the buyer side, as compiled helpers (one definition, in sim.codes).
 _holds_pb = kernel(codes.holds_pb, "_holds_pb")
 _buyer = kernel(codes.buyer, "_buyer")
+_in_care_home = kernel(codes.in_care_home, "_in_care_home")
 
 
 @kernel
@@ -82,20 +84,24 @@ def staff_units(mix, ag_factor, pa_factor, threshold):
 @kernel
 def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider, n_c, n_p,
                          ag_factor, pa_factor, threshold):
-    """Market demand per (council, buyer (see ``_buyer``), option) in billable units; residents
-    per council and per care home; and the week's direct-payment transfers (added to balances,
+    """Market demand per (council, buyer (see ``_buyer``), option) in billable units;
+    council-funded residents per council, and per care home its council-funded and its
+    self-funding residents; and the week's direct-payment transfers (added to balances,
     summed by council)."""
     demand = np.zeros((n_c, N_BUYERS, N_MARKET_OPTIONS))
     residents = np.zeros(n_c)
     occupied = np.zeros(n_p)
+    occupied_self = np.zeros(n_p)
     transfers = np.zeros(n_c)
     for i in range(route.size):
         r = route[i]
         c = council[i]
         res = 1.0 if r == RES else 0.0
+        own = 1.0 if r == RES_SELF else 0.0
         residents[c] += res
         home = main_provider[i]
         occupied[max(home, 0)] += res if home >= 0 else 0.0
+        occupied_self[max(home, 0)] += own if home >= 0 else 0.0
         b = budget[i] if r == DP else 0.0
         dp_balance[i] += b
         transfers[c] += b
@@ -105,7 +111,7 @@ def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider,
         demand[c, k, 1] += w * mix[1, i]
         demand[c, k, 2] += w * _units(mix[2, i], pa_factor, threshold)
         demand[c, k, 3] += w * mix[3, i]
-    return demand, residents, occupied, transfers
+    return demand, residents, occupied, occupied_self, transfers
 
 
 @kernel
@@ -262,7 +268,7 @@ def exits_and_need(route, group, total_need, informal, need, exit_clock, hazard,
     for i in range(route.size):
         r = route[i]
         live = r < GONE
-        h = hazard[i] + exit_rate[group[i]] * (residential_mult if r == RES else 1.0)
+        h = hazard[i] + exit_rate[group[i]] * (residential_mult if _in_care_home(r) else 1.0)
         hazard[i] = h if live else hazard[i]
         leave = live & (h >= exit_clock[i])
         shock = live & (shock_step[i] <= t)
@@ -363,7 +369,7 @@ def residents_per_home(route, main_provider, n_providers):
     """Occupied beds per care home."""
     occ = np.zeros(n_providers)
     for i in range(route.size):
-        if route[i] == RES and main_provider[i] >= 0:
+        if _in_care_home(route[i]) and main_provider[i] >= 0:
             occ[main_provider[i]] += 1.0
     return occ
 
@@ -688,7 +694,7 @@ def compose_mix(rows, route, assessed, pc_share, plan_quality, brokered, council
             c_trad_own[row] = _mix_cost(trad, prices, agency_factor, pa_factor, threshold)
             c_wanted[row] = wanted
             c_bought[row] = wanted * scale
-        elif r != RES:
+        elif r < RES:
             for o in range(N_OPTIONS):
                 out[o] = trad[o]
         for o in range(N_OPTIONS):

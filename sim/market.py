@@ -35,10 +35,14 @@ from .codes import (
     N_MARKET_OPTIONS,
     N_TYPES,
     PA,
+    RES,
+    RES_SELF,
     RESIDENTIAL,
     SELF,
 )
-from .week import Column, Phase, Week
+from .week import Column, Phase, Week, rate
+
+SHARE = "share (0-1)"
 
 ROUNDS = 4
 
@@ -133,7 +137,7 @@ def purchase(model, week: Week):
     # One fused pass over all rows: demand per (council, buyer, option), residents per
     # council and per care home, and direct payments paid into accounts.
     m = model.cfg.market
-    demand, residents, occ, transfers = passes.demand_and_transfers(
+    demand, residents, occ, occ_self, transfers = passes.demand_and_transfers(
         users=u, n_councils=n_c, n_providers=p.capacity.size, market=m)
     ledger.dp_transfers += transfers
     block = np.zeros((n_c, N_TYPES))
@@ -157,6 +161,13 @@ def purchase(model, week: Week):
                e.block_price[ed], model.cfg.council.block_guarantee, block_demand, spot_demand,
                model.cfg.market.price_choice_beta)
     p.asked[:] = np.bincount(prov, cl.edge_asked, p.capacity.size)
+    homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
+    # Beds asked of a care home: its residents, and this week's people who sought a place in
+    # its council and found none (shared over the council's homes by beds).
+    beds = np.bincount(p.home[homes], p.capacity[homes], n_c)
+    waiting = rate(week.unplaced, beds)
+    p.asked[homes] = occ[homes] + occ_self[homes] + np.nan_to_num(waiting[p.home[homes]]) \
+        * p.capacity[homes]
     e.block_hours[ed] = cl.edge_block
     e.block_pay[ed] = cl.edge_block_pay
     e.spot_hours[ed] = cl.edge_spot
@@ -207,14 +218,24 @@ def purchase(model, week: Week):
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
     e.revenue[:] = 0.0
     e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
-    p.occupied[:] = occ
-    fees = occ * p.price
+    # Care homes: the council pays its rate for its residents (or the home's list price, if
+    # lower), self-funding residents pay the list price; the means test runs down their capital
+    # and collects council-funded residents' contributions.
+    p.occupied[:] = occ + occ_self
+    council_fee = np.zeros(p.capacity.size)
+    council_fee[homes] = np.minimum(C.block_price[p.home[homes], RESIDENTIAL], p.price[homes])
+    fees_council = occ * council_fee
+    fees_self = occ_self * p.price
+    fees = fees_council + fees_self
+    _, contributions, spend_downs = charge_residents(model, p.price, council_fee, occ)
     revenue += fees
-    block_rev += fees
-    delivered += occ
+    block_rev += fees_council
+    delivered += occ + occ_self
     block_units += occ
-    live = np.flatnonzero(p.active)
-    ledger.spend_residential += np.bincount(p.home[live], fees[live], n_c)
+    ledger.spend_residential += np.bincount(p.home[homes], fees_council[homes], n_c) \
+        - contributions
+    self_fees = np.bincount(p.home[homes], fees_self[homes], n_c)
+    ledger.self_spend += self_fees + contributions
     res_edges = np.flatnonzero(e.active & (p.ptype[e.provider] == RESIDENTIAL))
     e.revenue[res_edges] = fees[e.provider[res_edges]]
     ledger.provider_revenue += np.bincount(np.r_[e.council[ed], e.council[res_edges]],
@@ -222,6 +243,10 @@ def purchase(model, week: Week):
                                                  fees[e.provider[res_edges]]], n_c)
     model.spot_price_ct = np.where(np.isnan(cl.spot_price), model.spot_price_ct.ravel(),
                                    cl.spot_price).reshape(n_c, N_TYPES)
+    # A care home's "spot" price is the council's mean list price (by beds).
+    list_fee = rate(np.bincount(p.home[homes], p.price[homes] * p.capacity[homes], n_c), beds)
+    model.spot_price_ct[:, RESIDENTIAL] = np.where(np.isnan(list_fee),
+                                                   model.spot_price_ct[:, RESIDENTIAL], list_fee)
     week.clearing = cl
     week.sales = Sales(delivered=delivered, revenue=revenue, block=block_rev,
                        block_units=block_units)
@@ -237,6 +262,61 @@ def purchase(model, week: Week):
     for o, name in ((AGENCY, "agency"), (DAY, "day")):
         week.put(f"price_council_{name}", council_paid[:, o])
         week.put(f"self_funder_premium_{name}", premium[:, o])
+    n_council_res = np.bincount(p.home[homes], occ[homes], n_c)
+    n_self_res = np.bincount(p.home[homes], occ_self[homes], n_c)
+    fee_council = rate(np.bincount(p.home[homes], fees_council[homes], n_c), n_council_res)
+    fee_self = rate(self_fees, n_self_res)
+    week.put("care_home_beds", beds)
+    week.put("care_home_occupancy", rate(n_council_res + n_self_res, beds))
+    week.put("care_home_fee_council", fee_council)
+    week.put("care_home_fee_self_funder", fee_self)
+    week.put("care_home_list_price", list_fee)
+    week.put("self_funder_premium_residential", fee_self / fee_council - 1.0)
+    week.put("resident_contributions", contributions)
+    week.put("care_home_spend_downs", spend_downs)
+
+
+def tariff_income(cfg, capital) -> np.ndarray:
+    """£/week of tariff income: £1 for each ``council.tariff_step`` (or part of one) of
+    capital above the lower limit (capital at or above the upper limit pays the full fee)."""
+    cc = cfg.council
+    return np.ceil(np.maximum(capital - cc.capital_lower, 0.0) / cc.tariff_step)
+
+
+def charge_residents(model, list_price, council_fee, occupied_council):
+    """The week's means test of care-home residents; returns, per council, £ self-funding
+    residents paid their homes, £ council-funded residents contributed to the council, and
+    self-funding residents who became council-funded.
+
+    A self-funding resident pays their home's list price (``list_price``, per provider row)
+    from their income (``users.care_home_income``) and their capital; once the capital has
+    fallen to the upper limit (``council.capital_upper``) the council funds them.  A
+    council-funded resident contributes their income and their tariff income (``tariff_income``,
+    paid from capital, which falls toward the lower limit) toward the council's fee
+    (``council_fee``, per provider row), never more than it; ``occupied_council`` is each
+    home's council-funded residents."""
+    cfg, u, p, n_c = model.cfg, model.users, model.providers, model.council.n
+    income = cfg.users.care_home_income
+    live = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
+    # Income, per home: every council-funded resident's, up to the fee.
+    contrib = np.bincount(p.home[live], np.minimum(income, council_fee[live])
+                          * occupied_council[live], n_c)
+    rows = np.flatnonzero(u.capital > 0)       # residents who came in as self-funders
+    home = u.main_provider[rows]
+    rows, home = rows[home >= 0], home[home >= 0]
+    own = u.route[rows] == RES_SELF
+    payer, ph = rows[own], home[own]
+    fee = list_price[ph]
+    paid = np.bincount(u.council[payer], fee, n_c)
+    u.capital[payer] -= np.maximum(fee - income, 0.0)
+    funded = payer[u.capital[payer] <= cfg.council.capital_upper]
+    u.route[funded] = RES
+    tar, th = rows[~own & (u.route[rows] == RES)], home[~own & (u.route[rows] == RES)]
+    tariff = np.minimum(tariff_income(cfg, u.capital[tar]),
+                        np.maximum(council_fee[th] - income, 0.0))
+    u.capital[tar] = np.maximum(u.capital[tar] - tariff, 0.0)
+    contrib += np.bincount(u.council[tar], tariff, n_c)
+    return paid, contrib, np.bincount(u.council[funded], minlength=n_c)
 
 
 @dataclass
@@ -268,7 +348,23 @@ PURCHASE = Phase(
                       "NaN: none bought)", scale=False) for o in ("agency", "day")),
              *(Column(f"self_funder_premium_{o}", "share", f"{o} list price over the council's "
                       "price per hour, minus 1 (NaN: either missing)", scale=False)
-               for o in ("agency", "day"))))
+               for o in ("agency", "day")),
+             Column("care_home_beds", "beds", "beds in care homes based in the council"),
+             Column("care_home_occupancy", SHARE, "care-home residents (council-funded and "
+                    "self-funding) / beds (NaN: no beds)", scale=False),
+             Column("care_home_fee_council", "£/bed-week", "mean fee the council paid per "
+                    "council-funded resident (its rate, or the home's list price if lower; "
+                    "before residents' contributions)", scale=False),
+             Column("care_home_fee_self_funder", "£/bed-week", "mean fee a self-funding "
+                    "resident paid (the homes' list prices; NaN: none)", scale=False),
+             Column("care_home_list_price", "£/bed-week", "care homes' mean list price, "
+                    "weighted by beds", scale=False),
+             Column("self_funder_premium_residential", "share", "self-funders' mean care-home "
+                    "fee over the council's, minus 1 (NaN: either missing)", scale=False),
+             Column("resident_contributions", "£/week", "council-funded residents' "
+                    "contributions (income and tariff income), netted off spend_residential"),
+             Column("care_home_spend_downs", "people", "self-funding residents whose capital "
+                    "fell to the upper limit this week (council-funded from next week)")))
 
 
 

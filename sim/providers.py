@@ -202,7 +202,9 @@ def finances(model, week: Week):
     # cost, and not otherwise.
     with np.errstate(invalid="ignore", divide="ignore"):
         pressure = np.where(p.capacity[act] > 0, p.asked[act] / p.capacity[act], 0.0)
-    spot = ptype != RESIDENTIAL
+    # Care homes list their fees the same way: the self-funder's fee is the list price, and
+    # what the council's rate leaves short of full cost on council-funded beds is recovered
+    # from it (the council pays its rate, ``market.purchase``).
     change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -m.price_step_max,
                      m.price_step_max)
     new_price = p.price[act] * (1 + change)
@@ -213,7 +215,7 @@ def finances(model, week: Week):
     surcharge = np.minimum(short / np.maximum(private_units, 1e-9), m.recovery_cap * full)
     floor = np.maximum(labour_unit, full + surcharge)
     step_up = p.price[act] * (1 + m.price_step_max)
-    p.price[act] = np.where(spot, np.maximum(new_price, np.minimum(floor, step_up)), p.price[act])
+    p.price[act] = np.maximum(new_price, np.minimum(floor, step_up))
 
     # Staffing toward recent demand plus slack; hires limited by the care-worker pool.
     flexible = (ptype != PA) & (ptype != RESIDENTIAL)
@@ -288,8 +290,8 @@ def _replace(model, week: Week, hit):
         return
     u.disrupted_until[hit] = t + model.cfg.behaviour.disruption_weeks
     u.displaced_step[hit] = t
-    assign_residents(model, hit[u.route[hit] == RES])
-    comm = hit[u.route[hit] != RES]
+    assign_residents(model, hit[u.route[hit] >= RES])
+    comm = hit[u.route[hit] < RES]
     main = np.argmax(u.mix[:N_MARKET_OPTIONS, comm], axis=0)
     u.main_provider[comm] = sample_provider(model, u.council[comm] * N_TYPES + main)
     week.displaced += np.bincount(u.council[hit], minlength=model.council.n)
@@ -298,7 +300,9 @@ def _replace(model, week: Week, hit):
 def provider_entry(model, week: Week):
     """New providers enter where demand is unmet and margins are good; then the state of the
     market at the end of the week is reported."""
-    rows = enter(model, excess_demand(model, week.clearing), market_margins(model))
+    excess = excess_demand(model, week.clearing)
+    excess[RESIDENTIAL::N_TYPES] = beds_short(model, week.unplaced)
+    rows = enter(model, excess, market_margins(model))
     week.entries += np.bincount(model.providers.home[rows], minlength=model.council.n)
     week.put("provider_entries", week.entries.copy())
     _report_market(model, week)
@@ -315,8 +319,9 @@ def enter(model, excess, margin_by_market):
     size = typical_size(cfg)
     types = np.tile(np.arange(N_TYPES), n_c)
     councils = np.repeat(np.arange(n_c), N_TYPES)
-    ok = (excess > 0) & (margin_by_market > cfg.market.entry_margin) & (types != RESIDENTIAL)
-    rate = np.where(types == PA, cfg.market.pa_entry_rate, cfg.market.entry_rate)
+    ok = (excess > 0) & (margin_by_market > cfg.market.entry_margin)
+    rate = np.where(types == PA, cfg.market.pa_entry_rate,
+                    np.where(types == RESIDENTIAL, m.home_entry_rate, m.entry_rate))
     lam = np.where(ok, rate * excess / size[types], 0.0)
     k = rng.poisson(np.minimum(lam, 1e6))
     if k.sum() == 0:
@@ -341,6 +346,18 @@ def enter(model, excess, margin_by_market):
     return add_providers(model, t, c, cap, price, rng,
                          cash_weeks=m.cash_weeks * m.entrant_cash_share)
 
+
+
+def beds_short(model, unplaced) -> np.ndarray:
+    """Care-home beds short per council (beds/week): while people seeking a place find none
+    (``unplaced``, this week's, per council), the residents plus those people beyond what the
+    council's homes hold at the target utilisation; else none."""
+    p, n_c = model.providers, model.council.n
+    homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
+    beds = np.bincount(p.home[homes], p.capacity[homes], n_c)
+    occupied = np.bincount(p.home[homes], p.occupied[homes], n_c)
+    short = occupied + unplaced - model.cfg.market.target_utilisation * beds
+    return np.where(unplaced > 0, np.maximum(short, 0.0), 0.0)
 
 
 def excess_demand(model, cl) -> np.ndarray:
