@@ -93,7 +93,8 @@ class UsersConfig:
     groups: UserGroups = field(default_factory=UserGroups)
     need_scale: float = P(1.0, "multiplier on every group's mean need", ASSUMPTION, 0.1, 10)
     self_funder_ratio: float = P(0.3, "self-funders per council-funded community user", ASSUMPTION, 0, 5)
-    residential_share: float = P(0.25, "share of council-funded users in residential care at start",
+    residential_share: float = P(0.25, "care-home residents at start (council-funded and "
+                                 "self-funding, the stationary mix) / council-funded users",
                                  NHSIC_2010, 0, 0.9)
     residential_need_threshold: float = P(30.0, "hours/week of total need", ASSUMPTION, 0, 168)
     care_home_seek_rate: float = P(0.5, "per year: chance a person above the residential need "
@@ -409,7 +410,8 @@ class MarketConfig:
     entry_rate: float = P(0.05, "entrants per week per typical provider's worth of excess demand",
                           ASSUMPTION, 0, 100)
     home_entry_rate: float = P(0.05, "care homes entering per week per typical home's worth of "
-                               "beds short (only while people seeking a place find none)",
+                               "beds short (residents above the usual occupancy, while people "
+                               "seeking a place find none)",
                                ASSUMPTION, 0, 100)
     pa_entry_rate: float = P(0.5, "new personal assistants per week per PA's worth of excess "
                              "demand (individuals respond faster than firms)", ASSUMPTION, 0, 100)

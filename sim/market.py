@@ -218,12 +218,12 @@ def purchase(model, week: Week):
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
     e.revenue[:] = 0.0
     e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
-    # Care homes: the council pays its rate for its residents (or the home's list price, if
-    # lower), self-funding residents pay the list price; the means test runs down their capital
-    # and collects council-funded residents' contributions.
+    # Care homes: the council pays its rate for its residents, self-funding residents pay the
+    # home's list price (never below that rate: ``providers.finances``); the means test runs
+    # down their capital and collects council-funded residents' contributions.
     p.occupied[:] = occ + occ_self
     council_fee = np.zeros(p.capacity.size)
-    council_fee[homes] = np.minimum(C.block_price[p.home[homes], RESIDENTIAL], p.price[homes])
+    council_fee[homes] = C.block_price[p.home[homes], RESIDENTIAL]
     fees_council = occ * council_fee
     fees_self = occ_self * p.price
     fees = fees_council + fees_self
@@ -353,8 +353,8 @@ PURCHASE = Phase(
              Column("care_home_occupancy", SHARE, "care-home residents (council-funded and "
                     "self-funding) / beds (NaN: no beds)", scale=False),
              Column("care_home_fee_council", "£/bed-week", "mean fee the council paid per "
-                    "council-funded resident (its rate, or the home's list price if lower; "
-                    "before residents' contributions)", scale=False),
+                    "council-funded resident (its rate; before residents' contributions)",
+                    scale=False),
              Column("care_home_fee_self_funder", "£/bed-week", "mean fee a self-funding "
                     "resident paid (the homes' list prices; NaN: none)", scale=False),
              Column("care_home_list_price", "£/bed-week", "care homes' mean list price, "

@@ -48,7 +48,11 @@ class PopulationState:
       group mix stays that of the configuration (low-turnover groups enter less often).
 
     Care homes keep their residents stationary themselves: they refill vacated beds up to
-    their usual occupancy from high-need people seeking a place (``place_in_residential``).
+    their usual occupancy from high-need people seeking a place (``place_in_residential``);
+    more people seek places than beds fall free (``care_home_unplaced``), so beds, not
+    seekers, set the number of residents.  Care homes enter only where residents are above
+    their homes' usual occupancy (``providers.beds_short``: after closures), so this stays
+    true.
     """
 
     def __init__(self, model):
@@ -207,13 +211,16 @@ def initial_population(model, rng):
     council = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes - n_res)
     community = create_users(model, council, np.full(council.size, TRAD, np.int8), rng)
     pre_age(model, community, rng)
-    res = _first_residents(model, community, n_res, rng)
     # Self-funders buy their own care in the same market.
     n_self = rng.poisson(cfg.users.self_funder_ratio * (sizes - n_res))
     sf = create_users(model, np.repeat(np.arange(sizes.size, dtype=np.int32), n_self),
                       np.full(n_self.sum(), SELF, np.int8), rng)
     pre_age(model, sf, rng)
+    # The care homes' residents: some pay their own fees, the rest are council-funded.
     own = _first_self_funding_residents(model, community, sf, n_res, rng)
+    res = _first_residents(model, community,
+                           n_res - np.bincount(model.users.council[own], minlength=n_res.size),
+                           rng)
     return np.concatenate([community, res]), np.concatenate([sf, own])
 
 
@@ -231,17 +238,19 @@ def _spend_rate(cfg) -> float:
 
 
 def _first_self_funding_residents(model, community, sf, n_res, rng):
-    """Self-funding care-home residents at the start, as a stationary care home holds them.
+    """Self-funding care-home residents at the start, as a stationary care home holds them:
+    of the ``n_res`` residents of each council (``users.residential_share``), how many pay
+    their own fees.
 
-    Self-funders at home enter care homes as council-funded people do (high need, the same
-    seeking rate), stay until they leave at the same hazard or until their capital falls to
-    the upper limit (then the council funds them).  So, per council, they are the
-    council-funded residents (``users.residential_share``) times the ratio of high-need
-    self-funders to high-need council-funded people at home, times the share of a self-funding
-    resident's stay spent self-funding.  That share, and each one's capital now, come from the
-    same sampling: capital at entry is drawn, and time since entry from the exit hazard in a
-    home; a draw is kept if the capital has not run down by then (rejection sampling): kept
-    draws have the stationary joint distribution, and the share kept is the share of time."""
+    Self-funders at home take free beds as council-funded people do (high need, the same
+    seeking rate, in random order), stay until they leave at the same hazard or until their
+    capital falls to the upper limit (then the council funds them).  So of the residents, the
+    self-funding share is the high-need self-funders' share of high-need people at home, times
+    the share of a self-funding resident's stay spent self-funding.  That share, and each
+    one's capital now, come from the same sampling: capital at entry is drawn, and time since
+    entry from the exit hazard in a home; a draw is kept if the capital has not run down by
+    then (rejection sampling): kept draws have the stationary joint distribution, and the
+    share kept is the share of time."""
     u, cfg, G = model.users, model.cfg, model.groups
     n_c = n_res.size
     thr = cfg.users.residential_need_threshold
@@ -255,9 +264,9 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
     weeks = rng.exponential(1.0, k) / np.maximum(h, 1e-9)
     left = cap0 - _spend_rate(cfg) * weeks
     kept = left > cfg.council.capital_upper
-    ratio = np.bincount(u.council[high_s], minlength=n_c) / np.maximum(
-        np.bincount(u.council[high_f], minlength=n_c), 1)
-    n_own = rng.poisson(n_res * ratio * kept.mean())
+    n_s = np.bincount(u.council[high_s], minlength=n_c)
+    share = n_s / np.maximum(n_s + np.bincount(u.council[high_f], minlength=n_c), 1)
+    n_own = rng.binomial(n_res, share * kept.mean())
     council = np.repeat(np.arange(n_c, dtype=np.int32), n_own)
     if council.size == 0 or high_s.size == 0:
         return np.empty(0, np.int64)

@@ -202,6 +202,10 @@ def finances(model, week: Week):
     # cost, and not otherwise.
     with np.errstate(invalid="ignore", divide="ignore"):
         pressure = np.where(p.capacity[act] > 0, p.asked[act] / p.capacity[act], 0.0)
+    # A care home is as full as it means to be at its usual occupancy (one bed in
+    # 1 + capacity_slack kept free for admissions): there its demand pressure is on target.
+    pressure = np.where(ptype == RESIDENTIAL,
+                        pressure * (1 + m.capacity_slack) * m.target_utilisation, pressure)
     # Care homes list their fees the same way: the self-funder's fee is the list price, and
     # what the council's rate leaves short of full cost on council-funded beds is recovered
     # from it (the council pays its rate, ``market.purchase``).
@@ -214,6 +218,10 @@ def finances(model, week: Week):
     short = np.maximum(full * block_units - block_revenue[act], 0.0)
     surcharge = np.minimum(short / np.maximum(private_units, 1e-9), m.recovery_cap * full)
     floor = np.maximum(labour_unit, full + surcharge)
+    # Nor does a care home ask a self-funder less than its council pays for the same bed.
+    home = ptype == RESIDENTIAL
+    floor[home] = np.maximum(floor[home], model.council.block_price[p.home[act[home]],
+                                                                     RESIDENTIAL])
     step_up = p.price[act] * (1 + m.price_step_max)
     p.price[act] = np.maximum(new_price, np.minimum(floor, step_up))
 
@@ -349,15 +357,18 @@ def enter(model, excess, margin_by_market):
 
 
 def beds_short(model, unplaced) -> np.ndarray:
-    """Care-home beds short per council (beds/week): while people seeking a place find none
-    (``unplaced``, this week's, per council), the residents plus those people beyond what the
-    council's homes hold at the target utilisation; else none."""
+    """Care-home beds short per council (beds): while people seeking a place find none
+    (``unplaced``, this week's, per council), the residents its homes hold beyond their usual
+    occupancy (one bed in 1 + ``market.capacity_slack`` kept free, rounded up: admissions
+    never go beyond it, so only residents re-placed after a home closed or shrank do), plus
+    those people; else none.  (More people seek places than beds fall free even in the
+    stationary baseline, so unplaced seekers alone are not a shortage: entry on them would
+    grow the homes without end.)"""
     p, n_c = model.providers, model.council.n
     homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
-    beds = np.bincount(p.home[homes], p.capacity[homes], n_c)
-    occupied = np.bincount(p.home[homes], p.occupied[homes], n_c)
-    short = occupied + unplaced - model.cfg.market.target_utilisation * beds
-    return np.where(unplaced > 0, np.maximum(short, 0.0), 0.0)
+    usual = np.ceil(p.capacity[homes] / (1 + model.cfg.market.capacity_slack))
+    over = np.bincount(p.home[homes], np.maximum(p.occupied[homes] - usual, 0.0), n_c)
+    return np.where((over > 0) & (unplaced > 0), over + unplaced, 0.0)
 
 
 def excess_demand(model, cl) -> np.ndarray:
