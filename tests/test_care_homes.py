@@ -49,6 +49,29 @@ def test_a_self_funding_resident_becomes_council_funded_only_at_the_upper_limit(
     assert u.capital[own[half:]] == pytest.approx(np.full(own.size - half, upper + 1.0))
 
 
+def test_a_self_funder_moving_into_a_care_home_keeps_paying_if_their_capital_allows():
+    """Self-funders at home who take a bed are means-tested on their capital (mostly the home
+    they leave): above the upper limit they pay their own fees, at or below it the council
+    funds them; council-funded movers stay council-funded with no capital."""
+    from sim.accounting import Ledger
+    from sim.codes import SELF, TRAD
+    from sim.population import place_in_residential
+
+    m = CareMarketModel(compose("council.n_users=3000", "steps=1", "output.figures=false"))
+    u, p = m.users, m.providers
+    homes = p.active & (p.ptype == RESIDENTIAL)
+    p.capacity[homes] *= 3                   # room for every mover
+    movers = np.r_[np.flatnonzero(u.active & (u.route == SELF))[:200],
+                   np.flatnonzero(u.active & (u.route == TRAD))[:200]]
+    was_self = u.route[movers] == SELF
+    place_in_residential(m, Ledger(m.council.n), movers)
+    own, funded = movers[was_self], movers[~was_self]
+    upper = m.cfg.council.capital_upper
+    assert (u.route[funded] == RES).all() and (u.capital[funded] == 0).all()
+    assert ((u.route[own] == RES_SELF) == (u.capital[own] > upper)).all()
+    assert (u.route[own] == RES_SELF).mean() > 0.9      # median capital £150k
+
+
 def test_tariff_income_is_a_pound_for_each_250_pounds_or_part_between_the_limits():
     cfg = compose("council.n_users=100")
     lower, upper = cfg.council.capital_lower, cfg.council.capital_upper
