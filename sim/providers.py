@@ -24,6 +24,7 @@ from .codes import (
     RES,
     RESIDENTIAL,
     TRAD,
+    in_care_home,
 )
 from .labour import (
     labour_per_unit,
@@ -298,7 +299,7 @@ def _replace(model, week: Week, hit):
         return
     u.disrupted_until[hit] = t + model.cfg.behaviour.disruption_weeks
     u.displaced_step[hit] = t
-    assign_residents(model, hit[u.route[hit] >= RES])
+    assign_residents(model, hit[in_care_home(u.route[hit])])
     comm = hit[u.route[hit] < RES]
     main = np.argmax(u.mix[:N_MARKET_OPTIONS, comm], axis=0)
     u.main_provider[comm] = sample_provider(model, u.council[comm] * N_TYPES + main)
