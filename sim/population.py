@@ -382,10 +382,11 @@ def place_in_residential(model, ledger: Ledger, movers, t: int = 0) -> np.ndarra
     own = u.route[placed] == SELF
     u.route[placed] = RES
     payer = placed[own]
-    cfg = model.cfg
-    u.capital[payer] = draw_capital(cfg, crn.uniform(cfg.seed, "capital", u.uid[payer], 0),
-                                    crn.uniform(cfg.seed, "capital", u.uid[payer], 1))
-    u.route[payer[u.capital[payer] > cfg.council.capital_upper]] = RES_SELF
+    if payer.size:
+        cfg = model.cfg
+        u.capital[payer] = draw_capital(cfg, crn.uniform(cfg.seed, "capital", u.uid[payer], 0),
+                                        crn.uniform(cfg.seed, "capital", u.uid[payer], 1))
+        u.route[payer[u.capital[payer] > cfg.council.capital_upper]] = RES_SELF
     u.in_queue[placed] = False
     u.planning_until[placed] = -1
     u.mix[:, placed] = 0.0

@@ -16,15 +16,6 @@ def _run(*overrides, steps=52):
     return m, m.recorder.timeseries(m)
 
 
-def _fees(m):
-    """Each home's list price and the council's fee, as the purchase phase sets them."""
-    p = m.providers
-    homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
-    fee = np.zeros(p.capacity.size)
-    fee[homes] = m.council.block_price[p.home[homes], RESIDENTIAL]
-    return homes, fee
-
-
 # ---------------------------------------------------------------- the means test
 
 def test_a_self_funding_resident_becomes_council_funded_only_at_the_upper_limit():
@@ -39,14 +30,15 @@ def test_a_self_funding_resident_becomes_council_funded_only_at_the_upper_limit(
     half = own.size // 2
     u.capital[own[:half]] = upper + draw[:half]            # falls exactly to the limit
     u.capital[own[half:]] = upper + draw[half:] + 1.0      # stays a pound above it
-    _, fee = _fees(m)
-    occ = np.zeros(p.capacity.size)
-    paid, contrib, switched = charge_residents(m, p.price, fee, occ)
+    homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
+    fee = m.council.block_price[p.home[homes], RESIDENTIAL]
+    contrib, switched = charge_residents(m, homes, fee, np.zeros(homes.size))
     assert (u.route[own[:half]] == RES).all()
     assert (u.route[own[half:]] == RES_SELF).all()
     assert switched.sum() == half
-    assert paid.sum() == pytest.approx(p.price[u.main_provider[own]].sum())
     assert u.capital[own[half:]] == pytest.approx(np.full(own.size - half, upper + 1.0))
+    # Those now council-funded are at the limit (their tariff income starts next week).
+    assert u.capital[own[:half]] == pytest.approx(np.full(half, upper))
 
 
 def test_a_self_funder_moving_into_a_care_home_keeps_paying_if_their_capital_allows():
