@@ -33,7 +33,6 @@ from .codes import (
     N_ROUTES,
     PA,
     RES,
-    RES_SELF,
 )
 
 #: The kernels as plain Python functions, by name, in definition order.
@@ -50,7 +49,6 @@ def kernel(fn, name: str | None = None):
 # The route sets and the buyer side, as compiled helpers (one definition, in sim.codes).
 _holds_pb = kernel(codes.holds_pb, "_holds_pb")
 _buyer = kernel(codes.buyer, "_buyer")
-_in_care_home = kernel(codes.in_care_home, "_in_care_home")
 
 
 @kernel
@@ -85,23 +83,20 @@ def staff_units(mix, ag_factor, pa_factor, threshold):
 def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider, n_c, n_p,
                          ag_factor, pa_factor, threshold):
     """Market demand per (council, buyer (see ``_buyer``), option) in billable units;
-    council-funded residents per council, and per care home its council-funded and its
-    self-funding residents; and the week's direct-payment transfers (added to balances,
-    summed by council)."""
+    council-funded residents per council and per care home (self-funding residents are
+    counted by ``market.charge_residents``, which reads them anyway); and the week's
+    direct-payment transfers (added to balances, summed by council)."""
     demand = np.zeros((n_c, N_BUYERS, N_MARKET_OPTIONS))
     residents = np.zeros(n_c)
     occupied = np.zeros(n_p)
-    occupied_self = np.zeros(n_p)
     transfers = np.zeros(n_c)
     for i in range(route.size):
         r = route[i]
         c = council[i]
         res = 1.0 if r == RES else 0.0
-        own = 1.0 if r == RES_SELF else 0.0
         residents[c] += res
         home = main_provider[i]
         occupied[max(home, 0)] += res if home >= 0 else 0.0
-        occupied_self[max(home, 0)] += own if home >= 0 else 0.0
         b = budget[i] if r == DP else 0.0
         dp_balance[i] += b
         transfers[c] += b
@@ -111,7 +106,7 @@ def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider,
         demand[c, k, 1] += w * mix[1, i]
         demand[c, k, 2] += w * _units(mix[2, i], pa_factor, threshold)
         demand[c, k, 3] += w * mix[3, i]
-    return demand, residents, occupied, occupied_self, transfers
+    return demand, residents, occupied, transfers
 
 
 @kernel
@@ -268,7 +263,7 @@ def exits_and_need(route, group, total_need, informal, need, exit_clock, hazard,
     for i in range(route.size):
         r = route[i]
         live = r < GONE
-        h = hazard[i] + exit_rate[group[i]] * (residential_mult if _in_care_home(r) else 1.0)
+        h = hazard[i] + exit_rate[group[i]] * (residential_mult if r >= RES else 1.0)  # GONE: unused
         hazard[i] = h if live else hazard[i]
         leave = live & (h >= exit_clock[i])
         shock = live & (shock_step[i] <= t)
@@ -369,7 +364,7 @@ def residents_per_home(route, main_provider, n_providers):
     """Occupied beds per care home."""
     occ = np.zeros(n_providers)
     for i in range(route.size):
-        if _in_care_home(route[i]) and main_provider[i] >= 0:
+        if route[i] >= RES and main_provider[i] >= 0:    # GONE rows have none
             occ[main_provider[i]] += 1.0
     return occ
 

@@ -137,7 +137,7 @@ def purchase(model, week: Week):
     # One fused pass over all rows: demand per (council, buyer, option), residents per
     # council and per care home, and direct payments paid into accounts.
     m = model.cfg.market
-    demand, residents, occ, occ_self, transfers = passes.demand_and_transfers(
+    demand, residents, occ, transfers = passes.demand_and_transfers(
         users=u, n_councils=n_c, n_providers=p.capacity.size, market=m)
     ledger.dp_transfers += transfers
     block = np.zeros((n_c, N_TYPES))
@@ -211,7 +211,7 @@ def purchase(model, week: Week):
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
     e.revenue[:] = 0.0
     e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
-    fees = care_homes(model, week, occ, occ_self, revenue, block_rev, delivered, block_units)
+    fees = care_homes(model, week, occ, revenue, block_rev, delivered, block_units)
     res_edges = np.flatnonzero(e.active & (p.ptype[e.provider] == RESIDENTIAL))
     e.revenue[res_edges] = fees[e.provider[res_edges]]
     ledger.provider_revenue += np.bincount(np.r_[e.council[ed], e.council[res_edges]],
@@ -238,10 +238,10 @@ def purchase(model, week: Week):
         week.put(f"self_funder_premium_{name}", premium[:, o])
 
 
-def care_homes(model, week: Week, occ, occ_self, revenue, block_rev, delivered, block_units):
+def care_homes(model, week: Week, occ, revenue, block_rev, delivered, block_units):
     """Care homes' week: the council pays its rate for its residents (``occ`` per provider
-    row), self-funding residents (``occ_self``) pay the home's list price (never below that
-    rate: ``providers.finances``); the means test runs their capital down and collects
+    row), self-funding residents pay the home's list price (never below that rate:
+    ``providers.finances``); the means test runs their capital down and collects
     council-funded residents' contributions (``charge_residents``).  Adds the homes' sales to
     the per-provider arrays, books the money, sets the beds asked of each home and its
     council's mean list price (``spot_price_ct``), fills the care-home columns; returns each
@@ -249,10 +249,11 @@ def care_homes(model, week: Week, occ, occ_self, revenue, block_rev, delivered, 
     p, C, ledger, n_c = model.providers, model.council, week.ledger, model.council.n
     homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
     h = p.home[homes]
-    cap, price, oc, os_ = p.capacity[homes], p.price[homes], occ[homes], occ_self[homes]
+    cap, price, oc = p.capacity[homes], p.price[homes], occ[homes]
     rate_h = C.block_price[h, RESIDENTIAL]
+    occ_self, contributions, spend_downs = charge_residents(model, homes, rate_h, oc)
+    os_ = occ_self[homes]
     paid_c, paid_s = oc * rate_h, os_ * price
-    contributions, spend_downs = charge_residents(model, homes, rate_h, oc)
     # Per council, in one pass: beds, residents by payer, fees by payer, list price x beds.
     k = 6
     beds, n_c_res, n_s_res, fee_c, fee_s, listed = np.bincount(
@@ -294,7 +295,8 @@ def tariff_income(cfg, capital) -> np.ndarray:
 
 
 def charge_residents(model, homes, council_fee, occupied_council):
-    """The week's means test of care-home residents; returns, per council, £ council-funded
+    """The week's means test of care-home residents; returns the self-funding residents of
+    each provider row (before this week's switches), and, per council, £ council-funded
     residents contributed to the council and self-funding residents who became
     council-funded.
 
@@ -314,6 +316,7 @@ def charge_residents(model, homes, council_fee, occupied_council):
     rows, home = rows[home >= 0], home[home >= 0]
     own = u.route[rows] == RES_SELF
     payer = rows[own]
+    occupied_self = np.bincount(home[own], minlength=p.capacity.size).astype(float)
     u.capital[payer] -= np.maximum(p.price[home[own]] - income, 0.0)
     funded = payer[u.capital[payer] <= cfg.council.capital_upper]
     u.route[funded] = RES
@@ -323,7 +326,7 @@ def charge_residents(model, homes, council_fee, occupied_council):
     tariff = np.minimum(tariff_income(cfg, u.capital[tar]), np.maximum(fee - income, 0.0))
     u.capital[tar] = np.maximum(u.capital[tar] - tariff, 0.0)
     contrib += np.bincount(u.council[tar], tariff, n_c)
-    return contrib, np.bincount(u.council[funded], minlength=n_c)
+    return occupied_self, contrib, np.bincount(u.council[funded], minlength=n_c)
 
 
 @dataclass

@@ -32,7 +32,8 @@ def test_a_self_funding_resident_becomes_council_funded_only_at_the_upper_limit(
     u.capital[own[half:]] = upper + draw[half:] + 1.0      # stays a pound above it
     homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
     fee = m.council.block_price[p.home[homes], RESIDENTIAL]
-    contrib, switched = charge_residents(m, homes, fee, np.zeros(homes.size))
+    occ_self, contrib, switched = charge_residents(m, homes, fee, np.zeros(homes.size))
+    assert occ_self.sum() >= own.size
     assert (u.route[own[:half]] == RES).all()
     assert (u.route[own[half:]] == RES_SELF).all()
     assert switched.sum() == half
