@@ -443,6 +443,24 @@ class GeographyConfig:
 
 
 @dataclass
+class ShocksConfig:
+    """Shocks at a stated week of the run (``sim/shocks.py``): the market settles first, then
+    the shocks hit at the start of recorded week ``week`` and stay.  Every shock is off by
+    default, and ``week`` is used only when one is on."""
+
+    week: int = P(0, "recorded week (step) at whose start the shocks hit; 1..steps when a "
+                  "shock is on", ASSUMPTION, 0, 5200)
+    need_rise: float = P(0.0, "share added to the eligible need of everyone present at the shock "
+                         "week and of every entrant after it (councils' assessments, budgets "
+                         "and packages follow at each person's next review)", ASSUMPTION, 0, 5)
+    wage_floor_rise: float = P(0.0, "£/hour added to the care-worker wage floor "
+                               "(market.wage_floor) from the shock week", ASSUMPTION, 0, 100)
+    blocks_end: bool = P(False, "every council's block contracts end at the shock week (the "
+                         "council buys that care at spot from then on; no block is signed again)",
+                         ASSUMPTION)
+
+
+@dataclass
 class OutputConfig:
     figures: bool = P(True, "write PNG figures", ASSUMPTION)
     panel_size: int = P(0, "users sampled into an agent panel each step (0 = none)", ASSUMPTION, 0,
@@ -484,6 +502,7 @@ class SimConfig:
     carers: CarersConfig = field(default_factory=CarersConfig)
     market: MarketConfig = field(default_factory=MarketConfig)
     geography: GeographyConfig = field(default_factory=GeographyConfig)
+    shocks: ShocksConfig = field(default_factory=ShocksConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     design: DesignConfig = field(default_factory=DesignConfig)
 
@@ -646,11 +665,31 @@ def validate(cfg: SimConfig, check_memory: bool = True) -> SimConfig:
         if lo > hi:
             errors.append(f"{lo_key}={lo} is above {hi_key}={hi}; the minimum must not exceed "
                           "the maximum")
+    errors += _shock_errors(cfg)
     if errors:
         raise _invalid(errors)
     if check_memory:
         memory_check(cfg)
     return cfg
+
+
+def shocks_on(sc) -> list[str]:
+    """The shocks of a ``ShocksConfig`` that are on, as ``key=value`` (empty: none)."""
+    on = [f"shocks.need_rise={sc.need_rise:g}" if sc.need_rise else "",
+          f"shocks.wage_floor_rise={sc.wage_floor_rise:g}" if sc.wage_floor_rise else "",
+          "shocks.blocks_end=true" if sc.blocks_end else ""]
+    return [x for x in on if x]
+
+
+def _shock_errors(cfg) -> list[str]:
+    """A shock that is on must hit within the recorded run: week 1..steps."""
+    on = shocks_on(cfg.shocks)
+    week = cfg.shocks.week
+    if on and not 1 <= week <= cfg.steps:
+        return [f"shocks.week={week} is out of range; allowed [1, {cfg.steps}] (the recorded "
+                f"week the shocks hit, at most steps={cfg.steps}) when a shock is on "
+                f"({', '.join(on)})"]
+    return []
 
 
 def _get(cfg, key: str):

@@ -125,8 +125,8 @@ def effects(model, cf) -> dict:
     for col in ("providers", "providers_day", "providers_agency"):
         out[f"effect_{col}_end"] = int(end[col].sum() - end_cf[col].sum())
     out["effect_day_centre_closures"] = int(
-        model.recorder.timeseries(model)["day_centre_closures"].sum()
-        - cf.recorder.timeseries(cf)["day_centre_closures"].sum())
+        model.recorder.timeseries(model)["provider_exits_day"].sum()
+        - cf.recorder.timeseries(cf)["provider_exits_day"].sum())
     return out
 
 

@@ -54,11 +54,12 @@ def labour_used(model) -> np.ndarray:
 
 
 def labour_market(model, week: Week):
-    """The care-worker pool grows; a tight pool pushes wages up (never below the floor)."""
+    """The care-worker pool grows; a tight pool pushes wages up (never below the floor in
+    force: ``market.wage_floor``, raised by a wage shock, ``model.shocks.wage_floor``)."""
     m = model.cfg.market
     model.labour_pool *= (1 + m.labour_growth) ** (1 / WEEKS_PER_YEAR)
     tight = labour_used(model) / np.maximum(model.labour_pool, 1e-9)
-    model.wage = np.maximum(m.wage_floor, m.wage * (1 + m.wage_pressure *
+    model.wage = np.maximum(model.shocks.wage_floor, m.wage * (1 + m.wage_pressure *
                                                     np.maximum(tight - m.wage_knee, 0.0)))
     week.put("wage", model.wage.copy())
     week.put("labour_tightness", tight)
@@ -66,7 +67,7 @@ def labour_market(model, week: Week):
 
 LABOUR_MARKET = Phase(
     "labour_market", labour_market,
-    reads="providers' staffed capacity, the labour pool",
+    reads="providers' staffed capacity, the labour pool, the wage floor in force (shocks)",
     writes="the labour pool and the local wage",
     columns=(Column("wage", "£/hour", "care-worker wage in the council", scale=False),
              Column("labour_tightness", "share", "staff hours employed / care-worker pool", scale=False)))

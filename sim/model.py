@@ -28,6 +28,7 @@ from .planning import choose, convert
 from .population import PopulationState, group_arrays, initial_population
 from .recording import Recorder, agent_reporters, national_names
 from .schedule import PHASES
+from .shocks import ShockState
 from .state import carer_table, edge_table, provider_table, user_table
 from .support import compose_mix, traditional_mix
 from .week import Week
@@ -96,6 +97,7 @@ class CareMarketModel(mesa.Model):
         self.wage = np.full(n_c, max(cfg.market.wage, cfg.market.wage_floor))
         self.spot_price_ct = np.tile(providers.start_prices(cfg), (n_c, 1))
         self.labour_pool = np.zeros(n_c)      # care-worker hours/week per council (set below)
+        self.shocks = ShockState.start(cfg)   # what shocks at a stated week changed (none yet)
         self.totals = {"provider_revenue": 0.0, "family_received": 0.0, "self_spend": 0.0,
                        "council_net_spend": 0.0, "planning": 0.0, "brokerage": 0.0,
                        "entries": 0, "exits": 0, "dp_held_start": 0.0,

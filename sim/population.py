@@ -101,7 +101,7 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng, t: int = 0,
     u.route[rows] = route
     # Need is drawn as assessed eligible need (what councils record); draws under the
     # starting eligibility band are redrawn, as such people would not be on the caseload.
-    scale = cfg.users.need_scale
+    scale = cfg.users.need_scale * model.shocks.need_factor   # (1 until a need shock)
     need = draw_need(rng, scale * G["need_mean_hours"][group], G["need_cv"][group])
     floor = eligibility_floor(cfg)
     for _ in range(5):
@@ -451,7 +451,8 @@ def demography(model, week: Week):
 
 DEMOGRAPHY = Phase(
     "demography", demography,
-    reads="people's exit and need-shock weeks, need, group; care-home beds; eligibility",
+    reads="people's exit and need-shock weeks, need, group; care-home beds; eligibility; "
+          "entrants' need factor (model.shocks, after a need shock)",
     writes="need progression; leavers removed (DP balances returned, ledger); moves into care "
            "homes; entrants created (with carers) and their support composed",
     columns=(Column("care_home_unplaced", "people", "people seeking a care-home place who "

@@ -251,8 +251,9 @@ def finances(model, week: Week):
     insolvent = (p.cash[act] < -m.overdraft_weeks * cost) | (
         judged & (p.margin_ema[act] < -m.exit_margin))
     exit_providers(model, week, act[insolvent])
-    week.put("provider_exits", week.exits.copy())
-    week.put("day_centre_closures", week.day_closures.copy())
+    week.put("provider_exits", week.exits.sum(axis=1))
+    for i, name in enumerate(PROVIDER_TYPES):
+        week.put(f"provider_exits_{name}", week.exits[:, i].copy())
     week.put("people_displaced", week.displaced.copy())
 
 
@@ -312,8 +313,11 @@ def provider_entry(model, week: Week):
     excess = excess_demand(model, week.clearing)
     excess[RESIDENTIAL::N_TYPES] = beds_short(model, week.unplaced)
     rows = enter(model, excess, market_margins(model))
-    week.entries += np.bincount(model.providers.home[rows], minlength=model.council.n)
-    week.put("provider_entries", week.entries.copy())
+    p = model.providers
+    np.add.at(week.entries, (p.home[rows], p.ptype[rows]), 1)
+    week.put("provider_entries", week.entries.sum(axis=1))
+    for i, name in enumerate(PROVIDER_TYPES):
+        week.put(f"provider_entries_{name}", week.entries[:, i].copy())
     _report_market(model, week)
 
 
@@ -468,9 +472,7 @@ def exit_providers(model, week: Week, rows):
         return
     u, p, e, t = model.users, model.providers, model.edges, week.t
     p.exit_step[rows] = t
-    week.exits += np.bincount(p.home[rows], minlength=model.council.n)
-    week.day_closures += np.bincount(p.home[rows[p.ptype[rows] == DAY]],
-                                     minlength=model.council.n)
+    np.add.at(week.exits, (p.home[rows], p.ptype[rows]), 1)
     p.remove(rows)
     e.remove(np.flatnonzero(e.active & np.isin(e.provider, rows)))
     gone = np.zeros(p.size, dtype=bool)
@@ -519,7 +521,8 @@ FINANCES = Phase(
                "losses beyond market.exit_margin), by home council"),
         Column("block_handbacks", "contracts", "block contracts handed back by losing "
                "providers (paying less per hour delivered than their unit cost)"),
-        Column("day_centre_closures", "providers", "day centres closing, by home council"),
+        *(Column(f"provider_exits_{name}", "providers", f"{name} providers leaving, by home "
+                 "council (day: day-centre closures)") for name in PROVIDER_TYPES),
         Column("people_displaced", "people", "people whose provider left or handed back "
                "their contract, re-placed (disrupted)"),
     ))
@@ -529,6 +532,8 @@ ENTRY = Phase(
     writes="new providers and their service edges",
     columns=(
         Column("provider_entries", "providers", "providers entering, by home council"),
+        *(Column(f"provider_entries_{name}", "providers", f"{name} providers entering, by home "
+                 "council") for name in PROVIDER_TYPES),
         Column("block_price_agency", "£/hour", "agency block price, volume-weighted", scale=False),
         Column("block_volume_agency", "hours/week", "agency hours under block contract"),
         Column("providers", "providers", "providers serving the council (all types)"),

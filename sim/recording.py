@@ -17,6 +17,7 @@ from .codes import (
     MPB,
     N_MARKET_OPTIONS,
     OPTIONS,
+    PROVIDER_TYPES,
     ROUTES,
     TRAD,
     WEEKS_PER_YEAR,
@@ -235,7 +236,9 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "care_home_spend_downs_total": int(ts["care_home_spend_downs"].sum()),
         "provider_exits_per_year": float(ts["provider_exits"].sum()) / max(steps / year, 1e-9),
         "block_handbacks_total": int(ts["block_handbacks"].sum()),
-        "day_centre_closures_total": int(ts["day_centre_closures"].sum()),
+        "day_centre_closures_total": int(ts["provider_exits_day"].sum()),
+        **{f"provider_{kind}_per_year_{name}": float(ts[f"provider_{kind}_{name}"].sum())
+           / max(steps / year, 1e-9) for kind in ("exits", "entries") for name in PROVIDER_TYPES},
         "day_centres_start": int(first["providers_day"].sum()),
         "day_centres_end": int(end["providers_day"].sum()),
         "people_displaced_total": int(ts["people_displaced"].sum()),

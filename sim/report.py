@@ -247,6 +247,8 @@ def fan_charts(res, axes, out: Path) -> list[Path]:
     palette = colours(len(order))
     paths = []
     for col, ylabel, how in FANS:
+        if col not in ts.columns:     # a store written with fewer time-series columns
+            continue
         per_run = ts.groupby(["run_key", "date"])[col]
         if how == "sum":
             series = per_run.sum()

@@ -18,9 +18,11 @@ from .outcomes import OUTCOMES
 from .planning import REVIEW, ROLLOUT
 from .population import DEMOGRAPHY
 from .providers import ENTRY, FINANCES
+from .shocks import SHOCKS
 from .week import Column, Phase
 
 PHASES: tuple[Phase, ...] = (
+    SHOCKS,           # at the stated week only: need, wage floor, block contracts
     DEMOGRAPHY,       # entry, exit, need progression, moves into care homes
     ROLLOUT,          # queue, plan, convert to personal budgets
     REVIEW,           # annual reviews of need and budget

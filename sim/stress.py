@@ -1,16 +1,24 @@
 """``python -m sim.stress``: stress-test one care provider against demand scenarios.
 
-The provider, described in a small YAML file, is placed into the simulated market as a real
+The provider, described in a small YAML file, takes its place in the simulated market as a real
 provider agent (it competes for spot demand, holds its block contract, pays its wage and
-overheads, sets its prices and staffing, and exits when its cash runs out), and the market is
-run under each named scenario for many seeds.
+overheads, sets its prices and staffing, and leaves the market when its cash falls below its
+tolerated overdraft or its losses persist), and the market is run under each named scenario
+for many seeds.
 
     python -m sim.stress provider=examples/home_care_agency.yaml \\
-        stress=fast_uptake,block_ends,wage_rise,demand_shock seeds=50
+        stress=fast_uptake,block_ends,wage_rise,demand_shock seeds=50 shock_week=26
+
+The shocks (``block_ends``, ``wage_rise``, ``demand_shock``) are the model's shocks at a stated
+week (``shocks.*``, ``sim/shocks.py``): the market and the provider run unshocked until the
+start of week ``shock_week``, then the shock hits and stays; ``fast_uptake`` is a policy,
+in force from week 1.  The provider's ``block_end_week`` is a week of the recorded run (its
+contract is renewed at the council's rate then, unless ``policy.renew_blocks=false``).
 
 Options (key=value): ``provider`` (YAML file, required), ``stress`` (comma-separated, default
 all; ``baseline`` and ``combined`` are always added), ``seeds`` (default 50), ``steps`` (weeks,
-default 156), ``out`` (folder; default ``outputs/stress/<provider>-<time>``), plus any model
+default 156), ``shock_week`` (the week the shocks hit, 1..steps, default 26: after the market
+has settled), ``out`` (folder; default ``outputs/stress/<provider>-<time>``), plus any model
 override (e.g. ``council.n_users=5000``).  Writes ``table.md``/``table.csv``, fan charts and a
 one-page ``summary.md`` for a board.
 """
@@ -113,17 +121,31 @@ def load_provider(path) -> ProviderSpec:
     return ProviderSpec(**raw)
 
 
+#: What each scenario is, in words (the shocks hit at the start of week ``shock_week``).
+DESCRIPTIONS = {
+    "baseline": "no shock",
+    "fast_uptake": "PB uptake much faster than planned: 60% within six months (a policy, from "
+                   "week 1)",
+    "block_ends": "every council ends all its block contracts, this provider's included; the "
+                  "council buys those hours at spot from then on",
+    "wage_rise": "the wage floor rises to 10% above the going wage (and above the provider's "
+                 "own); council fees frozen",
+    "demand_shock": "need 15% higher for everyone present and every entrant; councils' "
+                    "budgets and packages follow at each person's next review",
+    "combined": "all of the chosen scenarios together",
+}
+NEED_RISE = 0.15
+WAGE_RISE = 0.10
+
+
 def scenarios(spec: ProviderSpec, chosen: list[str]) -> dict[str, dict]:
-    """Each stress scenario as model overrides plus changes to the provider's own contract."""
+    """Each stress scenario as model overrides (``shocks.*`` hit at the shock week)."""
     all_ = {
-        # PB uptake much faster than planned: 60% within six months.
         "fast_uptake": {"overrides": {"policy.pb_target": 0.6, "policy.rollout_months": 6.0}},
-        # The council ends this provider's block contract after a quarter, and renews no blocks.
-        "block_ends": {"overrides": {"policy.renew_blocks": False}, "block_end_week": 13},
-        # Wage floor +10% over the going wage, fees frozen.
-        "wage_rise": {"overrides": {"market.wage_floor": "WAGE_PLUS_10", "council.fee_uplift": 0.0}},
-        # Everyone's need 15% higher.
-        "demand_shock": {"overrides": {"users.need_scale": "NEED_PLUS_15"}},
+        "block_ends": {"overrides": {"shocks.blocks_end": True}},
+        "wage_rise": {"overrides": {"shocks.wage_floor_rise": "WAGE_PLUS_10",
+                                    "council.fee_uplift": 0.0}},
+        "demand_shock": {"overrides": {"shocks.need_rise": NEED_RISE}},
     }
     unknown = [s for s in chosen if s not in all_]
     if unknown:
@@ -140,7 +162,38 @@ def scenarios(spec: ProviderSpec, chosen: list[str]) -> dict[str, dict]:
     return out
 
 
-def run_one(spec: ProviderSpec, scenario: dict, seed: int, steps: int, extra: dict) -> pd.DataFrame:
+def wage_floor_rise(spec: ProviderSpec, base) -> float:
+    """£/hour added to the wage floor in ``wage_rise``: the floor then stands ``WAGE_RISE``
+    above the going wage at a slack pool and above the provider's own wage."""
+    m = base.market
+    return round((1 + WAGE_RISE) * max(m.wage, m.wage_floor, spec.wage) - m.wage_floor, 4)
+
+
+def _watched():
+    from .agents import Provider
+
+    class Watched(Provider):
+        """The stressed provider's Mesa agent: as it leaves the market it notes its cash and
+        running costs (``left``), which its row keeps only until an entrant takes it."""
+
+        left: tuple[float, float] | None = None
+
+        def remove(self):
+            p = self.model.providers
+            self.left = (float(p.cash[self.row]), float(p.cum_cost[self.row]))
+            super().remove()
+
+    return Watched
+
+
+def _shocked(scenario: dict) -> bool:
+    """Whether a scenario holds a shock at the shock week (``shocks.*``)."""
+    return any(k.startswith("shocks.") for k in scenario["overrides"])
+
+
+def run_one(spec: ProviderSpec, scenario: dict, seed: int, steps: int, extra: dict,
+            shock_week: int = 26) -> pd.DataFrame:
+    """One future of the provider under one scenario: its week-by-week figures."""
     from .codes import PROVIDER_TYPES
     from .config import compose
     from .model import CareMarketModel
@@ -151,10 +204,10 @@ def run_one(spec: ProviderSpec, scenario: dict, seed: int, steps: int, extra: di
     ov = {}
     for k, v in scenario["overrides"].items():
         if v == "WAGE_PLUS_10":
-            v = round(1.1 * max(base.market.wage, base.market.wage_floor, spec.wage), 4)
-        elif v == "NEED_PLUS_15":
-            v = round(1.15 * base.users.need_scale, 4)
+            v = wage_floor_rise(spec, base)
         ov[k] = v
+    if _shocked(scenario):
+        ov["shocks.week"] = shock_week
     cfg = compose(*[f"{k}={v}" for k, v in {**extra, **ov}.items()], f"seed={seed}",
                   f"steps={steps}", "output.figures=false")
     if len(set(spec.councils)) < len(spec.councils):
@@ -178,26 +231,40 @@ def run_one(spec: ProviderSpec, scenario: dict, seed: int, steps: int, extra: di
         new = e.add(1)
         e.provider[new], e.council[new] = row, c
     home_edge = np.flatnonzero(e.active & (e.provider == row) & (e.council == home))[0]
+    _make_room(model, row, spec.staffed_hours,
+               spec.block_share * spec.staffed_hours if spec.block_price > 0 else 0.0)
     if spec.block_share > 0 and spec.block_price > 0:
         e.block_volume[home_edge] = spec.block_share * spec.staffed_hours
         e.block_price[home_edge] = spec.block_price
-        e.block_end[home_edge] = scenario.get("block_end_week", spec.block_end_week)
+        # A week of the recorded run (the model's clock counts the burn-in too).
+        e.block_end[home_edge] = model.t + spec.block_end_week
     uid = p.uid[row]
+    # Its Mesa agent notes the cash and running costs it leaves with (an entrant may take its
+    # row the same week).
+    model.provider_agents.pop(row).remove()
+    agent = model.provider_agents[row] = _watched()(model, row)
     rows = []
-    cash = float(p.cash[row])
+    cash, cum_cost = float(p.cash[row]), float(p.cum_cost[row])
+    m = cfg.market
     for t in range(1, steps + 1):
         model.step()
         alive = bool(p.active[row] and p.uid[row] == uid)
         if not alive:
-            # The week it left: its row is cleared on exit, so the cash shown is its cash at
-            # the end of the week before (already negative when it goes bust; in the exit week
-            # it fell below the tolerated overdraft, market.overdraft_weeks of costs).
+            # The week it left: the cash it left with, and why it left (below its tolerated
+            # overdraft, market.overdraft_weeks of the week's costs, or closing on sustained
+            # losses, market.exit_margin).
+            reason = "unknown"
+            if agent.left is not None:
+                cash, week_cost = agent.left[0], agent.left[1] - cum_cost
+                reason = "cash" if cash < -m.overdraft_weeks * week_cost else "losses"
             rows.append({"step": t, "alive": False, "revenue": 0.0, "utilisation": 0.0,
                          "margin": np.nan, "cash": cash, "block_revenue": 0.0, "cost": 0.0,
-                         "delivered": 0.0, "exit_step": t})
+                         "delivered": 0.0, "exit_step": t, "exit_reason": reason,
+                         "overdraft": np.nan})
             break
         rev, cost, cash = float(p.revenue[row]), float(p.cost[row]), float(p.cash[row])
-        rows.append({"step": t, "alive": True, "revenue": rev,
+        cum_cost = float(p.cum_cost[row])
+        rows.append({"step": t, "alive": True, "revenue": rev, "overdraft": m.overdraft_weeks * cost,
                      "utilisation": p.delivered[row] / max(p.capacity_cleared[row], 1e-9),
                      "margin": (rev - cost) / rev if rev > 0 else np.nan,
                      "cash": cash, "block_revenue": float(p.block_revenue[row]), "cost": cost,
@@ -207,20 +274,69 @@ def run_one(spec: ProviderSpec, scenario: dict, seed: int, steps: int, extra: di
     return df
 
 
-def _summarise(runs: dict[str, list[pd.DataFrame]], steps: int) -> pd.DataFrame:
+def _per_hour(frame: pd.DataFrame, col: str) -> float:
+    """Median over weeks of ``col`` per hour delivered (NaN if no week delivered any)."""
+    hours = frame["delivered"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.where(hours > 0, frame[col].to_numpy(float) / hours, np.nan)
+    return float(np.nanmedian(v)) if np.isfinite(v).any() else np.nan
+
+
+#: Largest share of its rivals' capacity the provider takes when it is placed in the market.
+ROOM_MAX = 0.5
+
+
+def _make_room(model, row: int, hours: float, block_hours: float) -> None:
+    """The provider takes its place in the market instead of adding to it: the market was sized
+    to the demand (plus the usual slack), so the other providers of its type based in its home
+    council give up as much staffed capacity, pro rata (their overheads, cash and recent sales
+    with it; at most ``ROOM_MAX`` of theirs), and their block contracts there as much volume,
+    so the council's contracted volume stays what it needs.  Without this the provider would
+    be surplus capacity from day one, and its result would follow from that glut rather than
+    from its own costs and contracts."""
+    p, e = model.providers, model.edges
+    home, ptype = p.home[row], p.ptype[row]
+    rivals = np.flatnonzero(p.active & (p.ptype == ptype) & (p.home == home))
+    rivals = rivals[rivals != row]
+    total = p.capacity[rivals].sum()
+    if total > 0:
+        keep = 1.0 - min(hours / total, ROOM_MAX)
+        for col in ("capacity", "overhead", "cash", "delivered_ema"):
+            getattr(p, col)[rivals] *= keep
+    mine = np.zeros(p.size, dtype=bool)
+    mine[rivals] = True
+    blocks = np.flatnonzero(e.active & (e.council == home) & (e.block_volume > 0)
+                            & mine[e.provider])
+    vol = e.block_volume[blocks].sum()
+    if vol > 0 and block_hours > 0:
+        e.block_volume[blocks] *= 1.0 - min(block_hours / vol, ROOM_MAX)
+
+
+def _summarise(runs: dict[str, list[pd.DataFrame]], steps: int,
+               shock_week: int | None = None) -> pd.DataFrame:
     """One row per scenario.  Cash at the end is the cash in the last week of the run, or, for a
-    seed in which the provider became insolvent, its cash at the end of its last week in
-    business (never £0)."""
+    seed in which the provider left the market, the cash it left with (never £0).  A provider
+    leaves when its cash falls below its tolerated overdraft (``market.overdraft_weeks`` of a
+    week's costs) or when its smoothed losses stay beyond ``market.exit_margin`` of its costs;
+    one that ends the run below £0 but within its overdraft is still trading (counted
+    ``in_overdraft_end``).  With ``shock_week``, the medians over the weeks from it on
+    (``*_after``) show what the shock did to the provider's sales."""
     rows = []
     for sc, dfs in runs.items():
         exits = np.array([d.loc[~d["alive"], "step"].min() if (~d["alive"]).any() else np.inf
                           for d in dfs])
+        reasons = [d.loc[~d["alive"], "exit_reason"].iloc[0]
+                   if (~d["alive"]).any() and "exit_reason" in d else "unknown" for d in dfs]
         live = pd.concat(dfs)
         live = live[live["alive"]]
         cash_end = np.array([d["cash"].iloc[-1] for d in dfs], float)
+        in_od = [bool(d["alive"].iloc[-1] and d["cash"].iloc[-1] < 0) for d in dfs]
+        limits = [d["overdraft"].iloc[-1] for d in dfs
+                  if d["alive"].iloc[-1] and "overdraft" in d]
         hours = live["delivered"].to_numpy(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             cost_per_hour = np.where(hours > 0, live["cost"].to_numpy(float) / hours, np.nan)
+        after = live[live["step"] >= shock_week] if shock_week else live.iloc[:0]
         row = {"scenario": sc, "seeds": len(dfs),
                "revenue_week_median": live["revenue"].median(),
                "utilisation_median": live["utilisation"].median(),
@@ -230,8 +346,15 @@ def _summarise(runs: dict[str, list[pd.DataFrame]], steps: int) -> pd.DataFrame:
                "cash_end_median": np.median(cash_end),
                "cash_end_p05": np.quantile(cash_end, 0.05),
                "insolvent_seeds": int(np.isfinite(exits).sum()),
+               "exits_on_losses": sum(r == "losses" for r in reasons),
                "weeks_to_insolvency_median": float(np.median(exits[np.isfinite(exits)]))
-               if np.isfinite(exits).any() else np.nan}
+               if np.isfinite(exits).any() else np.nan,
+               "in_overdraft_end": int(sum(in_od)),
+               "overdraft_limit_median": float(np.median(limits)) if limits else np.nan,
+               "revenue_per_hour_after": _per_hour(after, "revenue") if len(after) else np.nan,
+               "cost_per_hour_after": _per_hour(after, "cost") if len(after) else np.nan,
+               "delivered_after_median": float(after["delivered"].median())
+               if len(after) else np.nan}
         for years in HORIZONS:
             if years * WEEKS_PER_YEAR <= steps:
                 row[f"p_exit_{years}y"] = float((exits <= years * WEEKS_PER_YEAR).mean())
@@ -241,15 +364,23 @@ def _summarise(runs: dict[str, list[pd.DataFrame]], steps: int) -> pd.DataFrame:
 
 HORIZONS = (1, 2, 3)
 # table.md: column title and format of each table.csv column.
-COLUMNS = {"scenario": ("scenario", str), "seeds": ("seeds", "count"),
+COLUMNS = {"scenario": ("scenario", str), "shock_week": ("shock week (0: none)", "count"),
+           "seeds": ("seeds", "count"),
            "revenue_week_median": ("median weekly revenue", "money"),
            "utilisation_median": ("median utilisation", "share"),
            "margin_median": ("median margin", "share"),
            "cost_per_hour_median": ("median cost per hour delivered", "money"),
            "cash_end_median": ("cash at end or exit, median", "money"),
            "cash_end_p05": ("cash at end or exit, 5th pct", "money"),
-           "insolvent_seeds": ("insolvent seeds", "count"),
-           "weeks_to_insolvency_median": ("weeks to insolvency, median", "count"),
+           "insolvent_seeds": ("seeds it left the market", "count"),
+           "exits_on_losses": ("of which closed on sustained losses (not cash)", "count"),
+           "weeks_to_insolvency_median": ("week it left, median", "count"),
+           "in_overdraft_end": ("seeds still trading in overdraft at the end", "count"),
+           "overdraft_limit_median": ("tolerated overdraft at the end, median", "money"),
+           "revenue_per_hour_after": ("median revenue per hour from the shock week", "money"),
+           "cost_per_hour_after": ("median cost per hour from the shock week", "money"),
+           "delivered_after_median": ("median hours/week delivered from the shock week",
+                                      "count"),
            **{f"p_exit_{y}y": (f"chance of exit within {y} year{'s' if y > 1 else ''}", "share")
               for y in HORIZONS}}
 
@@ -262,7 +393,28 @@ def _cell(kind, x) -> str:
     return money(x) if kind == "money" else FORMATS[kind](x)
 
 
-def table_markdown(table: pd.DataFrame, steps: int) -> str:
+def shock_text(table: pd.DataFrame, steps: int, shock_week: int | None,
+               wage_rise: float | None = None) -> list[str]:
+    """What each scenario of ``table`` is, and the week the shocks hit, in words."""
+    scs = list(table["scenario"])
+    shocked = ([s for s, w in zip(scs, table["shock_week"], strict=True) if w > 0]
+               if "shock_week" in table else
+               [s for s in scs if s in ("block_ends", "wage_rise", "demand_shock", "combined")])
+    lines = []
+    if shock_week and shocked:
+        lines.append(f"The shocks ({', '.join(shocked)}) hit at the start of week {shock_week} of "
+                     f"{steps}: until then each of those futures is the baseline's future with "
+                     f"the same seed.")
+    for s in scs:
+        what = DESCRIPTIONS.get(s, "")
+        if s == "wage_rise" and wage_rise is not None:
+            what += f" (the floor +£{wage_rise:.2f}/hour)"
+        lines.append(f"- **{s}**: {what}.")
+    return lines
+
+
+def table_markdown(table: pd.DataFrame, steps: int, shock_week: int | None = None,
+                   wage_rise: float | None = None) -> str:
     """table.csv as a readable table: £, %, thousands separators; missing values as a dash."""
     from .report import MISSING
 
@@ -270,10 +422,16 @@ def table_markdown(table: pd.DataFrame, steps: int) -> str:
     lines = ["| " + " | ".join(COLUMNS[c][0] for c in cols) + " |", "|" + "---|" * len(cols)]
     for r in table.to_dict("records"):
         lines.append("| " + " | ".join(_cell(COLUMNS[c][1], r[c]) for c in cols) + " |")
-    notes = [f"Cash at end or exit: the cash in the last week of the run, or, for a seed in which "
-             f"the provider became insolvent, at the end of its last week in business. "
-             f"{MISSING}: no value (weeks to insolvency when no seed became insolvent; margin "
-             f"when the provider had no revenue)."]
+    notes = ["\n".join(shock_text(table, steps, shock_week, wage_rise)),
+             f"Cash at end or exit: the cash in the last week of the run, or, for a seed in which "
+             f"the provider left the market, the cash it left with. It leaves when its cash falls "
+             f"below its tolerated overdraft (market.overdraft_weeks of a week's costs) or when "
+             f"its smoothed losses stay beyond market.exit_margin of its costs (closed on "
+             f"sustained losses, whatever its cash); below £0 but within the overdraft it is "
+             f"still trading. "
+             f"{MISSING}: no value (the week it left when no seed left; margin "
+             f"when the provider had no revenue; figures from the shock week when it had left "
+             f"before it, or there is no shock)."]
     beyond = [y for y in HORIZONS if y * WEEKS_PER_YEAR > steps]
     if beyond:
         notes.append(f"Chance of exit within {', '.join(map(str, beyond))} year(s): not shown, "
@@ -281,7 +439,7 @@ def table_markdown(table: pd.DataFrame, steps: int) -> str:
     return "\n".join(lines) + "\n\n" + "\n\n".join(notes) + "\n"
 
 
-def _fans(runs, out: Path, steps: int):
+def _fans(runs, out: Path, steps: int, shock_week: int | None = None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -305,6 +463,11 @@ def _fans(runs, out: Path, steps: int):
             ax.plot(x, wide.median(axis=1), color=colour, label=sc)
         if col == "cash":
             ax.axhline(0, color="grey", lw=0.8)
+        if shock_week:
+            ax.axvline(shock_week, color="black", lw=0.8, ls="--")
+            ax.annotate(f"shocks (week {shock_week})", (shock_week, 1), xycoords=("data",
+                        "axes fraction"), xytext=(3, -12), textcoords="offset points",
+                        fontsize=8)
         ax.set_xlabel("week")
         ax.set_ylabel(label)
         money_axis(ax) if col != "utilisation" else plain_axis(ax)
@@ -323,7 +486,8 @@ def _pct(x) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{x:.0%}"
 
 
-def _board_summary(spec, table, steps, seeds) -> str:
+def _board_summary(spec, table, steps, seeds, shock_week: int | None = None,
+                   wage_rise: float | None = None) -> str:
     from .report import money, share
 
     t = table.set_index("scenario")
@@ -341,60 +505,134 @@ def _board_summary(spec, table, steps, seeds) -> str:
              f"{spec.type}, {spec.staffed_hours:g} staffed hours/week, wage £{spec.wage:.2f}/hour, "
              f"overheads £{spec.overheads:,.0f}/week, cash £{spec.cash_reserves:,.0f}; "
              f"{spec.block_share:.0%} of hours under a block contract at £{spec.block_price:.2f} "
-             f"(spot £{spec.spot_price:.2f}). {seeds} simulated futures per scenario, "
-             f"{steps} weeks each, in the simulated market of the default council.", "",
+             f"until week {spec.block_end_week} (spot £{spec.spot_price:.2f}). {seeds} simulated "
+             f"futures per scenario, {steps} weeks each, in the simulated market of the default "
+             f"council.", "", *shock_text(table, steps, shock_week, wage_rise), "",
              "| scenario | median weekly revenue | median margin | cash at end or exit* (median / "
-             f"5th pct) | insolvent | {exit_head} |", "|---|---|---|---|---|---|"]
+             f"5th pct) | left the market** | {exit_head} |", "|---|---|---|---|---|---|"]
     for sc, r in t.iterrows():
         p = " / ".join(_pct(r[f"p_exit_{y}y"]) for y in horizons) if horizons else \
             _pct(r["insolvent_seeds"] / r["seeds"])
         margin = share(r["margin_median"])
+        left = f"{int(r['insolvent_seeds'])} of {int(r['seeds'])}"
+        if r.get("exits_on_losses", 0) > 0:
+            left += f" ({int(r['exits_on_losses'])} on sustained losses)"
         lines.append(f"| {sc} | {money(r['revenue_week_median'])} | {margin} | "
                      f"{money(r['cash_end_median'])} / {money(r['cash_end_p05'])} | "
-                     f"{int(r['insolvent_seeds'])} of {int(r['seeds'])} | {p} |")
-    lines += ["", "\\* For a future in which the provider became insolvent: its cash at the end of "
-              "its last week in business (the next week it fell below its tolerated overdraft "
-              "and left), not £0."]
+                     f"{left} | {p} |")
+    lines += ["", "\\* For a future in which the provider left the market: the cash it left with, "
+              "not £0.", "",
+              "\\*\\* It leaves when its cash falls below its tolerated overdraft "
+              "(market.overdraft_weeks of a week's costs), or, whatever its cash, when its "
+              "smoothed losses stay beyond market.exit_margin of its costs (closing beats "
+              "carrying on)."]
     if beyond:
         said = ", ".join(map(str, beyond[:-1])) + (" and " if beyond[:-1] else "") + str(beyond[-1])
         lines += ["", "Chance of exit within " + said +
                   f" year{'s' if beyond != [1] else ''}: n/a (run is {steps} weeks)."]
-    base = t.loc["baseline"] if "baseline" in t.index else None
     for sc, r in t.iterrows():
-        if base is None or sc == "baseline" or not r["cash_end_median"] > base["cash_end_median"]:
+        k = int(r.get("in_overdraft_end", 0) or 0)
+        if k:
+            lines += ["", f"In overdraft: under **{sc}** the provider ends the run below £0 but "
+                      f"within its tolerated overdraft (median {money(r['overdraft_limit_median'])}"
+                      f") in {k} of {int(r['seeds'])} futures: still trading at the end, so not "
+                      f"counted as an exit; it leaves if its losses go on."]
+    base = t.loc["baseline"] if "baseline" in t.index else None
+    # More cash than the baseline by more than 2% of its cash (or of its starting reserves):
+    # a difference a board would notice, not a rounding of the same future.
+    tol = 0.0 if base is None else 0.02 * max(abs(base["cash_end_median"]),
+                                              abs(spec.cash_reserves), 1.0)
+    for sc, r in t.iterrows():
+        if base is None or sc == "baseline" or \
+                not r["cash_end_median"] > base["cash_end_median"] + tol:
             continue
-        if sc == "block_ends":
-            lines += ["", _block_ends_note(spec, base, r)]
-        else:
-            lines += ["", f"Note: **{sc}** ends with more cash than the baseline "
-                      f"({money(r['cash_end_median'])} against {money(base['cash_end_median'])})."]
+        lines += ["", _more_cash_note(spec, sc, base, r, shock_week)]
     lines += ["", f"Most dangerous scenario: **{worst}**.", "",
               "![revenue](fan_revenue.png)", "", "![cash](fan_cash.png)", "",
               "Method: the provider is an agent in the simulated market; scenarios are defined in "
-              "`sim/stress.py`. Figures are model results, not forecasts.", ""]
+              "`sim/stress.py`, the shocks in `sim/shocks.py`. Figures are model results, not "
+              "forecasts.", ""]
     return "\n".join(lines)
 
 
-def _block_ends_note(spec, base, r) -> str:
-    """Why losing the block contract can leave the provider with more cash, with its numbers."""
+def _more_cash_note(spec, sc, base, r, shock_week) -> str:
+    """Why a scenario ends with more cash than the baseline, from the provider's own figures:
+    how often it left the market, what it was paid per hour, how many hours it sold and what
+    an hour cost it, from the shock week on, against the baseline.  Every claim is a
+    comparison of those numbers, so the text cannot say what they do not show."""
+    from .report import count, money
+
+    head = (f"Note: **{sc}** ends with more cash than the baseline "
+            f"({money(r['cash_end_median'])} against {money(base['cash_end_median'])}).")
+    facts = []
+    n = int(r["seeds"])
+    if r["insolvent_seeds"] > base["insolvent_seeds"]:
+        facts.append(f"It is not better off: it left the market in more futures "
+                     f"({int(r['insolvent_seeds'])} of {n}, against "
+                     f"{int(base['insolvent_seeds'])} in the baseline), and the cash compared "
+                     f"for those is what it left with.")
+    elif base["insolvent_seeds"] > r["insolvent_seeds"]:
+        facts.append(f"In the baseline it left the market in {int(base['insolvent_seeds'])} of "
+                     f"{n} futures (median week {count(base['weeks_to_insolvency_median'])}), "
+                     f"here in {int(r['insolvent_seeds'])}, so the baseline's cash stops when it "
+                     f"left.")
+    paid, cost = r.get("revenue_per_hour_after", np.nan), r.get("cost_per_hour_after", np.nan)
+    if shock_week and np.isfinite(paid):
+        had = np.isfinite(base.get("revenue_per_hour_after", np.nan))
+        b = (lambda key, f: f" (baseline {f(base[key])})") if had else (lambda key, f: "")
+        facts.append(f"From week {shock_week} it was paid a median {money(paid)} per hour "
+                     f"delivered{b('revenue_per_hour_after', money)}, sold a median "
+                     f"{count(r['delivered_after_median'])} hours/week"
+                     f"{b('delivered_after_median', count)} and an hour cost it "
+                     f"{money(cost)}{b('cost_per_hour_after', money)}"
+                     + ("." if had else "; in the baseline it had left the market by then."))
+        if had and np.isfinite(cost):
+            m_r, m_b = paid - cost, base["revenue_per_hour_after"] - base["cost_per_hour_after"]
+            h_r, h_b = r["delivered_after_median"], base["delivered_after_median"]
+            facts.append(f"So each hour left it {money(m_r)} (baseline {money(m_b)}) on "
+                         f"{'more' if h_r > h_b else 'fewer' if h_r < h_b else 'as many'} "
+                         f"hours: its cash follows from its price, its costs and the hours it "
+                         f"sold.")
+    if sc == "block_ends":
+        facts.append(_block_ends_why(spec, base, r))
+    if not facts and r["insolvent_seeds"] and base["insolvent_seeds"]:
+        facts.append(f"It left the market in both (median week "
+                     f"{count(r['weeks_to_insolvency_median'])} here, "
+                     f"{count(base['weeks_to_insolvency_median'])} in the baseline): the "
+                     f"difference is what its last weeks of trading added, not a better future.")
+    return " ".join([head, *[f for f in facts if f]])
+
+
+def _block_ends_why(spec, base, r) -> str:
+    """What ending every council's block contracts did to this provider, in the model's terms
+    and its own numbers."""
     from .report import money
 
-    cost = base["cost_per_hour_median"]
-    below = np.isfinite(cost) and spec.block_price < cost
-    why = (f"its block price (£{spec.block_price:.2f}/hour) is below its own cost per hour "
-           f"delivered in the baseline (median £{cost:.2f}, wages and overheads)"
-           if below else f"its block price (£{spec.block_price:.2f}/hour) is below its spot "
-           f"price (£{spec.spot_price:.2f}/hour)")
-    return (f"Note: **block_ends** ends with more cash than the baseline "
-            f"({money(r['cash_end_median'])} against {money(base['cash_end_median'])}) because "
-            f"{why}. In the model the council's need for care does not go away when blocks end: "
-            f"the hours are bought at spot prices instead (in this scenario the council renews "
-            f"no block contracts with anyone), and the provider staffs to what it sells rather "
-            f"than to a guaranteed volume at a loss-making price. A block contract is a risk "
-            f"only when spot demand would not fill the hours; here it does.")
+    paid, cost = r.get("revenue_per_hour_after", np.nan), r.get("cost_per_hour_after", np.nan)
+    if not (spec.block_share > 0 and spec.block_price > 0):
+        return ("It holds no block contract: ending the councils' blocks changed its market (the "
+                "councils' hours are bought at spot, from every provider), not its contract.")
+    block, base_cost = spec.block_price, base["cost_per_hour_median"]
+    said = ""
+    if np.isfinite(base_cost):
+        said = (f"Its block price (£{block:.2f}/hour) is "
+                f"{'below' if block < base_cost else 'not below'} its own cost per hour "
+                f"delivered in the baseline (median {money(base_cost)}). ")
+    if np.isfinite(paid) and np.isfinite(cost):
+        said += ("When the blocks end the council still buys the care, at spot: at providers' "
+                 "list prices (which carried what the council's rates left unpaid). ")
+        if paid > cost:
+            said += (f"The hours it sold paid {money(paid)} against £{block:.2f} under the block "
+                     f"and {money(cost)} they cost it: in this market spot demand filled its "
+                     f"hours at prices above cost, so the guaranteed block was the worse deal.")
+        else:
+            said += (f"The hours it sold paid {money(paid)}, less than the {money(cost)} they "
+                     f"cost it: spot demand did not fill its hours at prices above cost.")
+    return said
 
 
-STRESS_OPTIONS = ("provider", "stress", "seeds", "steps", "out")
+STRESS_OPTIONS = ("provider", "stress", "seeds", "steps", "shock_week", "out")
+SHOCK_WEEK = 26     # default: half a year, after the market and the provider have settled
 SET_BY_STRESS = {"seed": "seeds", "output.figures": None}
 
 
@@ -434,7 +672,24 @@ def parse_args(argv):
         raise UsageError("provider=FILE is required (see --help)")
     opts["seeds"] = _positive_int("seeds", opts["seeds"])
     opts["steps"] = _positive_int("steps", opts["steps"])
+    opts["shock_week"] = _shock_week(opts.get("shock_week"), opts["steps"])
     return opts, extra
+
+
+def _shock_week(value: str | None, steps: int) -> int:
+    """The week the shocks hit: a whole number in 1..steps (default ``SHOCK_WEEK``)."""
+    given = value is not None
+    try:
+        week = int(value) if given else SHOCK_WEEK
+    except ValueError:
+        raise UsageError(f"shock_week={value!r} must be a whole number in 1..{steps} (the week "
+                         f"of the run the shocks hit)") from None
+    if not 1 <= week <= steps:
+        what = f"shock_week={week}" + ("" if given else " (the default)")
+        raise UsageError(f"{what} is out of range; allowed [1, {steps}] (a week of the "
+                         f"{steps}-week run; the market should settle first: set shock_week= or "
+                         f"steps=)")
+    return week
 
 
 def _check_overrides(extra: dict, steps: int):
@@ -483,12 +738,17 @@ def main(argv=None):
         print(f"error: {out} already holds a finished stress test; choose another out=",
               file=sys.stderr)
         return 3
+    shock_week = opts["shock_week"]
+    from .config import compose
+
+    rise = wage_floor_rise(spec, compose(*[f"{k}={v}" for k, v in extra.items()])) \
+        if "wage_rise" in scs else None
     jobs = [(sc, s) for sc in scs for s in range(seeds)]
     try:
         from tqdm import tqdm
 
         gen = Parallel(n_jobs=-1, return_as="generator")(
-            delayed(run_one)(spec, scs[sc], s, steps, extra) for sc, s in jobs)
+            delayed(run_one)(spec, scs[sc], s, steps, extra, shock_week) for sc, s in jobs)
         results = list(tqdm(gen, total=len(jobs), desc="stress", unit="run"))
     except ProviderFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -497,12 +757,15 @@ def main(argv=None):
     for (sc, _), df in zip(jobs, results, strict=True):
         runs[sc].append(df)
     out.mkdir(parents=True, exist_ok=True)
-    table = _summarise(runs, steps)
+    table = _summarise(runs, steps, shock_week)
+    table.insert(1, "shock_week", [shock_week if _shocked(scs[sc]) else 0
+                                   for sc in table["scenario"]])
     atomic_write(out / "table.csv", lambda p: table.to_csv(p, index=False))
-    atomic_write(out / "table.md", lambda p: p.write_text(table_markdown(table, steps)))
-    _fans(runs, out, steps)
-    atomic_write(out / "summary.md", lambda p: p.write_text(_board_summary(spec, table, steps,
-                                                                           seeds)))
+    atomic_write(out / "table.md", lambda p: p.write_text(table_markdown(table, steps, shock_week,
+                                                                         rise)))
+    _fans(runs, out, steps, shock_week)
+    atomic_write(out / "summary.md", lambda p: p.write_text(_board_summary(
+        spec, table, steps, seeds, shock_week, rise)))
     print(table.to_string(index=False))
     print(f"written to {out}")
     return 0

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .codes import N_TYPES
+
 
 @dataclass(frozen=True)
 class Column:
@@ -63,18 +65,18 @@ class Week:
     clearing: Any = None                      # market.Clearing of this week
     sales: Any = None                         # market.Sales: per provider units, £, block £
     census: dict[str, np.ndarray] | None = None   # per (council, route) sums (outcomes phase)
-    entries: np.ndarray | None = None         # providers entering, per council
-    exits: np.ndarray | None = None           # providers leaving, per council
-    day_closures: np.ndarray | None = None    # day centres among them, per council
+    entries: np.ndarray | None = None         # providers entering, per council x type
+    exits: np.ndarray | None = None           # providers leaving, per council x type
     displaced: np.ndarray | None = None       # people re-placed after an exit or hand-back
     offers: np.ndarray | None = None          # PB offers made, per council (rollout, review)
     acceptances: np.ndarray | None = None     # offers accepted, per council
     unplaced: np.ndarray | None = None        # people seeking a care-home bed who found none
 
     def __post_init__(self):
-        for name in ("entries", "exits", "day_closures", "displaced", "offers", "acceptances",
-                     "unplaced"):
+        for name in ("displaced", "offers", "acceptances", "unplaced"):
             setattr(self, name, np.zeros(self.n_councils, dtype=np.int64))
+        for name in ("entries", "exits"):
+            setattr(self, name, np.zeros((self.n_councils, N_TYPES), dtype=np.int64))
 
     def put(self, name: str, values) -> None:
         """Fill a declared column (one value per council)."""

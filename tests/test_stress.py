@@ -48,9 +48,13 @@ def test_stress_run_writes_table_figures_and_board_summary(tmp_path):
     assert table["p_exit_1y"].between(0, 1).all() and (table["revenue_week_median"] > 0).all()
     for name in ("fan_revenue.png", "fan_cash.png", "fan_utilisation.png", "summary.md"):
         assert (out / name).exists()
+    # The shocks hit at a stated week (the default, 26), and the outputs say so.
+    assert list(table["shock_week"]) == [0, 0, 26, 26, 26, 26]
+    for name in ("summary.md", "table.md"):
+        assert "hit at the start of week 26 of 53" in (out / name).read_text()
     # A finished stress test is never overwritten.
     assert main([f"provider={ROOT / 'examples/home_care_agency.yaml'}", "seeds=1", "steps=5",
-                 f"out={out}"]) == 3
+                 "shock_week=3", f"out={out}"]) == 3
 
 
 # ---------------------------------------------------------------- nothing silently wrong
@@ -96,6 +100,10 @@ def test_malformed_yaml_names_file_and_line(tmp_path, capsys):
     (["policy.pb_targt=0.3"], "did you mean 'policy.pb_target'?"),
     (["policy.pb_target=2"], "policy.pb_target=2.0 is out of range"),
     (["oops"], "expected key=value"),
+    (["shock_week=0"], "shock_week=0 is out of range; allowed [1, 156]"),
+    (["steps=20"], "shock_week=26 (the default) is out of range; allowed [1, 20]"),
+    (["shock_week=soon"], "shock_week='soon' must be a whole number in 1..156"),
+    (["shock_wek=3"], "unknown option 'shock_wek' (did you mean 'shock_week'?)"),
 ])
 def test_bad_command_line_is_one_line_and_writes_nothing(tmp_path, capsys, args, expect):
     out = tmp_path / "out"
@@ -171,3 +179,84 @@ def test_stress_run_outputs_are_readable(tmp_path):
         text = (out / name).read_text()
         assert "nan" not in text.lower() and "e+" not in text, name
     assert "n/a (run is 30 weeks)" in (out / "summary.md").read_text()
+
+
+# ---------------------------------------------------------------- shocks in time
+def _future(scenario, steps=12, shock_week=6, spec=None, **extra):
+    from sim.stress import run_one, scenarios
+
+    spec = spec or load_provider(AGENCY)
+    sc = scenarios(spec, ["block_ends", "wage_rise", "demand_shock"])[scenario]
+    return run_one(spec, sc, 0, steps, {"council.n_users": 2000, **extra}, shock_week)
+
+
+@pytest.mark.parametrize("scenario", ["block_ends", "wage_rise", "demand_shock", "combined"])
+def test_a_shock_hits_mid_run_the_future_before_it_is_the_baselines(scenario):
+    base, shocked = _future("baseline"), _future(scenario)
+    before = base["step"] < 6
+    pd.testing.assert_frame_equal(shocked[before], base[before], check_exact=True)
+    assert not shocked[~before].equals(base[~before])
+    if scenario in ("block_ends", "combined"):
+        assert (shocked.loc[~before, "block_revenue"] == 0).all()
+        assert (base.loc[~before, "block_revenue"] > 0).all()
+    if scenario == "wage_rise":     # the wage floor rise raises its costs from the shock week
+        assert (shocked.loc[~before, "cost"] > base.loc[~before, "cost"]).all()
+
+
+def test_the_providers_block_ends_in_the_stated_week_of_the_recorded_run(tmp_path):
+    f = _agency_with(tmp_path, lambda t: t.replace("block_end_week: 78", "block_end_week: 4"))
+    run = _future("baseline", steps=6, spec=load_provider(f), **{"policy.renew_blocks": False})
+    block = run.set_index("step")["block_revenue"]
+    assert (block.loc[1:3] > 0).all() and (block.loc[4:] == 0).all()
+
+
+def test_an_exit_reports_the_cash_it_left_with_and_why(tmp_path):
+    from sim.stress import _summarise
+
+    f = _agency_with(tmp_path, lambda t: t.replace("cash_reserves: 80000",
+                                                   "cash_reserves: -500000"))
+    run = _future("baseline", steps=3, spec=load_provider(f))
+    assert list(run["alive"]) == [False] and run["exit_reason"].iloc[0] == "cash"
+    # Its cash after the week it left (that week's trading booked), not the week before's.
+    assert run["cash"].iloc[0] != -500000 and abs(run["cash"].iloc[0] + 500000) < 50000
+    row = _summarise({"baseline": [run]}, 3).iloc[0]
+    assert row["insolvent_seeds"] == 1 and row["exits_on_losses"] == 0
+
+
+def test_a_provider_in_overdraft_at_the_end_is_said_to_be_still_trading():
+    import numpy as np
+
+    from sim.stress import _board_summary, _summarise
+    runs = {"baseline": [_run(s, np.linspace(80000, -20000, 60)) for s in range(3)]}
+    for d in runs["baseline"]:
+        d["overdraft"] = 4 * 29400.0
+    table = _summarise(runs, 60)
+    assert table.loc[0, "in_overdraft_end"] == 3 and table.loc[0, "insolvent_seeds"] == 0
+    md = _board_summary(load_provider(AGENCY), table, 60, 3)
+    assert "below £0 but within its tolerated overdraft (median £118,000) in 3 of 3" in md
+
+
+def test_more_cash_with_more_exits_is_not_called_better_off():
+    import numpy as np
+
+    from sim.stress import _board_summary, _summarise
+    runs = {"baseline": [_run(s, np.linspace(80000, 20000, 60), exit_at=50 if s else None)
+                         for s in range(3)],
+            "block_ends": [_run(s, np.linspace(80000, 40000, 60), exit_at=40) for s in range(3)]}
+    table = _summarise(runs, 60)
+    md = _board_summary(load_provider(AGENCY), table, 60, 3)
+    assert "block_ends** ends with more cash than the baseline" in md
+    assert "It is not better off: it left the market in more futures (3 of 3, against 2" in md
+    assert "in this market spot demand filled" not in md
+
+
+def test_block_ends_note_of_a_provider_without_a_block_does_not_blame_its_block(tmp_path):
+    import numpy as np
+
+    from sim.stress import _board_summary, _summarise
+    spec = load_provider(ROOT / "examples/pa_cooperative.yaml")
+    runs = {"baseline": [_run(s, np.linspace(8000, 9000, 60)) for s in range(3)],
+            "block_ends": [_run(s, np.linspace(8000, 12000, 60)) for s in range(3)]}
+    md = _board_summary(spec, _summarise(runs, 60, shock_week=20), 60, 3, 20)
+    assert "It holds no block contract" in md and "block price" not in md
+    assert "From week 20 it was paid a median £15.00 per hour delivered (baseline £15.00)" in md
