@@ -153,12 +153,14 @@ ACCOUNTS = Phase(
                "block contracts"),
         Column("spend_direct_payment", _MONEY, "direct payments paid out, net of clawback"),
         Column("spend_managed_pb", _MONEY, "care bought for managed PBs"),
-        Column("spend_residential", _MONEY, "care-home fees of council-funded residents"),
+        Column("spend_residential", _MONEY, "care-home fees of council-funded residents, net of "
+               "their contributions (income and tariff income)"),
         Column("spend_planning", _MONEY, "support planners' pay"),
         Column("spend_brokerage", _MONEY, "brokers' and advocates' pay"),
         Column("clawback", _MONEY, "unspent direct payments recovered"),
         Column("spend_total", _MONEY, "council net spend (all of the above, net of clawback)"),
-        Column("spend_self_funders", _MONEY, "what self-funders paid for their care"),
+        Column("spend_self_funders", _MONEY, "what people paid for their own care: self-funders "
+               "at home and in care homes, and council-funded residents' contributions"),
         Column("family_pay", _MONEY, "paid to family carers from direct payments"),
         Column("cost_pb_per_user_week", _MONEY, "PB spend per PB holder", scale=False),
         Column("cost_traditional_per_user_week", _MONEY,

@@ -15,8 +15,13 @@ WEEKS_PER_YEAR = 52.0
 HOURS_PER_WEEK = 168.0
 
 # ---------------------------------------------------------------- funding routes of a person
-TRAD, DP, MPB, SELF, RES, GONE = 0, 1, 2, 3, 4, 5
-ROUTES = ("traditional", "direct_payment", "managed_pb", "self_funder", "residential", "gone")
+# A care-home resident is council-funded (RES: the council pays its rate, the resident
+# contributes income and tariff income) or self-funding (RES_SELF: pays the home's list price
+# from income and capital until the means test's upper capital limit, then RES).  Routes below
+# RES live in the community; GONE marks an unused row.
+TRAD, DP, MPB, SELF, RES, RES_SELF, GONE = 0, 1, 2, 3, 4, 5, 6
+ROUTES = ("traditional", "direct_payment", "managed_pb", "self_funder", "residential",
+          "residential_self_funder", "gone")
 N_ROUTES = len(ROUTES)
 
 # ---------------------------------------------------------------- support options of a mix
@@ -50,6 +55,11 @@ def holds_pb(route):
 def council_funded(route):
     """Council-funded and living in the community (traditional package or a PB)."""
     return (route == TRAD) | (route == DP) | (route == MPB)
+
+
+def in_care_home(route):
+    """Lives in a care home, council-funded or self-funding."""
+    return (route == RES) | (route == RES_SELF)
 
 
 def buyer(route):

@@ -39,6 +39,8 @@ SFC_2007 = ("Skills for Care, adult social care workforce report (2007), as repo
 SFC_2013 = ("Skills for Care (NMDS-SC): turnover of directly employed staff 23.1% in 2012/13, as "
             "cited in the Health Foundation blog 'Valuing the social care workforce' "
             "(docs/evidence-market.md)")
+CRAG_2010 = ("Department of Health, Charging for Residential Accommodation Guide (CRAG), capital "
+             "limits 2010-11 (unchanged from April 2010 to 2015)")
 #: FACS eligibility bands, lowest first.
 BANDS = ("low", "moderate", "substantial", "critical")
 
@@ -97,7 +99,8 @@ class UsersConfig:
     groups: UserGroups = field(default_factory=UserGroups)
     need_scale: float = P(1.0, "multiplier on every group's mean need", ASSUMPTION, 0.1, 10)
     self_funder_ratio: float = P(0.3, "self-funders per council-funded community user", ASSUMPTION, 0, 5)
-    residential_share: float = P(0.25, "share of council-funded users in residential care at start",
+    residential_share: float = P(0.25, "care-home residents at start (council-funded and "
+                                 "self-funding, the stationary mix) / council-funded users",
                                  NHSIC_2010, 0, 0.9)
     residential_need_threshold: float = P(30.0, "hours/week of total need", ASSUMPTION, 0, 168)
     care_home_seek_rate: float = P(0.5, "per year: chance a person above the residential need "
@@ -117,6 +120,15 @@ class UsersConfig:
     pc_share_max: float = P(0.95, "highest personal-care share of need", ASSUMPTION, 0, 1)
     residential_exit_mult: float = P(2.0, "exit hazard in a care home / the group's hazard at home",
                                      ASSUMPTION, 0, 20)
+    care_home_income: float = P(110.0, "£/week of a care-home resident's income counted toward "
+                                "the fee (state pension with pension credit, about £132, less "
+                                "the personal expenses allowance, £22.30, in 2010-11)",
+                                ASSUMPTION, 0, 10_000)
+    capital_median: float = P(150_000.0, "£: median capital counted by the means test of a "
+                              "self-funder moving into a care home (the home they leave, and "
+                              "savings; lognormal)", ASSUMPTION, 1, 1e9)
+    capital_sigma: float = P(0.7, "sd of log capital of a self-funder moving into a care home",
+                             ASSUMPTION, 0, 5)
 
 
 @dataclass
@@ -161,6 +173,12 @@ class CouncilConfig:
                               ASSUMPTION, 0.05, 1)
     block_guarantee: float = P(0.9, "share of contracted volume paid even if unused", ASSUMPTION, 0, 1)
     block_duration_weeks: int = P(104, "weeks a block contract runs before renewal", ASSUMPTION, 1, 1040)
+    capital_upper: float = P(23_250.0, "£: upper capital limit; a care-home resident with more "
+                             "pays the home's full fee (and is a self-funder)", CRAG_2010, 0, 1e9)
+    capital_lower: float = P(14_250.0, "£: lower capital limit; capital below it is "
+                             "disregarded", CRAG_2010, 0, 1e9)
+    tariff_step: float = P(250.0, "£ of capital between the limits counted as £1/week of "
+                           "(tariff) income, each part step too", CRAG_2010, 1, 1e9)
     fee_uplift: float = P(0.0, "annual increase of block fees (0: money in constant 2010 "
                           "prices; a nominal uplift is a scenario)", ASSUMPTION, -0.5, 1)
     underspend_band: float = P(0.95, "a year's spend / budget below which eligibility relaxes",
@@ -431,6 +449,10 @@ class MarketConfig:
     entry_margin: float = P(0.05, "market margin above which providers enter", ASSUMPTION, -1, 1)
     entry_rate: float = P(0.05, "entrants per week per typical provider's worth of excess demand",
                           ASSUMPTION, 0, 100)
+    home_entry_rate: float = P(0.05, "care homes entering per week per typical home's worth of "
+                               "beds short (residents above the usual occupancy, while people "
+                               "seeking a place find none)",
+                               ASSUMPTION, 0, 100)
     pa_entry_rate: float = P(0.5, "new personal assistants per week per PA's worth of excess "
                              "demand (individuals respond faster than firms)", ASSUMPTION, 0, 100)
     pa_hours: float = P(25.0, "hours/week one personal assistant offers", ASSUMPTION, 1, 80)
@@ -677,7 +699,8 @@ def validate(cfg: SimConfig, check_memory: bool = True) -> SimConfig:
         errors.append(f"council.eligibility_band_max={cc.eligibility_band_max!r} is below "
                       f"council.eligibility_band={cc.eligibility_band!r}")
     for lo_key, hi_key in (("users.pc_share_min", "users.pc_share_max"),
-                           ("market.entrant_size_min", "market.entrant_size_max")):
+                           ("market.entrant_size_min", "market.entrant_size_max"),
+                           ("council.capital_lower", "council.capital_upper")):
         lo, hi = (_get(cfg, k) for k in (lo_key, hi_key))
         if lo > hi:
             errors.append(f"{lo_key}={lo} is above {hi_key}={hi}; the minimum must not exceed "

@@ -82,9 +82,10 @@ def staff_units(mix, ag_factor, pa_factor, threshold):
 @kernel
 def demand_and_transfers(mix, route, council, budget, dp_balance, main_provider, n_c, n_p,
                          ag_factor, pa_factor, threshold):
-    """Market demand per (council, buyer (see ``_buyer``), option) in billable units; residents
-    per council and per care home; and the week's direct-payment transfers (added to balances,
-    summed by council)."""
+    """Market demand per (council, buyer (see ``_buyer``), option) in billable units;
+    council-funded residents per council and per care home (self-funding residents are
+    counted by ``market.charge_residents``, which reads them anyway); and the week's
+    direct-payment transfers (added to balances, summed by council)."""
     demand = np.zeros((n_c, N_BUYERS, N_MARKET_OPTIONS))
     residents = np.zeros(n_c)
     occupied = np.zeros(n_p)
@@ -262,7 +263,7 @@ def exits_and_need(route, group, total_need, informal, need, exit_clock, hazard,
     for i in range(route.size):
         r = route[i]
         live = r < GONE
-        h = hazard[i] + exit_rate[group[i]] * (residential_mult if r == RES else 1.0)
+        h = hazard[i] + exit_rate[group[i]] * (residential_mult if r >= RES else 1.0)  # GONE: unused
         hazard[i] = h if live else hazard[i]
         leave = live & (h >= exit_clock[i])
         shock = live & (shock_step[i] <= t)
@@ -363,7 +364,7 @@ def residents_per_home(route, main_provider, n_providers):
     """Occupied beds per care home."""
     occ = np.zeros(n_providers)
     for i in range(route.size):
-        if route[i] == RES and main_provider[i] >= 0:
+        if route[i] >= RES and main_provider[i] >= 0:    # GONE rows have none
             occ[main_provider[i]] += 1.0
     return occ
 
@@ -688,7 +689,7 @@ def compose_mix(rows, route, assessed, pc_share, plan_quality, brokered, council
             c_trad_own[row] = _mix_cost(trad, prices, agency_factor, pa_factor, threshold)
             c_wanted[row] = wanted
             c_bought[row] = wanted * scale
-        elif r != RES:
+        elif r < RES:
             for o in range(N_OPTIONS):
                 out[o] = trad[o]
         for o in range(N_OPTIONS):

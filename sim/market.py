@@ -35,10 +35,14 @@ from .codes import (
     N_MARKET_OPTIONS,
     N_TYPES,
     PA,
+    RES,
+    RES_SELF,
     RESIDENTIAL,
     SELF,
 )
-from .week import Column, Phase, Week
+from .week import Column, Phase, Week, rate
+
+SHARE = "share (0-1)"
 
 ROUNDS = 4
 
@@ -207,21 +211,16 @@ def purchase(model, week: Week):
     revenue = block_rev + np.bincount(prov, cl.edge_spot_pay, p.capacity.size)
     e.revenue[:] = 0.0
     e.revenue[ed] = cl.edge_block_pay + cl.edge_spot_pay
-    p.occupied[:] = occ
-    fees = occ * p.price
-    revenue += fees
-    block_rev += fees
-    delivered += occ
-    block_units += occ
-    live = np.flatnonzero(p.active)
-    ledger.spend_residential += np.bincount(p.home[live], fees[live], n_c)
+    fees = care_homes(model, week, occ, revenue, block_rev, delivered, block_units)
     res_edges = np.flatnonzero(e.active & (p.ptype[e.provider] == RESIDENTIAL))
     e.revenue[res_edges] = fees[e.provider[res_edges]]
     ledger.provider_revenue += np.bincount(np.r_[e.council[ed], e.council[res_edges]],
                                            np.r_[cl.edge_block_pay + cl.edge_spot_pay,
                                                  fees[e.provider[res_edges]]], n_c)
-    model.spot_price_ct = np.where(np.isnan(cl.spot_price), model.spot_price_ct.ravel(),
-                                   cl.spot_price).reshape(n_c, N_TYPES)
+    # (A care home's "spot" price is its council's mean list price, set by ``care_homes``.)
+    model.spot_price_ct[:, :N_MARKET_OPTIONS] = np.where(
+        np.isnan(cl.spot_price), model.spot_price_ct.ravel(),
+        cl.spot_price).reshape(n_c, N_TYPES)[:, :N_MARKET_OPTIONS]
     week.clearing = cl
     week.sales = Sales(delivered=delivered, revenue=revenue, block=block_rev,
                        block_units=block_units)
@@ -237,6 +236,97 @@ def purchase(model, week: Week):
     for o, name in ((AGENCY, "agency"), (DAY, "day")):
         week.put(f"price_council_{name}", council_paid[:, o])
         week.put(f"self_funder_premium_{name}", premium[:, o])
+
+
+def care_homes(model, week: Week, occ, revenue, block_rev, delivered, block_units):
+    """Care homes' week: the council pays its rate for its residents (``occ`` per provider
+    row), self-funding residents pay the home's list price (never below that rate:
+    ``providers.finances``); the means test runs their capital down and collects
+    council-funded residents' contributions (``charge_residents``).  Adds the homes' sales to
+    the per-provider arrays, books the money, sets the beds asked of each home and its
+    council's mean list price (``spot_price_ct``), fills the care-home columns; returns each
+    provider row's fees (£)."""
+    p, C, ledger, n_c = model.providers, model.council, week.ledger, model.council.n
+    homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
+    h = p.home[homes]
+    cap, price, oc = p.capacity[homes], p.price[homes], occ[homes]
+    rate_h = C.block_price[h, RESIDENTIAL]
+    occ_self, contributions, spend_downs = charge_residents(model, homes, rate_h, oc)
+    os_ = occ_self[homes]
+    paid_c, paid_s = oc * rate_h, os_ * price
+    # Per council, in one pass: beds, residents by payer, fees by payer, list price x beds.
+    k = 6
+    beds, n_c_res, n_s_res, fee_c, fee_s, listed = np.bincount(
+        (h + n_c * np.arange(k)[:, None]).ravel(),
+        np.concatenate([cap, oc, os_, paid_c, paid_s, price * cap]), k * n_c).reshape(k, n_c)
+    fees = np.zeros(p.capacity.size)
+    fees[homes] = paid_c + paid_s
+    revenue[homes] += paid_c + paid_s
+    block_rev[homes] += paid_c
+    delivered[homes] += oc + os_
+    block_units[homes] += oc
+    p.occupied[homes] = oc + os_
+    ledger.spend_residential += fee_c - contributions
+    ledger.self_spend += fee_s + contributions
+    # Beds asked of a care home: its residents, and this week's people who sought a place in
+    # its council and found none (shared over the council's homes by beds).
+    waiting = np.nan_to_num(rate(week.unplaced, beds))
+    p.asked[homes] = oc + os_ + waiting[h] * cap
+    list_price = rate(listed, beds)
+    model.spot_price_ct[:, RESIDENTIAL] = np.where(np.isnan(list_price),
+                                                   model.spot_price_ct[:, RESIDENTIAL], list_price)
+    fee_council, fee_self = rate(fee_c, n_c_res), rate(fee_s, n_s_res)
+    week.put("care_home_beds", beds)
+    week.put("care_home_occupancy", rate(n_c_res + n_s_res, beds))
+    week.put("care_home_fee_council", fee_council)
+    week.put("care_home_fee_self_funder", fee_self)
+    week.put("care_home_list_price", list_price)
+    week.put("self_funder_premium_residential", fee_self / fee_council - 1.0)
+    week.put("resident_contributions", contributions)
+    week.put("care_home_spend_downs", spend_downs)
+    return fees
+
+
+def tariff_income(cfg, capital) -> np.ndarray:
+    """£/week of tariff income: £1 for each ``council.tariff_step`` (or part of one) of
+    capital above the lower limit (capital at or above the upper limit pays the full fee)."""
+    cc = cfg.council
+    return np.ceil(np.maximum(capital - cc.capital_lower, 0.0) / cc.tariff_step)
+
+
+def charge_residents(model, homes, council_fee, occupied_council):
+    """The week's means test of care-home residents; returns the self-funding residents of
+    each provider row (before this week's switches), and, per council, £ council-funded
+    residents contributed to the council and self-funding residents who became
+    council-funded.
+
+    A self-funding resident pays their home's list price from their income
+    (``users.care_home_income``) and their capital; once the capital has fallen to the upper
+    limit (``council.capital_upper``) the council funds them (from next week).  A
+    council-funded resident contributes their income and their tariff income
+    (``tariff_income``, paid from capital, which falls toward the lower limit) toward the
+    council's fee, never more than it.  ``council_fee`` and ``occupied_council`` (its
+    council-funded residents) are per home of ``homes`` (provider rows)."""
+    cfg, u, p, C, n_c = model.cfg, model.users, model.providers, model.council, model.council.n
+    income = cfg.users.care_home_income
+    # Income: every council-funded resident's, up to the fee.
+    contrib = np.bincount(p.home[homes], np.minimum(income, council_fee) * occupied_council, n_c)
+    rows = np.flatnonzero(u.capital > 0)       # residents who came in as self-funders
+    home = u.main_provider[rows]
+    rows, home = rows[home >= 0], home[home >= 0]
+    own = u.route[rows] == RES_SELF
+    payer = rows[own]
+    occupied_self = np.bincount(home[own], minlength=p.capacity.size).astype(float)
+    u.capital[payer] -= np.maximum(p.price[home[own]] - income, 0.0)
+    funded = payer[u.capital[payer] <= cfg.council.capital_upper]
+    u.route[funded] = RES
+    paying = ~own & (u.route[rows] == RES)
+    tar = rows[paying]
+    fee = C.block_price[p.home[home[paying]], RESIDENTIAL]
+    tariff = np.minimum(tariff_income(cfg, u.capital[tar]), np.maximum(fee - income, 0.0))
+    u.capital[tar] = np.maximum(u.capital[tar] - tariff, 0.0)
+    contrib += np.bincount(u.council[tar], tariff, n_c)
+    return occupied_self, contrib, np.bincount(u.council[funded], minlength=n_c)
 
 
 @dataclass
@@ -268,7 +358,23 @@ PURCHASE = Phase(
                       "NaN: none bought)", scale=False) for o in ("agency", "day")),
              *(Column(f"self_funder_premium_{o}", "share", f"{o} list price over the council's "
                       "price per hour, minus 1 (NaN: either missing)", scale=False)
-               for o in ("agency", "day"))))
+               for o in ("agency", "day")),
+             Column("care_home_beds", "beds", "beds in care homes based in the council"),
+             Column("care_home_occupancy", SHARE, "care-home residents (council-funded and "
+                    "self-funding) / beds (NaN: no beds)", scale=False),
+             Column("care_home_fee_council", "£/bed-week", "mean fee the council paid per "
+                    "council-funded resident (its rate; before residents' contributions)",
+                    scale=False),
+             Column("care_home_fee_self_funder", "£/bed-week", "mean fee a self-funding "
+                    "resident paid (the homes' list prices; NaN: none)", scale=False),
+             Column("care_home_list_price", "£/bed-week", "care homes' mean list price, "
+                    "weighted by beds", scale=False),
+             Column("self_funder_premium_residential", "share", "self-funders' mean care-home "
+                    "fee over the council's, minus 1 (NaN: either missing)", scale=False),
+             Column("resident_contributions", "£/week", "council-funded residents' "
+                    "contributions (income and tariff income), netted off spend_residential"),
+             Column("care_home_spend_downs", "people", "self-funding residents whose capital "
+                    "fell to the upper limit this week (council-funded from next week)")))
 
 
 

@@ -20,7 +20,7 @@ from mesa.agent import AgentSet
 from . import councils, passes, planning, providers
 from .accounting import Ledger
 from .agents import CareUser, Council, FamilyCarer, Provider
-from .codes import DP, N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, ROUTES, TRAD
+from .codes import DP, N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, ROUTES, TRAD, in_care_home
 from .config import GROUPS, SimConfig, design_row, to_config
 from .labour import labour_used, pa_employed
 from .outcomes import measure
@@ -120,7 +120,7 @@ class CareMarketModel(mesa.Model):
         setup = Week(t=0, n_councils=n_c, ledger=Ledger(n_c))
         initial_population(self, self.people_rng)
         self.population = PopulationState(self)
-        comm = np.flatnonzero(u.active & (u.route != RES))
+        comm = np.flatnonzero(u.active & (u.route < RES))
         u.set_rows("mix", comm, traditional_mix(self, comm))
         u.delivered[:, comm] = u.mix[:, comm]
         self.council.price_per_point = planning.price_per_point(self)
@@ -138,19 +138,20 @@ class CareMarketModel(mesa.Model):
         self.council.conversions[:] = 0
         self.council.conv_wait_sum[:] = 0
         # Markets sized to the demand of day one, then block contracts and main providers.
-        comm = np.flatnonzero(u.active & (u.route != RES))
-        res = np.flatnonzero(u.active & (u.route == RES))
+        comm = np.flatnonzero(u.active & (u.route < RES))
+        res = np.flatnonzero(u.active & in_care_home(u.route))
         demand = self._units_by_market(comm)
+        # Care homes are sized to all their residents; the council buys its own residents' beds.
         demand[:, RESIDENTIAL] = np.bincount(u.council[res], minlength=n_c)
         trad = self._units_by_market(comm[u.route[comm] == TRAD])
-        trad[:, RESIDENTIAL] = demand[:, RESIDENTIAL]
+        trad[:, RESIDENTIAL] = np.bincount(u.council[res[u.route[res] == RES]], minlength=n_c)
         providers.initial_market(self, demand, rng)
         providers.initial_blocks(self, trad)
         self.council.trad_units = trad.ravel()
         self.labour_pool = labour_used(self) * (1 + cfg.market.labour_pool_slack)
         self.pa_pool = pa_employed(self) * (1 + cfg.market.labour_pool_slack)
         compose_mix(self, comm)
-        providers.assign_residents(self, res)
+        providers.place_first_residents(self, res, rng)
         # Carers start at the strain their load implies.
         u.delivered[:, comm] = u.mix[:, comm]
         passes.family_pass(carers=self.carers, users=u, carer_cfg=cfg.carers, n_councils=n_c,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import passes
-from .codes import DP, GONE, MPB, RES, SELF, TRAD
+from .codes import DP, GONE, MPB, RES, RES_SELF, SELF, TRAD
 from .week import Column, Phase, Week, rate
 
 #: What the census sums per (council, route), in the order of the outcomes kernel's result.
@@ -51,7 +51,9 @@ def update_outcomes(model, week: Week):
             ("users", by_route[:, :GONE].sum(axis=1)), ("funded_community", n_funded),
             ("traditional", n_trad), ("direct_payment", by_route[:, DP]),
             ("managed_pb", by_route[:, MPB]), ("self_funders", by_route[:, SELF]),
-            ("residential", by_route[:, RES]), ("pb_share", rate(n_pb, n_funded)),
+            ("residential", by_route[:, RES]),
+            ("residential_self_funders", by_route[:, RES_SELF]),
+            ("pb_share", rate(n_pb, n_funded)),
             ("unmet_need_share", rate(unmet_hours, need_hours)),
             ("unmet_need_hours", unmet_hours),
             ("qol_mean", rate(funded_sum("qol"), n_funded)),
@@ -73,8 +75,10 @@ OUTCOMES = Phase(
         Column("traditional", _PEOPLE, "on a traditional council-managed package"),
         Column("direct_payment", _PEOPLE, "holding a PB as a direct payment"),
         Column("managed_pb", _PEOPLE, "holding a council-managed PB"),
-        Column("self_funders", _PEOPLE, "paying for their own care"),
+        Column("self_funders", _PEOPLE, "paying for their own care at home"),
         Column("residential", _PEOPLE, "council-funded care-home residents"),
+        Column("residential_self_funders", _PEOPLE, "care-home residents paying their own fees "
+               "(capital above the means test's upper limit)"),
         Column("pb_share", "share (0-1)", "PB holders / council-funded people at home", scale=False),
         Column("unmet_need_share", "share (0-1)", "unmet / eligible need, council-funded at home",
                scale=False),

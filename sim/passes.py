@@ -35,8 +35,8 @@ def staff_units(*, mix: np.ndarray, market) -> np.ndarray:
 
 
 def demand_and_transfers(*, users, n_councils: int, n_providers: int, market):
-    """Demand in billable units per (council, buyer side, market option); residents per
-    council and per care home (provider row); direct payments paid into accounts this week
+    """Demand in billable units per (council, buyer side, market option); council-funded
+    residents per council and per care home (provider row); direct payments paid into accounts this week
     (added to ``users.dp_balance``), £ per council."""
     u = users
     return K.demand_and_transfers(u.mix, u.route, u.council, u.budget, u.dp_balance,

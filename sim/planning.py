@@ -359,7 +359,7 @@ def review(model, week: Week):
     n_c = C.n
     cutoff = t - cfg.council.review_interval_weeks
     rows = passes.due_for_review(users=u, cutoff=cutoff)
-    rows = rows[u.route[rows] != RES]
+    rows = rows[u.route[rows] < RES]
     u.review_step[rows] = t
     # Eligibility: funded people below the council's band leave council funding.
     funded = rows[(u.route[rows] == TRAD) | holds_pb(u.route[rows])]
@@ -420,7 +420,7 @@ def reassess(model, rows, t):
     """Re-assess need now (an emergency review, e.g. when a carer stops): budgets reset and
     support re-composed."""
     u = model.users
-    rows = rows[u.route[rows] != RES]
+    rows = rows[u.route[rows] < RES]
     if rows.size == 0:
         return
     u.review_step[rows] = t

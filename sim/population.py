@@ -10,7 +10,16 @@ import numpy as np
 
 from . import crn, passes
 from .accounting import Ledger, return_balances
-from .codes import HOURS_PER_WEEK, RES, RESIDENTIAL, SELF, TRAD, WEEKS_PER_YEAR
+from .codes import (
+    HOURS_PER_WEEK,
+    RES,
+    RES_SELF,
+    RESIDENTIAL,
+    SELF,
+    TRAD,
+    WEEKS_PER_YEAR,
+    in_care_home,
+)
 from .config import BANDS, GROUPS, band_hours
 from .state import small_keys
 from .support import compose_mix
@@ -39,7 +48,11 @@ class PopulationState:
       group mix stays that of the configuration (low-turnover groups enter less often).
 
     Care homes keep their residents stationary themselves: they refill vacated beds up to
-    their usual occupancy from high-need people seeking a place (``place_in_residential``).
+    their usual occupancy from high-need people seeking a place (``place_in_residential``);
+    more people seek places than beds fall free (``care_home_unplaced``), so beds, not
+    seekers, set the number of residents.  Care homes enter only where residents are above
+    their homes' usual occupancy (``providers.beds_short``: after closures), so this stays
+    true.
     """
 
     def __init__(self, model):
@@ -56,7 +69,7 @@ def weekly_exit_hazard(model, rows) -> np.ndarray:
     ``users.residential_exit_mult`` in a care home."""
     u = model.users
     annual = model.groups["exit_rate"][u.group[rows]] * np.where(
-        u.route[rows] == RES, model.cfg.users.residential_exit_mult, 1.0)
+        in_care_home(u.route[rows]), model.cfg.users.residential_exit_mult, 1.0)
     return annual / WEEKS_PER_YEAR
 
 
@@ -109,7 +122,7 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng, t: int = 0,
     u.exit_clock[rows] = rng.exponential(1.0, n)
     u.shock_step[rows] = t + _waiting_time(rng, G["need_shock_rate"][group], n)
     has_carer = rng.random(n) < G["carer_prob"][group]
-    has_carer &= route != RES
+    has_carer &= route < RES
     add_carers(model, rows[has_carer], rng)
     # Family care comes on top of the eligible need: total need includes it.
     u.total_need[rows] = np.minimum(u.total_need[rows] + u.informal[rows], HOURS_PER_WEEK)
@@ -188,22 +201,85 @@ def refresh_need(model, rows=None):
 
 
 def initial_population(model, rng):
-    """Council-funded users at home and in care homes, and self-funders, for every council;
-    those at home with the need they have after their time on the caseload (``pre_age``),
-    residents as a stationary care-home population would hold them (``_first_residents``)."""
+    """Council-funded users at home and in care homes, and self-funders at home and in care
+    homes, for every council; those at home with the need they have after their time on the
+    caseload (``pre_age``), residents as a stationary care-home population would hold them
+    (``_first_residents``, ``_first_self_funding_residents``)."""
     cfg = model.cfg
     sizes = model.council.n_users0
     n_res = np.round(cfg.users.residential_share * sizes).astype(np.int64)
     council = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes - n_res)
     community = create_users(model, council, np.full(council.size, TRAD, np.int8), rng)
     pre_age(model, community, rng)
-    res = _first_residents(model, community, n_res, rng)
     # Self-funders buy their own care in the same market.
     n_self = rng.poisson(cfg.users.self_funder_ratio * (sizes - n_res))
     sf = create_users(model, np.repeat(np.arange(sizes.size, dtype=np.int32), n_self),
                       np.full(n_self.sum(), SELF, np.int8), rng)
     pre_age(model, sf, rng)
-    return np.concatenate([community, res]), sf
+    # The care homes' residents: some pay their own fees, the rest are council-funded.
+    own = _first_self_funding_residents(model, community, sf, n_res, rng)
+    res = _first_residents(model, community,
+                           n_res - np.bincount(model.users.council[own], minlength=n_res.size),
+                           rng)
+    return np.concatenate([community, res]), np.concatenate([sf, own])
+
+
+def draw_capital(cfg, u1, u2) -> np.ndarray:
+    """Capital (£) the means test counts for a self-funder moving into a care home: lognormal
+    (``users.capital_median``, ``users.capital_sigma``), from two uniforms (Box-Muller), so a
+    person's capital can be a common random number."""
+    z = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return cfg.users.capital_median * np.exp(cfg.users.capital_sigma * z)
+
+
+def _spend_rate(cfg) -> float:
+    """£/week a self-funding resident draws from capital at the starting fee."""
+    return max(cfg.council.block_price_residential - cfg.users.care_home_income, 1.0)
+
+
+def _first_self_funding_residents(model, community, sf, n_res, rng):
+    """Self-funding care-home residents at the start, as a stationary care home holds them:
+    of the ``n_res`` residents of each council (``users.residential_share``), how many pay
+    their own fees.
+
+    Self-funders at home take free beds as council-funded people do (high need, the same
+    seeking rate, in random order), stay until they leave at the same hazard or until their
+    capital falls to the upper limit (then the council funds them).  So of the residents, the
+    self-funding share is the high-need self-funders' share of high-need people at home, times
+    the share of a self-funding resident's stay spent self-funding.  That share, and each
+    one's capital now, come from the same sampling: capital at entry is drawn, and time since
+    entry from the exit hazard in a home; a draw is kept if the capital has not run down by
+    then (rejection sampling): kept draws have the stationary joint distribution, and the
+    share kept is the share of time."""
+    u, cfg, G = model.users, model.cfg, model.groups
+    n_c = n_res.size
+    thr = cfg.users.residential_need_threshold
+    high_f = community[u.total_need[community] > thr]
+    high_s = sf[u.total_need[sf] > thr]
+    hazard = G["exit_rate"] * cfg.users.residential_exit_mult / WEEKS_PER_YEAR
+    k = 20_000
+    g = high_s[rng.integers(0, max(high_s.size, 1), k)] if high_s.size else np.zeros(k, int)
+    h = hazard[u.group[g]] if high_s.size else np.full(k, hazard.mean())
+    cap0 = draw_capital(cfg, rng.random(k), rng.random(k))
+    weeks = rng.exponential(1.0, k) / np.maximum(h, 1e-9)
+    left = cap0 - _spend_rate(cfg) * weeks
+    kept = left > cfg.council.capital_upper
+    n_s = np.bincount(u.council[high_s], minlength=n_c)
+    share = n_s / np.maximum(n_s + np.bincount(u.council[high_f], minlength=n_c), 1)
+    n_own = rng.binomial(n_res, share * kept.mean())
+    council = np.repeat(np.arange(n_c, dtype=np.int32), n_own)
+    if council.size == 0 or high_s.size == 0:
+        return np.empty(0, np.int64)
+    pick = rng.choice(np.flatnonzero(kept), council.size) if kept.any() else np.zeros(0, int)
+    if pick.size == 0:
+        return np.empty(0, np.int64)
+    own = create_users(model, council, np.full(council.size, RES_SELF, np.int8), rng,
+                       group=u.group[g[pick]])
+    u.total_need[own] = u.total_need[g[pick]]
+    refresh_need(model, own)
+    u.assessed[own] = u.need[own]
+    u.capital[own] = left[pick]
+    return own
 
 
 def _first_residents(model, community, n_res, rng):
@@ -269,25 +345,28 @@ def remove_users(model, ledger: Ledger, rows, count_exit=True):
     model.drop_user_agents(rows)
 
 
-def place_in_residential(model, ledger: Ledger, movers):
+def place_in_residential(model, ledger: Ledger, movers, t: int = 0) -> np.ndarray:
     """Move users (in order of priority) into care homes of their council with a bed free
     below the home's usual occupancy (one in ``1 + market.capacity_slack`` beds kept free,
-    rounded at random); others stay at home."""
+    rounded at random); others stay at home.  Council-funded people become council-funded
+    residents; a self-funder's capital (``draw_capital``, a common random number) is counted by
+    the means test: above the upper limit they pay the home's fee themselves (``RES_SELF``),
+    otherwise the council funds them.  Returns the people who found no bed, per council."""
     u, p, rng = model.users, model.providers, model.rng
+    n_c = model.council.n
     homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
     occ = passes.residents_per_home(users=u, n_providers=p.capacity.size)
     usual = p.capacity[homes] / (1 + model.cfg.market.capacity_slack) - occ[homes]
     vac = np.maximum(np.floor(usual + rng.random(homes.size)), 0).astype(int)
     slots = np.repeat(homes, vac)
     if slots.size == 0:
-        return
+        return np.bincount(u.council[movers], minlength=n_c)
     # Free beds in random order, then grouped by council (a stable radix sort on a
     # small-integer key keeps the random order within each council).
     slots = slots[rng.permutation(slots.size)]
     slot_council = p.home[slots]
     order = np.argsort(small_keys(slot_council, model.council.n), kind="stable")
     slots, slot_council = slots[order], slot_council[order]
-    n_c = model.council.n
     start_s = np.searchsorted(slot_council, np.arange(n_c))
     count_s = np.bincount(slot_council, minlength=n_c)
     movers = movers[np.argsort(u.council[movers], kind="stable")]
@@ -300,12 +379,20 @@ def place_in_residential(model, ledger: Ledger, movers):
     model.carers.remove(carers[carers >= 0])
     u.carer[placed] = -1
     u.informal[placed] = 0.0
+    own = u.route[placed] == SELF
     u.route[placed] = RES
+    payer = placed[own]
+    if payer.size:
+        cfg = model.cfg
+        u.capital[payer] = draw_capital(cfg, crn.uniform(cfg.seed, "capital", u.uid[payer], 0),
+                                        crn.uniform(cfg.seed, "capital", u.uid[payer], 1))
+        u.route[payer[u.capital[payer] > cfg.council.capital_upper]] = RES_SELF
     u.in_queue[placed] = False
     u.planning_until[placed] = -1
     u.mix[:, placed] = 0.0
     u.delivered[:, placed] = 0.0
     u.main_provider[placed] = home
+    return np.bincount(mc[~ok], minlength=n_c)
 
 
 def demography(model, week: Week):
@@ -331,8 +418,11 @@ def demography(model, week: Week):
     draw = crn.uniform(seed, "residential", u.uid[high], t)
     seek = 1 - np.exp(-cfg.users.care_home_seek_rate / WEEKS_PER_YEAR)
     movers = high[draw < seek]
+    unplaced = np.zeros(n_c, dtype=np.int64)
     if movers.size:
-        place_in_residential(model, week.ledger, movers[np.argsort(draw[draw < seek])])
+        unplaced = place_in_residential(model, week.ledger, movers[np.argsort(draw[draw < seek])])
+    week.unplaced = unplaced
+    week.put("care_home_unplaced", unplaced)
 
     # Entrants: a Poisson number per council and group at the stationary incidence.
     rng = model.people_rng
@@ -365,7 +455,9 @@ DEMOGRAPHY = Phase(
           "entrants' need factor (model.shocks, after a need shock)",
     writes="need progression; leavers removed (DP balances returned, ledger); moves into care "
            "homes; entrants created (with carers) and their support composed",
-    columns=(Column("turned_away", "people",
+    columns=(Column("care_home_unplaced", "people", "people seeking a care-home place who "
+                    "found no bed free in their council this week"),
+             Column("turned_away", "people",
                     "entrants below the eligibility band, not council-funded"),
              Column("entrants", "people", "people entering (council-funded or self-funding)"),
              Column("leavers", "people", "people leaving (death, moving away)")))

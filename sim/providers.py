@@ -24,6 +24,7 @@ from .codes import (
     RES,
     RESIDENTIAL,
     TRAD,
+    in_care_home,
 )
 from .labour import (
     WORKFORCE_COLUMNS,
@@ -223,7 +224,13 @@ def finances(model, week: Week):
     # cost, and not otherwise.
     with np.errstate(invalid="ignore", divide="ignore"):
         pressure = np.where(cap > 0, p.asked[act] / cap, 0.0)
-    spot = ptype != RESIDENTIAL
+    # A care home is as full as it means to be at its usual occupancy (one bed in
+    # 1 + capacity_slack kept free for admissions): there its demand pressure is on target.
+    pressure = np.where(ptype == RESIDENTIAL,
+                        pressure * (1 + m.capacity_slack) * m.target_utilisation, pressure)
+    # Care homes list their fees the same way: the self-funder's fee is the list price, and
+    # what the council's rate leaves short of full cost on council-funded beds is recovered
+    # from it (the council pays its rate, ``market.purchase``).
     change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -m.price_step_max,
                      m.price_step_max)
     new_price = p.price[act] * (1 + change)
@@ -233,8 +240,12 @@ def finances(model, week: Week):
     short = np.maximum(full * block_units - block_revenue[act], 0.0)
     surcharge = np.minimum(short / np.maximum(private_units, 1e-9), m.recovery_cap * full)
     floor = np.maximum(labour_unit, full + surcharge)
+    # Nor does a care home ask a self-funder less than its council pays for the same bed.
+    home = ptype == RESIDENTIAL
+    floor[home] = np.maximum(floor[home], model.council.block_price[p.home[act[home]],
+                                                                     RESIDENTIAL])
     step_up = p.price[act] * (1 + m.price_step_max)
-    p.price[act] = np.where(spot, np.maximum(new_price, np.minimum(floor, step_up)), p.price[act])
+    p.price[act] = np.maximum(new_price, np.minimum(floor, step_up))
 
     # Hand-backs: a provider losing money returns the block contracts that pay less than its
     # unit cost; the council's people it served are re-placed.
@@ -297,8 +308,8 @@ def _replace(model, week: Week, hit):
         return
     u.disrupted_until[hit] = t + model.cfg.behaviour.disruption_weeks
     u.displaced_step[hit] = t
-    assign_residents(model, hit[u.route[hit] == RES])
-    comm = hit[u.route[hit] != RES]
+    assign_residents(model, hit[in_care_home(u.route[hit])])
+    comm = hit[u.route[hit] < RES]
     main = np.argmax(u.mix[:N_MARKET_OPTIONS, comm], axis=0)
     u.main_provider[comm] = sample_provider(model, u.council[comm] * N_TYPES + main)
     week.displaced += np.bincount(u.council[hit], minlength=model.council.n)
@@ -307,7 +318,9 @@ def _replace(model, week: Week, hit):
 def provider_entry(model, week: Week):
     """New providers enter where demand is unmet and margins are good; then the state of the
     market at the end of the week is reported."""
-    rows = enter(model, excess_demand(model, week.clearing), market_margins(model))
+    excess = excess_demand(model, week.clearing)
+    excess[RESIDENTIAL::N_TYPES] = beds_short(model, week.unplaced)
+    rows = enter(model, excess, market_margins(model))
     p = model.providers
     np.add.at(week.entries, (p.home[rows], p.ptype[rows]), 1)
     week.put("provider_entries", week.entries.sum(axis=1))
@@ -327,8 +340,9 @@ def enter(model, excess, margin_by_market):
     size = typical_size(cfg)
     types = np.tile(np.arange(N_TYPES), n_c)
     councils = np.repeat(np.arange(n_c), N_TYPES)
-    ok = (excess > 0) & (margin_by_market > cfg.market.entry_margin) & (types != RESIDENTIAL)
-    rate = np.where(types == PA, cfg.market.pa_entry_rate, cfg.market.entry_rate)
+    ok = (excess > 0) & (margin_by_market > cfg.market.entry_margin)
+    rate = np.where(types == PA, cfg.market.pa_entry_rate,
+                    np.where(types == RESIDENTIAL, m.home_entry_rate, m.entry_rate))
     lam = np.where(ok, rate * excess / size[types], 0.0)
     k = rng.poisson(np.minimum(lam, 1e6))
     if k.sum() == 0:
@@ -355,6 +369,21 @@ def enter(model, excess, margin_by_market):
     return add_providers(model, t, c, cap, price, rng,
                          cash_weeks=m.cash_weeks * m.entrant_cash_share)
 
+
+
+def beds_short(model, unplaced) -> np.ndarray:
+    """Care-home beds short per council (beds): while people seeking a place find none
+    (``unplaced``, this week's, per council), the residents its homes hold beyond their usual
+    occupancy (one bed in 1 + ``market.capacity_slack`` kept free, rounded up: admissions
+    never go beyond it, so only residents re-placed after a home closed or shrank do), plus
+    those people; else none.  (More people seek places than beds fall free even in the
+    stationary baseline, so unplaced seekers alone are not a shortage: entry on them would
+    grow the homes without end.)"""
+    p, n_c = model.providers, model.council.n
+    homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
+    usual = np.ceil(p.capacity[homes] / (1 + model.cfg.market.capacity_slack))
+    over = np.bincount(p.home[homes], np.maximum(p.occupied[homes] - usual, 0.0), n_c)
+    return np.where((over > 0) & (unplaced > 0), over + unplaced, 0.0)
 
 
 def excess_demand(model, cl) -> np.ndarray:
@@ -439,6 +468,30 @@ def assign_main_provider(model, rows):
     has = mix.max(axis=0) > 0
     u.main_provider[rows] = np.where(has, sample_provider(model, u.council[rows] * N_TYPES + main),
                                      -1)
+
+
+def place_first_residents(model, rows, rng):
+    """The starting residents into their council's homes, each home filled to at most its
+    usual occupancy (one bed in 1 + ``market.capacity_slack`` kept free, as admissions do), in
+    random order; any beyond that are placed by capacity (``assign_residents``).  Placing them
+    by capacity alone would leave some homes over-full on day one, which reads as a shortage of
+    beds and brings care homes in during the burn-in."""
+    u, p = model.users, model.providers
+    homes = np.flatnonzero(p.active & (p.ptype == RESIDENTIAL))
+    usual = np.floor(p.capacity[homes] / (1 + model.cfg.market.capacity_slack)).astype(np.int64)
+    slots = np.repeat(homes, usual)
+    slots = slots[rng.permutation(slots.size)]
+    slots = slots[np.argsort(p.home[slots], kind="stable")]
+    n_c = model.council.n
+    start = np.searchsorted(p.home[slots], np.arange(n_c))
+    count = np.bincount(p.home[slots], minlength=n_c)
+    rows = rows[rng.permutation(rows.size)]
+    rows = rows[np.argsort(u.council[rows], kind="stable")]
+    c = u.council[rows]
+    rank = np.arange(rows.size) - np.searchsorted(c, np.arange(n_c))[c]
+    ok = rank < count[c]
+    u.main_provider[rows[ok]] = slots[start[c[ok]] + rank[ok]]
+    assign_residents(model, rows[~ok])
 
 
 def assign_residents(model, rows):

@@ -226,6 +226,15 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         # Over the last year, councils weighted alike: the self-funder premium by type.
         "self_funder_premium_agency": _mean_of(last, "self_funder_premium_agency"),
         "self_funder_premium_day": _mean_of(last, "self_funder_premium_day"),
+        # Care homes over the last year: occupancy, fees by payer, who pays.
+        "care_home_occupancy_last_year": _mean_of(last, "care_home_occupancy"),
+        "care_home_fee_council_last_year": _mean_of(last, "care_home_fee_council"),
+        "care_home_fee_self_funder_last_year": _mean_of(last, "care_home_fee_self_funder"),
+        "self_funder_premium_residential": _mean_of(last, "self_funder_premium_residential"),
+        "residents_self_funding_share_end": float(
+            end["residential_self_funders"].sum()
+            / max(float(end["residential"].sum() + end["residential_self_funders"].sum()), 1.0)),
+        "care_home_spend_downs_total": int(ts["care_home_spend_downs"].sum()),
         "provider_exits_per_year": float(ts["provider_exits"].sum()) / max(steps / year, 1e-9),
         "block_handbacks_total": int(ts["block_handbacks"].sum()),
         "day_centre_closures_total": int(ts["provider_exits_day"].sum()),

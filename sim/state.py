@@ -123,6 +123,9 @@ def user_table(capacity: int) -> Table:
         "exit_clock": (f8, np.inf), "hazard": (f8, 0.0), "shock_step": (i4, 2**31 - 1),
         "ras_error": (f8, 1.0),         # the RAS questionnaire's error at the last assessment
         "budget": (f8, 0.0),            # £/week personal budget
+        # £ the means test counts (set when a self-funder moves into a care home; run down by
+        # the fees they pay, then by tariff income once council-funded; 0 for everyone else).
+        "capital": (f8, 0.0),
         "dp_balance": (f8, 0.0),        # £ held in a direct-payment account
         "mix": (f8, 0.0, N_OPTIONS),            # care hours/week chosen per option
         "delivered": (f8, 0.0, N_OPTIONS),      # care hours/week received per option
@@ -150,7 +153,7 @@ def user_table(capacity: int) -> Table:
     }, capacity)
     # Kernels skip route GONE; the queue, balances and carer link are read by masks.
     table.reset_on_remove = ("route", "in_queue", "planning_until", "dp_balance", "carer",
-                             "main_provider", "brokered", "spend", "budget")
+                             "main_provider", "brokered", "spend", "budget", "capital")
     return table
 
 

@@ -70,9 +70,10 @@ class Week:
     displaced: np.ndarray | None = None       # people re-placed after an exit or hand-back
     offers: np.ndarray | None = None          # PB offers made, per council (rollout, review)
     acceptances: np.ndarray | None = None     # offers accepted, per council
+    unplaced: np.ndarray | None = None        # people seeking a care-home bed who found none
 
     def __post_init__(self):
-        for name in ("displaced", "offers", "acceptances"):
+        for name in ("displaced", "offers", "acceptances", "unplaced"):
             setattr(self, name, np.zeros(self.n_councils, dtype=np.int64))
         for name in ("entries", "exits"):
             setattr(self, name, np.zeros((self.n_councils, N_TYPES), dtype=np.int64))

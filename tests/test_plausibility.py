@@ -17,7 +17,11 @@ def test_fifty_years_of_a_small_council_stay_within_physical_bounds():
     # years later the council still has about as many people (it once ended with 87 of 500).
     first, last = ts["users"].iloc[:52].mean(), ts["users"].iloc[-52:].mean()
     assert abs(last / first - 1) < 0.25, (first, last)
-    assert ts["eligibility_threshold"].iloc[-52:].max() <= m.cfg.council.band_hours_substantial
+    # No ratchet: a 500-person council's spend is noisy and a year over budget raises the band,
+    # a year well under lowers it again; over the last ten years it is back at its starting
+    # band most of the time.
+    late = ts["eligibility_threshold"].iloc[-520:]
+    assert (late == ts["eligibility_threshold"].iloc[0]).mean() > 0.5
     assert u.total_need[u.active].max() <= 168.0           # a week has 168 hours
     assert (ts["spend_total"] >= -1e-6).all()               # clawback never turns spend negative
     assert ts["eligibility_threshold"].max() <= m.cfg.council.band_hours_critical
