@@ -31,23 +31,44 @@ _GOLD = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser (a bijection of 64-bit integers with good avalanche)."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _M1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _M2
-    return x ^ (x >> np.uint64(31))
+    """splitmix64's finaliser (a bijection of 64-bit integers with good avalanche), in place
+    on ``x`` (uint64; returned)."""
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+_MASK = 2**64 - 1
+#: Each (seed, stream)'s key, made once: ``_mix(seed * GOLD + stream)``.
+_KEYS: dict[tuple[int, str], np.uint64] = {}
+
+
+def _key(seed: int, stream: str) -> np.uint64:
+    k = _KEYS.get((seed, stream))
+    if k is None:
+        x = np.array([(int(seed) * int(_GOLD) + STREAMS[stream]) & _MASK], dtype=np.uint64)
+        k = _KEYS[(seed, stream)] = _mix(x)[0]
+    return k
 
 
 def uniform(seed: int, stream: str, uid, t) -> np.ndarray:
     """Uniform draws in (0, 1), one per ``uid`` (array), for the chance event ``stream`` in week
     ``t`` (an int or an array like ``uid``); the same arguments give the same draws in every
     run."""
-    uid = np.asarray(uid, dtype=np.int64).astype(np.uint64)
-    t = np.asarray(t, dtype=np.int64).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        key = _mix(np.uint64(seed) * _GOLD + np.uint64(STREAMS[stream]))
-        x = _mix(key ^ _mix(uid * _GOLD + t * _M1))
+    uid = np.asarray(uid)
+    # int64 -> uint64 keeps the bits (two's complement): a view, not a copy.
+    x = (uid if uid.dtype == np.int64 else uid.astype(np.int64)).view(np.uint64) * _GOLD
+    if np.ndim(t) == 0:
+        x += np.uint64((int(t) * int(_M1)) & _MASK)
+    else:
+        with np.errstate(over="ignore"):
+            x += np.asarray(t, dtype=np.int64).astype(np.uint64) * _M1
+    x = _mix(x)
+    x ^= _key(seed, stream)
+    x = _mix(x)
     # 53 random bits -> (0, 1): never exactly 0 or 1 (logs and logits stay finite).
     return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / 2.0**53
 

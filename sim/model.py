@@ -26,7 +26,7 @@ from .labour import labour_used, pa_employed
 from .outcomes import measure
 from .planning import choose, convert
 from .population import PopulationState, group_arrays, initial_population
-from .recording import Recorder, agent_reporters, national_names
+from .recording import DataCollector, Recorder, agent_reporters, national_names
 from .schedule import PHASES
 from .shocks import ShockState
 from .state import carer_table, edge_table, provider_table, user_table
@@ -109,7 +109,7 @@ class CareMarketModel(mesa.Model):
         self._initialise()
         self._burn_in()
         self.recorder = Recorder(self)
-        self.datacollector = mesa.DataCollector(
+        self.datacollector = DataCollector(
             model_reporters={"seed": "seed"}     # so each batch_run row names its seed
             | {key: (lambda m, key=key: m.recorder.national[key]) for key in national_names()},
             agenttype_reporters=agent_reporters(self))

@@ -64,7 +64,9 @@ def expected_burden(*, route, plan_quality, pa_used, capability, spare, brokered
     quality ``plan_quality``, ``pa_used`` hours/week of personal assistants, ``spare`` hours of
     a family carer (0 without one) and brokerage (``brokered``): ``kernels._burden``."""
     n = np.size(route)
-    arr = (lambda x, dt=np.float64: np.ascontiguousarray(np.broadcast_to(x, n), dtype=dt))
+    def arr(x, dt=np.float64):
+        x = np.asarray(x)
+        return np.full(n, x, dtype=dt) if x.ndim == 0 else np.ascontiguousarray(x, dtype=dt)
     return K.expected_burden(arr(route, np.int8), arr(plan_quality), arr(pa_used),
                              arr(capability), arr(spare), arr(brokered, np.bool_),
                              *_burden_args(behaviour, market))

@@ -107,6 +107,16 @@ def test_council_agents_report_every_time_series_column(regional):
                                        check_dtype=False, obj=name)
 
 
+def test_the_councils_fast_records_are_mesas_own(regional):
+    """The collector's column-wise records of the councils equal what Mesa's loop over the
+    reporters gives (the last week's)."""
+    m = regional
+    fast = list(m.datacollector._record_agenttype(m, Council))
+    slow = list(mesa.DataCollector._record_agenttype(m.datacollector, m, Council))
+    assert len(fast) == len(slow) == 3
+    assert fast == slow
+
+
 def test_a_council_reads_any_recorded_week(regional):
     m = regional
     ts = m.recorder.timeseries(m).set_index(["step", "council"])
