@@ -52,3 +52,23 @@ def test_invariants(overrides):
     assert (ts["hhi"].between(0, 10_000)).all()
     a = u.active & (u.route != 4)
     assert ((u.qol[a] >= 0) & (u.qol[a] <= 1)).all() and ((u.met[a] >= 0) & (u.met[a] <= 1)).all()
+
+
+def test_a_table_reuses_its_lowest_free_rows_first():
+    """Entrants take the lowest unused rows (what a full scan would give), whatever the order
+    of removals and growth."""
+    from sim.state import Table
+
+    rng = np.random.default_rng(5)
+    t = Table({"x": (np.float64, 0.0)}, 16)
+    for _ in range(300):
+        if rng.random() < 0.55 or not t.active.any():
+            n = int(rng.integers(1, 40))
+            expect = np.flatnonzero(~t.active)[:n]
+            rows = t.add(n)
+            assert np.array_equal(rows[:expect.size], expect)
+            assert rows.size == n and t.active[rows].all()
+        else:
+            live = np.flatnonzero(t.active)
+            t.remove(rng.choice(live, size=min(live.size, int(rng.integers(1, 30))),
+                                replace=False))
