@@ -159,21 +159,30 @@ def test_people_move_back_when_the_burden_is_high():
 
 # ---------------------------------------------------------------- budgets from assessed need
 
+# Equal prices everywhere (block = spot, no price noise or adjustment, no RAS error) and a
+# market whose providers do not close on sustained losses.  Equal prices take away the
+# surcharge block-contract agencies put on private buyers, so they win spot demand from the
+# spot-only agencies, whose smoothed losses (alike, as demand is shared by free capacity) cross
+# market.exit_margin in the same week: at seed 0, 12 of 20 agencies (8,000 of 29,600 units a
+# week) closed in week 43 (week 48 without any rollout), and direct-payment holders, who buy
+# at spot after the council's block call-offs, got 74-97% of their agency hours for about 15
+# weeks.  Those undelivered hours showed as a 2.1 pp "market" saving: a shortage, not a
+# substitution, and one the setup itself caused.  (Closing for want of cash still applies.)
+EQUAL_PRICES = ("market.price_adjust=0",
+                "market.spot_price_agency=15", "council.block_price_agency=15",
+                "market.spot_price_day=9", "council.block_price_day=9",
+                "policy.ras_noise_sd=0", f"policy.ras_social_weight={9 / 15}",
+                "council.brokers=0", "market.initial_price_sd=0", "market.exit_margin=10")
 NO_SUBSTITUTION = ("behaviour.pa_max_hours=0", "behaviour.community_max_hours=0",
-                   "policy.family_pay_rule=none", "market.price_adjust=0",
-                   "market.spot_price_agency=15", "council.block_price_agency=15",
-                   "market.spot_price_day=9", "council.block_price_day=9",
-                   "policy.ras_noise_sd=0", f"policy.ras_social_weight={9 / 15}",
-                   "council.brokers=0", "market.initial_price_sd=0")
+                   "policy.family_pay_rule=none", *EQUAL_PRICES)
 
 
-@pytest.mark.xfail(strict=True, reason="known miss since the session-7 recalibration "
-                   "(mix_satiation 0.38 -> 0.12): the saving with substitution shut and equal "
-                   "prices is 1.9 pp, not within 1 pp; issue 12 stays open")
 def test_without_substitution_or_price_gaps_there_is_no_saving():
     s = summary(model(*NO_SUBSTITUTION))
     assert abs(s["saving_total_pct"]) < 1.0
     assert abs(s["package_saving_pct_mean"]) < 1.0
+    # The same market with substitution open: planned holders' new mixes save.
+    assert summary(model(*EQUAL_PRICES))["saving_total_pct"] > 5.0
 
 
 def test_the_saving_decomposes_into_its_parts():
