@@ -525,6 +525,21 @@ class DesignConfig:
 
 
 @dataclass
+class PosteriorConfig:
+    """Parameter uncertainty: a run can take its calibrated parameters from one draw of the
+    posterior ensemble (``configs/calibration/posterior.csv``, written by ``python -m
+    sim.calibrate``) instead of the most likely set.  With ``by_seed`` a sweep over seeds
+    draws a different set for each seed, so its intervals include parameter uncertainty as
+    well as seed noise (the reports say which)."""
+
+    draw: int = P(-1, "row of the posterior ensemble whose parameters this run takes (-1: "
+                  "none, the most likely set of configs/calibration/demos_2008.yaml)",
+                  ASSUMPTION, -1, 10**6)
+    by_seed: bool = P(False, "take draw (seed mod number of draws): one switch for a sweep "
+                      "over seeds to sample the posterior", ASSUMPTION)
+
+
+@dataclass
 class SimConfig:
     seed: int = P(0, "random seed", ASSUMPTION, 0, 2**32 - 1)
     steps: int = P(156, "weeks simulated and recorded", ASSUMPTION, 1, 5200)
@@ -545,6 +560,7 @@ class SimConfig:
     shocks: ShocksConfig = field(default_factory=ShocksConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     design: DesignConfig = field(default_factory=DesignConfig)
+    posterior: PosteriorConfig = field(default_factory=PosteriorConfig)
 
 
 class ConfigError(ValueError):
@@ -862,6 +878,44 @@ def design_row(cfg) -> dict:
     return values
 
 
+def posterior_row(cfg) -> dict:
+    """The calibrated parameters of the posterior draw a run takes (``posterior.draw``, or
+    with ``posterior.by_seed`` draw = seed mod the number of draws); none if neither is set.
+    Sets ``posterior.draw`` to the draw taken, so the run's configuration records it."""
+    post = cfg.posterior
+    if post.draw < 0 and not post.by_seed:
+        return {}
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(posterior_file())
+    except OSError:
+        raise ConfigError("posterior.draw / posterior.by_seed need the posterior ensemble "
+                          "configs/calibration/posterior.csv; run python -m sim.calibrate "
+                          "first") from None
+    n = len(table)
+    draw = cfg.seed % n if post.by_seed else post.draw
+    if not 0 <= draw < n:
+        raise ConfigError(f"posterior.draw={draw} is out of range; allowed [0, {n - 1}] "
+                          f"(the ensemble has {n} draws)")
+    leaves, _ = _schema()
+    post.draw = int(draw)
+    return {k: v.item() if hasattr(v, "item") else v
+            for k, v in table.iloc[draw].items() if k in leaves}
+
+
+def _posterior_values(obj, overrides: dict) -> dict:
+    """``posterior_row``, refusing a calibrated parameter also set by the caller (the draw
+    would replace it)."""
+    row = posterior_row(obj)
+    clash = sorted(row.keys() & overrides.keys())
+    if clash:
+        raise ConfigError(f"{', '.join(clash)}: set by the posterior draw "
+                          f"(posterior.draw={obj.posterior.draw}); a run either draws the "
+                          "calibrated parameters from the posterior or sets them, not both")
+    return row
+
+
 def _check_overrides(overrides: dict, source: str = "") -> None:
     """Dotted-key overrides: every key in the schema, every value of its field's type (no
     silent conversion of a number to a label, or of a string to a number)."""
@@ -919,6 +973,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, *, check_memory:
         if design:
             _check_overrides(design, f" (design {obj.design.path}, row {obj.design.row})")
             _set(obj, {**design, **overrides})
+        _set(obj, _posterior_values(obj, overrides))
         return validate(_float_fields(obj), check_memory)
     if isinstance(cfg, (dict, DictConfig)):
         tree = OmegaConf.to_container(cfg, resolve=False) if isinstance(cfg, DictConfig) else cfg
@@ -941,6 +996,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, *, check_memory:
         for key, value in {**design, **overrides}.items():
             OmegaConf.update(merged, key, value, merge=True)
         obj = OmegaConf.to_object(merged)
+        _set(obj, _posterior_values(obj, overrides))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None)
         msg = str(exc).splitlines()[0]
@@ -959,6 +1015,11 @@ def _set(obj: SimConfig, values: dict) -> None:
 
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def posterior_file() -> Path:
+    """The posterior ensemble of the calibrated parameters (``python -m sim.calibrate``)."""
+    return CONFIG_DIR / "calibration" / "posterior.csv"
 
 
 class RunGuard:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.config import ConfigError, to_config
+from sim.config import ConfigError, compose, to_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -250,3 +250,27 @@ def test_a_sweep_too_big_for_memory_at_once_is_refused_unless_forced(monkeypatch
     sweep_memory_check(*args[:3], 2, *args[4:], available=2e9)      # two at once fit
     monkeypatch.setenv("SIM_FORCE_MEMORY", "1")
     sweep_memory_check(*args, available=2e9)
+
+
+def test_a_run_takes_its_calibrated_parameters_from_a_posterior_draw(tmp_path, monkeypatch):
+    """posterior.draw=k takes row k's parameters; posterior.by_seed takes row seed mod N, so a
+    sweep over seeds samples the ensemble; a bad draw or a clash with an explicit setting of
+    a calibrated parameter is refused, naming the key."""
+    import sim.config as sc
+
+    post = tmp_path / "posterior.csv"
+    post.write_text("draw,behaviour.mix_satiation,users.need_scale,log_likelihood\n"
+                    "0,0.2,1.3,-1.0\n1,0.5,1.7,-2.0\n2,0.9,2.1,-3.0\n")
+    monkeypatch.setattr(sc, "posterior_file", lambda: post)
+    base = compose()
+    assert base.posterior.draw == -1
+    one = to_config(base, **{"posterior.draw": 1})
+    assert (one.behaviour.mix_satiation, one.users.need_scale, one.posterior.draw) == (0.5, 1.7, 1)
+    by_seed = [to_config(base, **{"posterior.by_seed": True, "seed": s}) for s in range(5)]
+    assert [c.posterior.draw for c in by_seed] == [0, 1, 2, 0, 1]
+    assert [c.behaviour.mix_satiation for c in by_seed] == [0.2, 0.5, 0.9, 0.2, 0.5]
+    assert compose("posterior.draw=2").users.need_scale == 2.1       # the Hydra path
+    with pytest.raises(ConfigError, match=r"posterior.draw=3 is out of range; allowed \[0, 2\]"):
+        to_config(base, **{"posterior.draw": 3})
+    with pytest.raises(ConfigError, match="users.need_scale: set by the posterior draw"):
+        to_config(base, **{"posterior.draw": 0, "users.need_scale": 1.5})
