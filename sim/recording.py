@@ -242,6 +242,8 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
     return {
         "scenario": model.cfg.scenario,
         "seed": int(model.cfg.seed), "steps": steps, "councils": int(model.council.n),
+        # Which posterior draw gave the calibrated parameters (-1: the most likely set).
+        "posterior_draw": int(model.cfg.posterior.draw),
         "pb_share_start": rec.start["pb_share"],
         "pb_share_end": float(end["direct_payment"].sum() + end["managed_pb"].sum())
         / max(float(end["funded_community"].sum()), 1.0),

@@ -240,6 +240,8 @@ def fan_charts(res, axes, out: Path) -> list[Path]:
     ts, summ = res.timeseries, res.summary
     if ts.empty:
         return []
+    draws = (" (with posterior draws: parameter uncertainty too)"
+             if not interval_kind(summ).startswith("seed noise only") else "")
     if axes:
         settings = summ.set_index("run_key")[axes].apply(
             lambda r: tuple(_setting(v) for v in r), axis=1)
@@ -269,7 +271,7 @@ def fan_charts(res, axes, out: Path) -> list[Path]:
             ax.fill_between(x, block.quantile(0.05), block.quantile(0.95), alpha=0.15,
                             color=colour, linewidth=0)
             ax.plot(x, block.median(), color=colour, label=", ".join(setting))
-        ax.set_title(f"{ylabel}: median and 90% band over seeds")
+        ax.set_title(f"{ylabel}: median and 90% band over seeds{draws}")
         ax.set_ylabel(ylabel)
         if col == "spend_total":
             money_axis(ax)
@@ -285,6 +287,21 @@ def fan_charts(res, axes, out: Path) -> list[Path]:
     return paths
 
 
+def interval_kind(summary: pd.DataFrame) -> str:
+    """What an interval over a sweep's runs includes: seed noise only (every run on the most
+    likely parameters), or parameter uncertainty as well (runs on posterior draws,
+    ``posterior.by_seed``)."""
+    draws = summary["posterior_draw"] if "posterior_draw" in summary else pd.Series([-1])
+    if (draws < 0).all():
+        return "seed noise only: every run uses the most likely calibrated parameters"
+    n = draws[draws >= 0].nunique()
+    if (draws >= 0).all():
+        return (f"parameter uncertainty and seed noise: the runs use {n} draws of the "
+                "calibration's posterior")
+    return (f"mixed: some runs use {n} posterior draws, others the most likely parameters; "
+            "read with care")
+
+
 def make_report(sweep_dir, out=None, title=None) -> Path:
     res = load(sweep_dir)
     if res.summary.empty:
@@ -295,8 +312,8 @@ def make_report(sweep_dir, out=None, title=None) -> Path:
     table = comparison_table(res.summary, axes)
     atomic_write(out / "table.csv", lambda p: table.to_csv(p, index=False))
     md = (f"# {title or 'Sweep report: ' + Path(sweep_dir).name}\n\n{len(res.summary)} finished runs, "
-          f"{len(res.failed)} failed. Cells: mean [5th, 95th percentile] over seeds. {NOTE}\n\n"
-          + _markdown(table, axes))
+          f"{len(res.failed)} failed. Cells: mean [5th, 95th percentile] over seeds "
+          f"({interval_kind(res.summary)}). {NOTE}\n\n" + _markdown(table, axes))
     atomic_write(out / "table.md", lambda p: p.write_text(md))
     heatmaps(res.summary, axes, out)
     fan_charts(res, axes, out)

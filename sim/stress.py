@@ -439,7 +439,17 @@ def table_markdown(table: pd.DataFrame, steps: int, shock_week: int | None = Non
     return "\n".join(lines) + "\n\n" + "\n\n".join(notes) + "\n"
 
 
-def _fans(runs, out: Path, steps: int, shock_week: int | None = None):
+def uncertainty(extra: dict) -> str:
+    """What the bands over seeds include: with ``posterior.by_seed=true`` each seed runs on its
+    own draw of the calibration's posterior (parameter uncertainty too), else every seed on
+    the most likely parameters (seed noise only)."""
+    if str(extra.get("posterior.by_seed", "false")).lower() == "true":
+        return "parameter uncertainty and seed noise: each seed on its own posterior draw"
+    return "seed noise only: every seed on the most likely calibrated parameters"
+
+
+def _fans(runs, out: Path, steps: int, shock_week: int | None = None,
+          kind: str = "seed noise only"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -471,7 +481,7 @@ def _fans(runs, out: Path, steps: int, shock_week: int | None = None):
         ax.set_xlabel("week")
         ax.set_ylabel(label)
         money_axis(ax) if col != "utilisation" else plain_axis(ax)
-        title = f"{label}: median and 90% band over seeds"
+        title = f"{label}: median and 90% band over seeds\n({kind.split(':')[0]})"
         if col == "cash":
             title += "\n(after an insolvency: held at its last value before the provider left)"
         ax.set_title(title, fontsize=10)
@@ -487,7 +497,8 @@ def _pct(x) -> str:
 
 
 def _board_summary(spec, table, steps, seeds, shock_week: int | None = None,
-                   wage_rise: float | None = None) -> str:
+                   wage_rise: float | None = None,
+                   kind: str = uncertainty({})) -> str:
     from .report import money, share
 
     t = table.set_index("scenario")
@@ -507,7 +518,8 @@ def _board_summary(spec, table, steps, seeds, shock_week: int | None = None,
              f"{spec.block_share:.0%} of hours under a block contract at £{spec.block_price:.2f} "
              f"until week {spec.block_end_week} (spot £{spec.spot_price:.2f}). {seeds} simulated "
              f"futures per scenario, {steps} weeks each, in the simulated market of the default "
-             f"council.", "", *shock_text(table, steps, shock_week, wage_rise), "",
+             f"council. Spread over futures: {kind}.", "",
+             *shock_text(table, steps, shock_week, wage_rise), "",
              "| scenario | median weekly revenue | median margin | cash at end or exit* (median / "
              f"5th pct) | left the market** | {exit_head} |", "|---|---|---|---|---|---|"]
     for sc, r in t.iterrows():
@@ -763,9 +775,10 @@ def main(argv=None):
     atomic_write(out / "table.csv", lambda p: table.to_csv(p, index=False))
     atomic_write(out / "table.md", lambda p: p.write_text(table_markdown(table, steps, shock_week,
                                                                          rise)))
-    _fans(runs, out, steps, shock_week)
+    kind = uncertainty(extra)
+    _fans(runs, out, steps, shock_week, kind)
     atomic_write(out / "summary.md", lambda p: p.write_text(_board_summary(
-        spec, table, steps, seeds, shock_week, rise)))
+        spec, table, steps, seeds, shock_week, rise, kind)))
     print(table.to_string(index=False))
     print(f"written to {out}")
     return 0
