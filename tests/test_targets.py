@@ -32,7 +32,7 @@ def test_registry_loads_with_both_roles():
 def test_registry_ships_with_the_package():
     assert targets.REGISTRY.parent.parent == Path(targets.__file__).resolve().parent
     text = (ROOT / "pyproject.toml").read_text()
-    assert re.search(r'\[tool\.setuptools\.package-data\]\s*\nsim = \["data/\*\.yaml"\]', text)
+    assert re.search(r'\[tool\.setuptools\.package-data\]\s*\nsim = \["data/\*\.yaml"[,\]]', text)
 
 
 def test_every_entry_has_a_source_a_role_and_an_analogue():
