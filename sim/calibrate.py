@@ -46,6 +46,7 @@ import pandas as pd
 from . import targets
 from .config import CONFIG_DIR
 from .outputs import atomic_write
+from .report import HEADLINE
 from .sweep import run_design
 
 ROOT = CONFIG_DIR.parent
@@ -143,10 +144,14 @@ def loss(frame: pd.DataFrame) -> pd.Series:
 def evaluate(out: Path, stage: str, design: pd.DataFrame, seeds: str, extra) -> pd.DataFrame:
     """Run ``design`` (each row for each seed) through the sweep store in ``out/stage``
     (resumable); returns one row per run: the design's parameters, ``design_row``, ``seed``
-    and each fitted target's model analogue (column = target id)."""
+    and each fitted target's model analogue (column = target id), and the headline outputs
+    (``HEADLINE``: column = summary key)."""
     res = run_design(out / stage, design, [f"scenario={SCENARIO}", *extra], seeds)
     fit = fitted_targets()
     cols = pd.DataFrame({t.id: targets.analogue(t, res) for t in fit}, index=res.index)
+    for key in HEADLINE:      # for the sensitivity analysis (``sobol``)
+        if key in res:
+            cols[key] = pd.to_numeric(res[key], errors="coerce")
     runs = design.iloc[res["design_row"].to_numpy()].reset_index(drop=True)
     runs["design_row"] = res["design_row"].to_numpy()
     runs["seed"] = res["seed"].to_numpy() if "seed" in res else 0
@@ -164,24 +169,26 @@ class Emulators:
     of the seed noise in a mean of a few seeds).  scikit-learn fits the hyperparameters by
     maximum marginal likelihood."""
 
-    def __init__(self, runs: pd.DataFrame, seed: int = 0):
+    def __init__(self, runs: pd.DataFrame, seed: int = 0, columns: list[str] | None = None):
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.gaussian_process import GaussianProcessRegressor
         from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
         self.targets = fitted_targets()
+        #: What is emulated: the fitted targets (by id), or other outputs of the runs.
+        self.columns = columns or [t.id for t in self.targets]
         means = runs.groupby(["wave", "design_row"], sort=False)
         first = means[list(FREE)].first()
-        y = means[[t.id for t in self.targets]].mean()
+        y = means[self.columns].mean()
         ok = np.isfinite(y.to_numpy()).all(axis=1)
         self.x, self.y = _unit(first[ok]), y[ok].to_numpy()
-        #: Seed variance of one run, pooled over design points (per target); with one seed
+        #: Seed variance of one run, pooled over design points (per column); with one seed
         #: per point, from the emulators' white-noise term (the scatter about a smooth mean).
-        self.seed_var = runs.groupby(["wave", "design_row"])[[t.id for t in self.targets]] \
-            .var().mean().to_numpy()
+        self.seed_var = runs.groupby(["wave", "design_row"])[self.columns].var().mean() \
+            .to_numpy()
         d = self.x.shape[1]
         self.gps = []
-        for j in range(len(self.targets)):
+        for j in range(len(self.columns)):
             kernel = (ConstantKernel(1.0, (1e-3, 1e3))
                       * Matern(np.full(d, 0.5), (0.05, 50.0), nu=2.5)
                       + WhiteKernel(0.05, (1e-6, 1.0)))
@@ -304,6 +311,34 @@ def holdout_check(runs: pd.DataFrame, last: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sobol(runs: pd.DataFrame, draws: pd.DataFrame, seed: int, n: int = 512) -> pd.DataFrame:
+    """Sobol indices of each headline output over the posterior (SALib; Saltelli sampling,
+    first-order and total), computed on Gaussian-process emulators of the outputs trained on
+    the calibration's runs.  The parameters vary independently over the posterior's central
+    90% (each one's 5th-95th percentile): Sobol's decomposition needs independent inputs, so
+    the posterior's correlations are not kept.  Returns one row per (output, parameter)."""
+    from SALib.analyze import sobol as sobol_analyze
+    from SALib.sample import sobol as sobol_sample
+
+    outputs = [k for k in HEADLINE if k in runs and runs[k].notna().all()
+               and runs[k].std() > 0]
+    lo = np.array([v[0][0] for v in FREE.values()])
+    hi = np.array([v[0][1] for v in FREE.values()])
+    q = (draws[list(FREE)].quantile([0.05, 0.95]).to_numpy() - lo) / (hi - lo)
+    bounds = [[a, max(b, a + 1e-6)] for a, b in q.T]
+    problem = {"num_vars": len(FREE), "names": list(FREE), "bounds": bounds}
+    x = sobol_sample.sample(problem, n, calc_second_order=False, seed=seed)
+    em = Emulators(runs, seed=seed, columns=outputs)
+    mu, _ = em.predict(x)
+    rows = []
+    for j, out in enumerate(outputs):
+        r = sobol_analyze.analyze(problem, mu[:, j], calc_second_order=False, seed=seed)
+        for i, name in enumerate(FREE):
+            rows.append({"output": out, "parameter": name, "S1": float(r["S1"][i]),
+                         "ST": float(r["ST"][i]), "ST_conf": float(r["ST_conf"][i])})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m sim.calibrate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -361,6 +396,7 @@ def main(argv=None):
     draws, ll, ess, best = posterior(em, a.draws, a.seed)
     draws = draws.round(6)
     pred = evaluate(out, "posterior", draws, "0", extra)
+    sens = sobol(pd.concat([runs, pred], ignore_index=True), draws, a.seed)
     minutes = (time.perf_counter() - t0) / 60
     fit = fitted_targets()
     print(pd.DataFrame({t.id: pred[t.id].quantile([0.05, 0.5, 0.95]) for t in fit}).T
@@ -368,7 +404,7 @@ def main(argv=None):
     print(f"posterior: {a.draws} draws, effective sample size {ess:.0f}; {minutes:.1f} min")
     if a.write:
         write_outputs(a, runs, pd.DataFrame(waves), check, em, draws, ll, ess,
-                      dict(zip(FREE, best, strict=True)), pred, minutes)
+                      dict(zip(FREE, best, strict=True)), pred, sens, minutes)
     return 0
 
 
@@ -463,7 +499,32 @@ def identifiability(draws: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_outputs(a, runs, waves, check, em, draws, ll, ess, best, pred, minutes):
+def _sobol_figure(sens: pd.DataFrame) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    st = sens.pivot(index="output", columns="parameter", values="ST")[list(FREE)]
+    fig, ax = plt.subplots(figsize=(12, 0.38 * len(st) + 2.2), layout="constrained")
+    im = ax.imshow(st.clip(0, 1).to_numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(FREE)), [n.split(".")[-1] for n in FREE], rotation=35, ha="right",
+                  fontsize=8)
+    ax.set_yticks(range(len(st)), st.index, fontsize=8)
+    for (i, j), v in np.ndenumerate(st.to_numpy()):
+        if v >= 0.05:
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if v > 0.5 else "black")
+    fig.colorbar(im, ax=ax, label="total Sobol index (share of the output's variance)")
+    ax.set_title("What drives each headline output over the posterior (total Sobol indices, "
+                 "on emulators)", fontsize=10)
+    atomic_write(ROOT / "docs" / "figures" / "calibration_sobol.png",
+                 lambda p: fig.savefig(p, dpi=100))
+    plt.close(fig)
+    return "figures/calibration_sobol.png"
+
+
+def write_outputs(a, runs, waves, check, em, draws, ll, ess, best, pred, sens, minutes):
     post = draws.copy()
     post.insert(0, "draw", np.arange(len(post)))
     post["log_likelihood"] = np.round(ll, 4)
@@ -535,6 +596,20 @@ def write_outputs(a, runs, waves, check, em, draws, ll, ess, best, pred, minutes
            "uncertainty is carried into every run that draws from the posterior).", "",
            ident.to_markdown(index=False), "",
            *[f"![{f}]({f})" for f in figs], "",
+           "## What drives each answer: Sobol indices over the posterior", "",
+           "Total Sobol index of each free parameter for each headline output of the "
+           f"calibration scenario (SALib, Saltelli sampling, {len(FREE) + 2} x 512 points), "
+           "computed on Gaussian-process emulators of the outputs trained on this "
+           "calibration's runs, with each parameter varying independently over its posterior "
+           "5th-95th percentile (Sobol needs independent inputs: the posterior's correlations "
+           "are dropped). A total index is the share of the output's variance that involves "
+           "the parameter; the three largest per output are listed.", "",
+           "| output | main drivers (total index) |", "|---|---|"]
+    for out_name, g in sens.groupby("output", sort=False):
+        top = g.sort_values("ST", ascending=False).head(3)
+        md.append(f"| `{out_name}` | " + ", ".join(
+            f"`{r.parameter}` {r.ST:.2f}" for r in top.itertuples()) + " |")
+    md += ["", f"![Sobol indices]({_sobol_figure(sens)})", "",
            "## Fixed from evidence", "", "| parameters | value | source |", "|---|---|---|"]
     md += [f"| `{k}` | {v} | {s} |" for k, v, s in FIXED]
     md += ["", "Every other parameter keeps its documented default ([parameters.md]"

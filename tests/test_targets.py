@@ -240,3 +240,8 @@ def test_the_emulators_and_posterior_recover_a_known_response():
     ident = calibrate.identifiability(draws).set_index("parameter")["verdict"]
     assert ident[names[0]] == "identified" and ident[names[1]] == "identified"
     assert ident[names[5]] == "not identified"
+    # Sobol over the posterior: an output made of one parameter has it as its only driver.
+    runs["pb_share_end"] = 0.2 + 0.3 * u[:, 3]
+    sens = calibrate.sobol(runs, draws, seed=2, n=256).set_index(["output", "parameter"])
+    st = sens.loc["pb_share_end", "ST"]
+    assert st.idxmax() == names[3] and st[names[3]] > 0.8 and st.drop(names[3]).max() < 0.1
