@@ -904,15 +904,47 @@ def posterior_row(cfg) -> dict:
             for k, v in table.iloc[draw].items() if k in leaves}
 
 
-def _posterior_values(obj, overrides: dict) -> dict:
+def _calibrated_values() -> dict:
+    """The calibrated parameters a composed configuration holds by default (the
+    ``calibration`` group's file, ``configs/calibration/demos_2008.yaml``), by dotted key."""
+    import yaml
+
+    out: dict = {}
+
+    def walk(d, prefix=""):
+        for k, v in d.items():
+            if isinstance(v, dict):
+                walk(v, f"{prefix}{k}.")
+            else:
+                out[f"{prefix}{k}"] = v
+    path = CONFIG_DIR / "calibration" / "demos_2008.yaml"
+    walk(yaml.safe_load(path.read_text()) or {} if path.exists() else {})
+    return out
+
+
+def _posterior_values(obj, overrides: dict, composed: bool = False) -> dict:
     """``posterior_row``, refusing a calibrated parameter also set by the caller (the draw
-    would replace it)."""
+    would replace it): given as an override, or (``composed``: a configuration from Hydra,
+    whose command-line settings are already merged in) holding another value than the
+    calibration file's."""
     row = posterior_row(obj)
-    clash = sorted(row.keys() & overrides.keys())
+    set_here = set(overrides)
+    if row and composed:
+        calibrated = _calibrated_values()
+        for key in row:
+            *path, name = key.split(".")
+            node = obj
+            for part in path:
+                node = getattr(node, part)
+            if key not in calibrated or not math.isclose(float(getattr(node, name)),
+                                                         float(calibrated[key])):
+                set_here.add(key)
+    clash = sorted(row.keys() & set_here)
     if clash:
         raise ConfigError(f"{', '.join(clash)}: set by the posterior draw "
                           f"(posterior.draw={obj.posterior.draw}); a run either draws the "
-                          "calibrated parameters from the posterior or sets them, not both")
+                          "calibrated parameters from the posterior or sets them (or "
+                          "calibration=none), not both")
     return row
 
 
@@ -996,7 +1028,7 @@ def to_config(cfg: DictConfig | dict | SimConfig | None = None, *, check_memory:
         for key, value in {**design, **overrides}.items():
             OmegaConf.update(merged, key, value, merge=True)
         obj = OmegaConf.to_object(merged)
-        _set(obj, _posterior_values(obj, overrides))
+        _set(obj, _posterior_values(obj, overrides, composed=cfg is not None))
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", None)
         msg = str(exc).splitlines()[0]

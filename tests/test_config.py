@@ -274,3 +274,18 @@ def test_a_run_takes_its_calibrated_parameters_from_a_posterior_draw(tmp_path, m
         to_config(base, **{"posterior.draw": 3})
     with pytest.raises(ConfigError, match="users.need_scale: set by the posterior draw"):
         to_config(base, **{"posterior.draw": 0, "users.need_scale": 1.5})
+
+
+def test_a_posterior_draw_refuses_a_calibrated_parameter_set_on_the_command_line(tmp_path,
+                                                                                 monkeypatch):
+    import sim.config as sc
+
+    post = tmp_path / "posterior.csv"
+    post.write_text("draw,behaviour.mix_satiation\n0,0.2\n1,0.5\n")
+    monkeypatch.setattr(sc, "posterior_file", lambda: post)
+    with pytest.raises(ConfigError, match="behaviour.mix_satiation: set by the posterior draw"):
+        compose("posterior.draw=1", "behaviour.mix_satiation=0.7")
+    with pytest.raises(ConfigError, match="behaviour.mix_satiation: set by the posterior draw"):
+        compose("posterior.by_seed=true", "calibration=none")
+    assert compose("posterior.by_seed=true", "seed=3", "policy.pb_target=0.5") \
+        .behaviour.mix_satiation == 0.5
