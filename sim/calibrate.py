@@ -456,7 +456,7 @@ def _figures(draws: pd.DataFrame, best: dict) -> list[str]:
         ax.axis("off")
     axes.ravel()[0].legend(fontsize=7, loc="upper right")
     fig.suptitle("Calibration: posterior against prior for each free parameter")
-    atomic_write(figdir / "calibration_marginals.png", lambda p: fig.savefig(p, dpi=110))
+    atomic_write(figdir / "calibration_marginals.png", lambda p: fig.savefig(p, dpi=110, format="png"))
     plt.close(fig)
 
     d = len(names)
@@ -480,7 +480,7 @@ def _figures(draws: pd.DataFrame, best: dict) -> list[str]:
             if j == 0:
                 ax.set_ylabel(yi.split(".")[-1], fontsize=7, rotation=60)
     fig.suptitle("Calibration: posterior draws, each pair of free parameters (axes: prior ranges)")
-    atomic_write(figdir / "calibration_pairs.png", lambda p: fig.savefig(p, dpi=80))
+    atomic_write(figdir / "calibration_pairs.png", lambda p: fig.savefig(p, dpi=80, format="png"))
     plt.close(fig)
     return ["figures/calibration_marginals.png", "figures/calibration_pairs.png"]
 
@@ -519,7 +519,7 @@ def _sobol_figure(sens: pd.DataFrame) -> str:
     ax.set_title("What drives each headline output over the posterior (total Sobol indices, "
                  "on emulators)", fontsize=10)
     atomic_write(ROOT / "docs" / "figures" / "calibration_sobol.png",
-                 lambda p: fig.savefig(p, dpi=100))
+                 lambda p: fig.savefig(p, dpi=100, format="png"))
     plt.close(fig)
     return "figures/calibration_sobol.png"
 

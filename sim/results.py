@@ -86,8 +86,12 @@ def model_fingerprint() -> str:
 
     h = hashlib.sha1()
     files = [(f.name, f) for f in model_modules()]
+    # Not the calibration's files: the values they give are in each run's resolved
+    # configuration (``run_fingerprint``, the store's fingerprint), and ``python -m
+    # sim.calibrate`` writes them, so its own store must not depend on them.
     files += [(f.relative_to(CONFIG_DIR).as_posix(), f)
-              for f in sorted(Path(CONFIG_DIR).glob("**/*.yaml"))]
+              for f in sorted(Path(CONFIG_DIR).glob("**/*.yaml"))
+              if f.parent.name != "calibration"]
     for name, f in files:
         h.update(name.encode())
         h.update(f.read_bytes())
