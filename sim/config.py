@@ -165,7 +165,8 @@ class CouncilConfig:
     block_price_agency: float = P(13.5, "£/hour", PSSRU_2010, 0, 1000)
     block_price_day: float = P(8.0, "£/hour of day service", PSSRU_2010, 0, 1000)
     block_price_residential: float = P(480.0, "£/bed-week", PSSRU_2010, 0, 10_000)
-    block_share: float = P(0.8, "share of traditional agency/day hours under block contract",
+    block_share: float = P(0.8, "share of what the council buys through its contracts (traditional "
+                           "packages and managed PBs) under block contract",
                            ASSUMPTION, 0, 1)
     block_providers: int = P(6, "fewest agencies/day services holding a block contract (more "
                              "sign one when these cannot carry the volume)", ASSUMPTION, 0, 10_000)

@@ -85,7 +85,9 @@ def manage_blocks(model, week: Week):
 
     A block contract's volume beyond what the council still needs (``block_share`` of last
     week's council purchases, ``CouncilState.trad_units``) is cut at ``policy.block_wind_down``
-    per year.
+    per year.  Until then the council pays the guaranteed share of it whether used or not.  A
+    contract at expiry is renewed right-sized at the council's current rate (listed in
+    ``week.renewed``: its provider may decline the renewal, ``providers.hand_back``) or ends.
     """
     cfg, e, t = model.cfg, model.edges, week.t
     trad_units = model.council.trad_units
@@ -112,6 +114,7 @@ def manage_blocks(model, week: Week):
             e.block_price[expiring] = model.council.block_price[
                 e.council[expiring], model.providers.ptype[e.provider[expiring]]]
             e.block_end[expiring] = t + cfg.council.block_duration_weeks
+            week.renewed = expiring
         else:
             e.block_volume[expiring] = 0.0
 
@@ -157,7 +160,8 @@ FEES = Phase("fees", uplift_fees, reads="week number, council.fee_uplift",
              writes="council fee rates (block_price), once a year")
 BLOCKS = Phase("blocks", manage_blocks,
                reads="block contracts (edges), last week's council purchases (trad_units)",
-               writes="block volumes, prices and end dates of contracts")
+               writes="block volumes, prices and end dates of contracts; week.renewed (the "
+                      "contracts renewed this week)")
 COUNCIL_BUDGET = Phase(
     "council_budget", budget_response, reads="the week's council net spend (ledger)",
     writes="councils' smoothed spend and eligibility threshold",

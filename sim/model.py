@@ -20,7 +20,7 @@ from mesa.agent import AgentSet
 from . import councils, passes, planning, providers
 from .accounting import Ledger
 from .agents import CareUser, Council, FamilyCarer, Provider
-from .codes import DP, N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, ROUTES, TRAD, in_care_home
+from .codes import DP, MPB, N_MARKET_OPTIONS, N_TYPES, RES, RESIDENTIAL, ROUTES, TRAD, in_care_home
 from .config import GROUPS, SimConfig, design_row, to_config
 from .labour import labour_used, pa_employed
 from .outcomes import measure
@@ -143,7 +143,9 @@ class CareMarketModel(mesa.Model):
         demand = self._units_by_market(comm)
         # Care homes are sized to all their residents; the council buys its own residents' beds.
         demand[:, RESIDENTIAL] = np.bincount(u.council[res], minlength=n_c)
-        trad = self._units_by_market(comm[u.route[comm] == TRAD])
+        # What the council buys through its contracts: traditional packages and managed PBs
+        # (``market.purchase``), so the block volume is sized to all of it.
+        trad = self._units_by_market(comm[(u.route[comm] == TRAD) | (u.route[comm] == MPB)])
         trad[:, RESIDENTIAL] = np.bincount(u.council[res[u.route[res] == RES]], minlength=n_c)
         providers.initial_market(self, demand, rng)
         providers.initial_blocks(self, trad)

@@ -247,8 +247,8 @@ def finances(model, week: Week):
     step_up = p.price[act] * (1 + m.price_step_max)
     p.price[act] = np.maximum(new_price, np.minimum(floor, step_up))
 
-    # Hand-backs: a provider losing money returns the block contracts that pay less than its
-    # unit cost; the council's people it served are re-placed.
+    # Hand-backs: a provider losing money declines to renew the block contracts that pay less
+    # than its unit cost; the council's people it served are re-placed.
     judged = (week.t - p.entered_step[act]) >= m.exit_grace_weeks
     losing = act[judged & (p.margin_ema[act] < -m.handback_margin)]
     handed = hand_back(model, week, losing)
@@ -266,16 +266,19 @@ def finances(model, week: Week):
 
 
 def hand_back(model, week: Week, losing) -> np.ndarray:
-    """``losing`` providers end their block contracts that pay less per hour delivered than
-    their unit cost (``unit_cost``, at the target utilisation): the volume goes, the council buys that care at
-    spot, and the council re-places the people the provider served for it (disrupted).
+    """``losing`` providers decline the renewal of their block contracts that pay less per hour
+    delivered than their unit cost (``unit_cost``, at the target utilisation): the volume
+    goes, the council buys that care at spot, and the council re-places the people the
+    provider served for it (disrupted).  A contract binds both sides for its term: a provider
+    can hand one back only when it comes up for renewal (``week.renewed``, from the blocks
+    phase) or by closing; the council's side is the guarantee, until renewal or its wind-down.
     Returns the contracts handed back per council."""
     e, p, u, n_c = model.edges, model.providers, model.users, model.council.n
     if losing.size == 0:
         return np.zeros(n_c, dtype=np.int64)
     is_losing = np.zeros(p.size, dtype=bool)
     is_losing[losing] = True
-    rows = np.flatnonzero(e.active & (e.block_volume > 0))
+    rows = week.renewed[e.active[week.renewed] & (e.block_volume[week.renewed] > 0)]
     # What the contract pays per hour actually delivered (guaranteed pay for idle hours
     # included): a contract that pays for hours nobody uses is worth keeping.
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -552,9 +555,9 @@ def _report_market(model, week: Week):
 FINANCES = Phase(
     "provider_finances", finances,
     reads="the week's sales per provider (units, £, block £), wages and pay, the labour and "
-          "PA pools",
+          "PA pools, the contracts renewed this week (week.renewed)",
     writes="providers' posts, staff (leavers, hires, vacancies) and staffed capacity, "
-           "recruitment costs, cash, costs, margins, list prices; block contracts "
+           "recruitment costs, cash, costs, margins, list prices; renewed block contracts "
            "handed back; providers out of cash or with sustained losses leave (their people "
            "are disrupted and re-placed)",
     columns=(

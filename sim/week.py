@@ -71,12 +71,16 @@ class Week:
     offers: np.ndarray | None = None          # PB offers made, per council (rollout, review)
     acceptances: np.ndarray | None = None     # offers accepted, per council
     unplaced: np.ndarray | None = None        # people seeking a care-home bed who found none
+    #: Edge rows whose block contract came up for renewal this week (blocks phase): the only
+    #: contracts a provider may hand back (providers' finances).
+    renewed: np.ndarray | None = None
 
     def __post_init__(self):
         for name in ("displaced", "offers", "acceptances", "unplaced"):
             setattr(self, name, np.zeros(self.n_councils, dtype=np.int64))
         for name in ("entries", "exits"):
             setattr(self, name, np.zeros((self.n_councils, N_TYPES), dtype=np.int64))
+        self.renewed = np.zeros(0, dtype=np.int64)
 
     def put(self, name: str, values) -> None:
         """Fill a declared column (one value per council)."""

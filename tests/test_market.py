@@ -110,23 +110,34 @@ def test_providers_close_on_sustained_losses_not_only_when_cash_runs_out(monkeyp
 
 def test_faster_wind_down_changes_the_market_for_the_same_seeds():
     """A council that block-contracted all its traditional home care: kept contracts pay for
-    hours nobody uses (idle block spend) and carry the agencies; cutting the surplus fast
-    saves that money and pushes agencies into losses and hand-backs.  Managed PBs buy through
-    the council's contracts, so only direct payments strand block volume: here a managed PB
-    gives little control, so most PB holders take a direct payment."""
+    hours nobody uses (idle block spend) and carry the agencies through the rollout; cutting
+    the surplus fast saves that money, takes the agencies' guaranteed work and pay, and pushes
+    them into losses: more decline to renew their contracts (hand-backs) and more close.
+    Managed PBs buy through the council's contracts, so only direct payments strand block
+    volume: here a managed PB gives little control, so most PB holders take a direct payment.
+    Ablation: with no rollout nobody leaves the contracts, and the wind-down speed moves
+    hand-backs and exits far less (what it still moves is surplus from week-to-week noise)."""
     dp = ("behaviour.control_managed=0.3", "behaviour.dp_admin_burden=0.05")
-    handbacks = {"slow": 0, "fast": 0}
+    moved = {"rollout": 0, "none": 0}
     for seed in (0, 1):
         slow, ts_slow = _rollout("policy.block_wind_down=0", *dp, seed=seed)
         fast, ts_fast = _rollout("policy.block_wind_down=4", *dp, seed=seed)
-        handbacks["slow"] += slow["block_handbacks_total"]
-        handbacks["fast"] += fast["block_handbacks_total"]
         assert fast["block_idle_spend_total"] < 0.5 * slow["block_idle_spend_total"]
         assert fast["utilisation_last_year"] > slow["utilisation_last_year"]
         assert not np.allclose(ts_fast["utilisation"], ts_slow["utilisation"])
         assert not np.allclose(ts_fast["spot_price_agency"], ts_slow["spot_price_agency"])
-    # Hand-backs move little per seed (21 -> 25 and 23 -> 23 at this size): over both, more.
-    assert handbacks["fast"] > handbacks["slow"]
+        # 1 -> 26 and 2 -> 26 hand-backs, 27 -> 40 and 19 -> 36 exits at this size.
+        assert fast["block_handbacks_total"] > slow["block_handbacks_total"] + 5
+        assert fast["provider_exits"] > slow["provider_exits"] + 5
+        moved["rollout"] += (fast["block_handbacks_total"] + fast["provider_exits"]
+                             - slow["block_handbacks_total"] - slow["provider_exits"])
+        slow, _ = _rollout("policy.block_wind_down=0", "policy.rollout=false", *dp, seed=seed)
+        fast, _ = _rollout("policy.block_wind_down=4", "policy.rollout=false", *dp, seed=seed)
+        assert slow["block_idle_spend_total"] == fast["block_idle_spend_total"] == 0
+        moved["none"] += (fast["block_handbacks_total"] + fast["provider_exits"]
+                          - slow["block_handbacks_total"] - slow["provider_exits"])
+    # 79 against 9 here.
+    assert moved["none"] < 0.25 * moved["rollout"]
 
 
 def test_a_provider_serving_two_councils_offers_its_staff_once_not_in_each():
