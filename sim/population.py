@@ -243,9 +243,11 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
     their own fees.
 
     Self-funders at home take free beds as council-funded people do (high need, the same
-    seeking rate, in random order), stay until they leave at the same hazard or until their
-    capital falls to the upper limit (then the council funds them).  So of the residents, the
-    self-funding share is the high-need self-funders' share of high-need people at home, times
+    seeking rate, in random order), and so do council-funded people whose capital the means
+    test counts on moving in (``users.care_home_owner_share`` of them); they stay until they
+    leave at the same hazard or until their capital falls to the upper limit (then the council
+    funds them).  So of the residents, the self-funding share is the high-need payers' share
+    (self-funders, and that share of the council-funded) of high-need people at home, times
     the share of a self-funding resident's stay spent self-funding.  That share, and each
     one's capital now, come from the same sampling: capital at entry is drawn, and time since
     entry from the exit hazard in a home; a draw is kept if the capital has not run down by
@@ -256,19 +258,26 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
     thr = cfg.users.residential_need_threshold
     high_f = community[u.total_need[community] > thr]
     high_s = sf[u.total_need[sf] > thr]
+    # Council-funded people whose capital the means test counts on moving in pay too
+    # (``users.care_home_owner_share``).
+    owner = model.council.owner_share
     hazard = G["exit_rate"] * cfg.users.residential_exit_mult / WEEKS_PER_YEAR
     k = 20_000
-    g = high_s[rng.integers(0, max(high_s.size, 1), k)] if high_s.size else np.zeros(k, int)
-    h = hazard[u.group[g]] if high_s.size else np.full(k, hazard.mean())
+    pool = np.r_[high_s, high_f]
+    weight = np.r_[np.ones(high_s.size), owner[u.council[high_f]]]
+    payers = weight.sum() > 0
+    g = pool[rng.choice(pool.size, k, p=weight / weight.sum())] if payers else np.zeros(k, int)
+    h = hazard[u.group[g]] if payers else np.full(k, hazard.mean())
     cap0 = draw_capital(cfg, rng.random(k), rng.random(k))
     weeks = rng.exponential(1.0, k) / np.maximum(h, 1e-9)
     left = cap0 - _spend_rate(cfg) * weeks
     kept = left > cfg.council.capital_upper
     n_s = np.bincount(u.council[high_s], minlength=n_c)
-    share = n_s / np.maximum(n_s + np.bincount(u.council[high_f], minlength=n_c), 1)
+    n_f = np.bincount(u.council[high_f], minlength=n_c)
+    share = (n_s + owner * n_f) / np.maximum(n_s + n_f, 1)
     n_own = rng.binomial(n_res, share * kept.mean())
     council = np.repeat(np.arange(n_c, dtype=np.int32), n_own)
-    if council.size == 0 or high_s.size == 0:
+    if council.size == 0 or not payers:
         return np.empty(0, np.int64)
     pick = rng.choice(np.flatnonzero(kept), council.size) if kept.any() else np.zeros(0, int)
     if pick.size == 0:
@@ -379,11 +388,15 @@ def place_in_residential(model, ledger: Ledger, movers, t: int = 0) -> np.ndarra
     model.carers.remove(carers[carers >= 0])
     u.carer[placed] = -1
     u.informal[placed] = 0.0
+    cfg = model.cfg
+    # The means test on moving in counts capital: a self-funder's, and a council-funded
+    # person's if they have any the test counts (the home they leave: a common random number).
     own = u.route[placed] == SELF
+    owner = (crn.uniform(cfg.seed, "owner", u.uid[placed], 0)
+             < model.council.owner_share[u.council[placed]])
     u.route[placed] = RES
-    payer = placed[own]
+    payer = placed[own | owner]
     if payer.size:
-        cfg = model.cfg
         u.capital[payer] = draw_capital(cfg, crn.uniform(cfg.seed, "capital", u.uid[payer], 0),
                                         crn.uniform(cfg.seed, "capital", u.uid[payer], 1))
         u.route[payer[u.capital[payer] > cfg.council.capital_upper]] = RES_SELF
