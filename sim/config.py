@@ -135,13 +135,13 @@ class UsersConfig:
                                 "the fee (state pension with pension credit, about £132, less "
                                 "the personal expenses allowance, £22.30, in 2010-11)",
                                 ASSUMPTION, 0, 10_000)
-    care_home_owner_share: float = P(0.45, "share of council-funded people at home whose "
+    care_home_owner_share: float = P(0.75, "share of council-funded people at home whose "
                                      "capital the care-home means test counts when they move "
                                      "in (mostly the home they leave, which the means test for "
                                      "care at home disregards; drawn as a self-funder's): "
                                      "chosen so that about 43% of residents pay their own fees "
-                                     "(Laing & Buisson 2012-13, an input check in the targets "
-                                     "registry)", ASSUMPTION, 0, 1)
+                                     "at the start (Laing & Buisson 2012-13, an input check in "
+                                     "the targets registry)", ASSUMPTION, 0, 1)
     capital_median: float = P(150_000.0, "£: median capital counted by the means test of a "
                               "self-funder moving into a care home (the home they leave, and "
                               "savings; lognormal)", ASSUMPTION, 1, 1e9)
@@ -199,12 +199,13 @@ class CouncilConfig:
                            "(tariff) income, each part step too", CRAG_2010, 1, 1e9)
     fee_uplift: float = P(0.0, "annual increase of block fees (0: money in constant 2010 "
                           "prices; a nominal uplift is a scenario)", ASSUMPTION, -0.5, 1)
-    fee_uplift_residential: float = P(-0.013, "annual change of care-home fee rates on top of "
+    fee_uplift_residential: float = P(0.0, "annual change of care-home fee rates on top of "
                                       "council.fee_uplift, in constant prices (against care "
-                                      "homes' cost inflation): councils' fees fell 5.2% behind "
-                                      "care-home costs in the four years 2010/11-2013/14 "
-                                      "(-1.4%, -2.5%, -0.9%, -0.2% a year)", LB_FEES_2013,
-                                      -0.5, 1)
+                                      "homes' cost inflation; 0: fees keep pace, a stationary "
+                                      "baseline): councils' fees fell 5.2% behind care-home "
+                                      "costs in the four years 2010/11-2013/14 (-1.4%, -2.5%, "
+                                      "-0.9%, -0.2% a year; -1.3% a year in the england "
+                                      "scenario)", LB_FEES_2013, -0.5, 1)
     underspend_band: float = P(0.95, "a year's spend / budget below which eligibility relaxes",
                                ASSUMPTION, 0, 1)
 

@@ -53,6 +53,20 @@ def home_fixed_cost(cfg, capital) -> np.ndarray:
     return (m.home_running_cost + np.asarray(capital, dtype=float)) / (1.0 + m.capacity_slack)
 
 
+def home_full_cost(cfg) -> float:
+    """£ per resident-week: a care home's full cost at the starting wage (never below the wage
+    floor) and the target utilisation, its capital cost midway between floor and ceiling, its
+    expected recruitment included: the ``unit_cost`` ``providers.finances`` prices on."""
+    m = cfg.market
+    wage = max(m.wage, m.wage_floor)
+    labour = float(unit_labour_cost(cfg, RESIDENTIAL, wage))
+    tu, fixed = m.target_utilisation, m.labour_fixed_share
+    capital = 0.5 * (m.home_capital_cost_floor + m.home_capital_cost_ceiling)
+    per_bed = (labour * (fixed + (1 - fixed) * tu) + float(home_fixed_cost(cfg, capital))
+               + float(expected_recruit_cost(cfg, np.array([RESIDENTIAL]), 1.0)[0]))
+    return per_bed / max(tu, 1e-9)
+
+
 def start_cost_floor(cfg) -> np.ndarray:
     """The lowest price per unit, by provider type, at which a provider covers its labour at the
     starting wage (never below the wage floor) and its overhead (``overhead_share`` of its

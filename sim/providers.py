@@ -238,18 +238,12 @@ def finances(model, week: Week):
     # cost, and not otherwise.
     with np.errstate(invalid="ignore", divide="ignore"):
         pressure = np.where(cap > 0, p.asked[act] / cap, 0.0)
-    # A care home is as full as it means to be at its usual occupancy (one bed in
-    # 1 + capacity_slack kept free for admissions): there its demand pressure is on target.
-    # Its pressure is its residents, not the people seeking a place who found none: more
-    # people seek places than beds fall free even in the stationary baseline (``beds_short``),
-    # so counting them would push every home's fees up week after week without a shortage.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        full_beds = np.where(cap > 0, p.occupied[act] / cap, 0.0)
-    pressure = np.where(ptype == RESIDENTIAL,
-                        full_beds * (1 + m.capacity_slack) * m.target_utilisation, pressure)
-    # Care homes list their fees the same way: the self-funder's fee is the list price, and
-    # what the council's rate leaves short of full cost on council-funded beds is recovered
-    # from it (the council pays its rate, ``market.purchase``).
+    # Care homes list their fees on cost recovery alone (below): the self-funder's fee is the
+    # list price, and what the council's rate leaves short of full cost on council-funded beds
+    # is recovered from it (the council pays its rate, ``market.purchase``).  Admissions keep a
+    # home at its usual occupancy, and the people seeking a place who found none are a
+    # standing excess even in the stationary baseline (``beds_short``), so demand pressure
+    # would only ratchet fees up without a shortage.
     change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -m.price_step_max,
                      m.price_step_max)
     new_price = p.price[act] * (1 + change)
@@ -265,7 +259,12 @@ def finances(model, week: Week):
     floor[home] = np.maximum(floor[home], model.council.block_price[p.home[act[home]],
                                                                      RESIDENTIAL])
     step_up = p.price[act] * (1 + m.price_step_max)
-    p.price[act] = np.maximum(new_price, np.minimum(floor, step_up))
+    price = np.maximum(new_price, np.minimum(floor, step_up))
+    # A care home's list price follows its cost recovery both ways (at most price_step_max a
+    # week): a price kept up after a week with few self-funders would ratchet on noise.
+    price[home] = np.clip(floor[home], p.price[act[home]] * (1 - m.price_step_max),
+                          step_up[home])
+    p.price[act] = price
 
     # Hand-backs: a provider losing money returns the block contracts that pay less than its
     # unit cost; the council's people it served are re-placed.
