@@ -39,6 +39,17 @@ SFC_2007 = ("Skills for Care, adult social care workforce report (2007), as repo
 SFC_2013 = ("Skills for Care (NMDS-SC): turnover of directly employed staff 23.1% in 2012/13, as "
             "cited in the Health Foundation blog 'Valuing the social care workforce' "
             "(docs/evidence-market.md)")
+LAING_2008 = ("W. Laing, Calculating a fair market price for care: a toolkit for residential and "
+              "nursing homes, 3rd edition (Joseph Rowntree Foundation / Policy Press, Sept 2008): "
+              "costs of an efficient home for frail older people, England outside London, £ per "
+              "resident-week, 2008/09 (the cost table as reproduced in Table 5 of 'A scoping review "
+              "of the costs, consequences, and wider impacts of residential care home closures in a "
+              "UK context', Health & Social Care in the Community, 2023, article 8675499)")
+LB_FEES_2013 = ("Laing & Buisson annual surveys of councils' baseline care-home fees, as reported by "
+                "Community Care, 21 Jun 2013, 'Councils ease pressure on care homes with "
+                "near-inflationary fee rise' (2010-11 to 2013-14), and by The Carer UK on Laing & "
+                "Buisson's Fair Price for Care, 5th edition (2014): a '5.2% real terms cut in "
+                "council-paid fees' since 2010/11")
 CRAG_2010 = ("Department of Health, Charging for Residential Accommodation Guide (CRAG), capital "
              "limits 2010-11 (unchanged from April 2010 to 2015)")
 #: FACS eligibility bands, lowest first.
@@ -124,6 +135,13 @@ class UsersConfig:
                                 "the fee (state pension with pension credit, about £132, less "
                                 "the personal expenses allowance, £22.30, in 2010-11)",
                                 ASSUMPTION, 0, 10_000)
+    care_home_owner_share: float = P(0.75, "share of council-funded people at home whose "
+                                     "capital the care-home means test counts when they move "
+                                     "in (mostly the home they leave, which the means test for "
+                                     "care at home disregards; drawn as a self-funder's): "
+                                     "chosen so that about 43% of residents pay their own fees "
+                                     "at the start (Laing & Buisson 2012-13, an input check in "
+                                     "the targets registry)", ASSUMPTION, 0, 1)
     capital_median: float = P(150_000.0, "£: median capital counted by the means test of a "
                               "self-funder moving into a care home (the home they leave, and "
                               "savings; lognormal)", ASSUMPTION, 1, 1e9)
@@ -182,6 +200,13 @@ class CouncilConfig:
                            "(tariff) income, each part step too", CRAG_2010, 1, 1e9)
     fee_uplift: float = P(0.0, "annual increase of block fees (0: money in constant 2010 "
                           "prices; a nominal uplift is a scenario)", ASSUMPTION, -0.5, 1)
+    fee_uplift_residential: float = P(0.0, "annual change of care-home fee rates on top of "
+                                      "council.fee_uplift, in constant prices (against care "
+                                      "homes' cost inflation; 0: fees keep pace, a stationary "
+                                      "baseline): councils' fees fell 5.2% behind care-home "
+                                      "costs in the four years 2010/11-2013/14 (-1.4%, -2.5%, "
+                                      "-0.9%, -0.2% a year; -1.3% a year in the england "
+                                      "scenario)", LB_FEES_2013, -0.5, 1)
     underspend_band: float = P(0.95, "a year's spend / budget below which eligibility relaxes",
                                ASSUMPTION, 0, 1)
 
@@ -348,11 +373,32 @@ class MarketConfig:
     labour_day: float = P(0.5, "staff hours per day-service client hour", ASSUMPTION, 0, 10)
     labour_community: float = P(0.15, "paid staff hours per community-activity hour", ASSUMPTION,
                                 0, 10)
-    labour_residential: float = P(30.0, "staff hours per bed-week", ASSUMPTION, 0, 168)
+    labour_residential: float = P(26.0, "staff hours per bed-week (all staff: care, catering, "
+                                  "cleaning, management): Laing's £234 of staff per resident-week "
+                                  "at the starting wage and on-cost (£8.45/hour), with half the "
+                                  "hours fixed and a home at its usual occupancy", LAING_2008,
+                                  0, 168)
     labour_fixed_share: float = P(0.5, "share of staff hours paid whether or not care is delivered",
                                   ASSUMPTION, 0, 1)
-    overhead_share: float = P(0.1, "weekly overhead / (start capacity x start price)", ASSUMPTION,
-                              0, 5)
+    overhead_share: float = P(0.1, "weekly overhead / (start capacity x start price): agencies "
+                              "and personal assistants (care homes: market.home_running_cost "
+                              "and their capital cost)", ASSUMPTION, 0, 5)
+    home_running_cost: float = P(112.0, "£ per resident-week of a care home's non-staff running "
+                                 "costs (repairs and maintenance £33; food, utilities, insurance, "
+                                 "supplies and the like £79), fixed: charged on the residents of "
+                                 "its usual occupancy", LAING_2008, 0, 10_000)
+    home_capital_cost_floor: float = P(118.0, "£ per resident-week of return on a care home's "
+                                       "land, buildings and equipment (12% a year) where the "
+                                       "building meets only the standards for existing homes "
+                                       "(the ceiling less Laing's £74 adjustment; Laing's floor "
+                                       "fair price £463); starting homes draw theirs evenly "
+                                       "between floor and ceiling, fixed on the residents of its "
+                                       "usual occupancy", LAING_2008, 0, 10_000)
+    home_capital_cost_ceiling: float = P(192.0, "£ per resident-week of return on capital of a "
+                                         "home meeting the standards for new homes (land £43, "
+                                         "building and equipment £149; Laing's ceiling fair "
+                                         "price £538): what a new home carries", LAING_2008, 0,
+                                         10_000)
     day_overhead_share: float = P(0.3, "weekly fixed cost of a day centre's building "
                                   "(premises, transport, management) / (start capacity x start "
                                   "price): building-based services carry more than agencies",
@@ -477,6 +523,11 @@ class GeographyConfig:
                                 "(scales their pressure)", ASSUMPTION, 0, 5)
     brokerage_sigma: float = P(0.0, "lognormal sigma of brokerage capacity per head between "
                                "councils", ASSUMPTION, 0, 5)
+    owner_share_sd: float = P(0.0, "sd between councils of users.care_home_owner_share (normal, "
+                              "clipped to 0-1): affluent and deprived areas (ONS 2019-20, after "
+                              "the period: self-funding residents 24.6% North East to 45.4% "
+                              "South East, 21.6% of residents of homes in the most deprived "
+                              "areas to 53.8% in the least)", ASSUMPTION, 0, 1)
     neighbour_radius: float = P(0.2, "radius of the unit-square council adjacency graph", ASSUMPTION,
                                 0, 2)
     multi_council_share: float = P(0.3, "share of agencies also serving neighbouring councils",
@@ -717,7 +768,8 @@ def validate(cfg: SimConfig, check_memory: bool = True) -> SimConfig:
                       f"council.eligibility_band={cc.eligibility_band!r}")
     for lo_key, hi_key in (("users.pc_share_min", "users.pc_share_max"),
                            ("market.entrant_size_min", "market.entrant_size_max"),
-                           ("council.capital_lower", "council.capital_upper")):
+                           ("council.capital_lower", "council.capital_upper"),
+                           ("market.home_capital_cost_floor", "market.home_capital_cost_ceiling")):
         lo, hi = (_get(cfg, k) for k in (lo_key, hi_key))
         if lo > hi:
             errors.append(f"{lo_key}={lo} is above {hi_key}={hi}; the minimum must not exceed "

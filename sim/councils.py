@@ -38,6 +38,10 @@ class CouncilState:
         # The council's own commitment to the rollout (mean 1): how readily it offers PBs at
         # reviews, and how much of the push (policy.target_enforcement) it turns into pressure.
         self.commitment = spread(g.commitment_sigma)
+        # Share of its council-funded people whose capital a care home's means test counts
+        # (affluent councils more, deprived ones fewer).
+        owner = rng.normal(0, g.owner_share_sd, n) if g.owner_share_sd else np.zeros(n)
+        self.owner_share = np.clip(cfg.users.care_home_owner_share + owner, 0, 1)
         self.pressure = np.zeros(n)             # this week's (rollout phase; read by reviews)
         self.broker_free = np.zeros(n)          # brokerage places free (rollout phase)
         # Eligibility: the lowest FACS band funded, and its threshold of eligible need.
@@ -120,9 +124,11 @@ def manage_blocks(model, week: Week):
 
 
 def uplift_fees(model, week: Week):
-    """Once a year councils raise their fee rates; running contracts keep their price."""
+    """Once a year councils raise their fee rates (care homes' by
+    ``council.fee_uplift_residential`` more); running contracts keep their price."""
     if week.t % int(WEEKS_PER_YEAR) == 0:
         model.council.block_price *= 1 + model.cfg.council.fee_uplift
+        model.council.block_price[:, RESIDENTIAL] *= 1 + model.cfg.council.fee_uplift_residential
         model.council.price_per_point *= 1 + model.cfg.council.fee_uplift
 
 

@@ -23,7 +23,7 @@ import numpy as np
 STREAMS = {"shock": 1, "residential": 2, "burnout": 3, "accept_dp": 4, "accept_mpb": 5,
            "accept_trad": 6, "ras": 7, "reconsider_now": 8, "reconsider_mpb": 9,
            "reconsider_trad": 10, "self_fund": 11, "offer": 12,
-           "capital": 13}
+           "capital": 13, "owner": 14}
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

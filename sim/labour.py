@@ -37,20 +37,47 @@ def unit_labour_cost(cfg, ptype, wage):
 def overhead_share(cfg, ptype):
     """Weekly fixed overhead as a share of start revenue at full capacity, by provider type:
     day centres carry their building (``market.day_overhead_share``), community groups run on
-    volunteers and members' fees (none), everyone else ``market.overhead_share``."""
+    volunteers and members' fees (none), everyone else ``market.overhead_share``; care homes'
+    fixed costs are not a share of revenue (``home_fixed_cost``)."""
     m = cfg.market
-    return np.where(ptype == COMMUNITY, 0.0, np.where(ptype == DAY, m.day_overhead_share,
-                                                      m.overhead_share))
+    return np.where((ptype == COMMUNITY) | (ptype == RESIDENTIAL), 0.0,
+                    np.where(ptype == DAY, m.day_overhead_share, m.overhead_share))
+
+
+def home_fixed_cost(cfg, capital) -> np.ndarray:
+    """£/week per bed a care home carries whatever its occupancy: its non-staff running costs
+    (``market.home_running_cost``) and the return on its capital (``capital``, £ per
+    resident-week), both per resident of its usual occupancy (one bed in
+    1 + ``market.capacity_slack`` kept free)."""
+    m = cfg.market
+    return (m.home_running_cost + np.asarray(capital, dtype=float)) / (1.0 + m.capacity_slack)
+
+
+def home_full_cost(cfg) -> float:
+    """£ per resident-week: a care home's full cost at the starting wage (never below the wage
+    floor) and the target utilisation, its capital cost midway between floor and ceiling, its
+    expected recruitment included: the ``unit_cost`` ``providers.finances`` prices on."""
+    m = cfg.market
+    wage = max(m.wage, m.wage_floor)
+    labour = float(unit_labour_cost(cfg, RESIDENTIAL, wage))
+    tu, fixed = m.target_utilisation, m.labour_fixed_share
+    capital = 0.5 * (m.home_capital_cost_floor + m.home_capital_cost_ceiling)
+    per_bed = (labour * (fixed + (1 - fixed) * tu) + float(home_fixed_cost(cfg, capital))
+               + float(expected_recruit_cost(cfg, np.array([RESIDENTIAL]), 1.0)[0]))
+    return per_bed / max(tu, 1e-9)
 
 
 def start_cost_floor(cfg) -> np.ndarray:
     """The lowest price per unit, by provider type, at which a provider covers its labour at the
     starting wage (never below the wage floor) and its overhead (``overhead_share`` of its
-    revenue): prices start at or above it."""
+    revenue; a care home: its non-staff running costs per resident, not the return on its
+    capital, which a council's rate may leave unpaid): prices start at or above it."""
     m = cfg.market
     wage = max(m.wage, m.wage_floor)
     ptype = np.arange(len(PROVIDER_TYPES))
-    return unit_labour_cost(cfg, ptype, wage) / np.maximum(1.0 - overhead_share(cfg, ptype), 1e-9)
+    floor = unit_labour_cost(cfg, ptype, wage) / np.maximum(1.0 - overhead_share(cfg, ptype), 1e-9)
+    floor[RESIDENTIAL] = unit_labour_cost(cfg, RESIDENTIAL, wage) + m.home_running_cost
+    return floor
 
 
 def labour_used(model) -> np.ndarray:

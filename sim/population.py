@@ -21,6 +21,7 @@ from .codes import (
     in_care_home,
 )
 from .config import BANDS, GROUPS, band_hours
+from .labour import home_full_cost
 from .state import small_keys
 from .support import compose_mix
 from .week import Column, Phase, Week
@@ -232,9 +233,17 @@ def draw_capital(cfg, u1, u2) -> np.ndarray:
     return cfg.users.capital_median * np.exp(cfg.users.capital_sigma * z)
 
 
-def _spend_rate(cfg) -> float:
-    """£/week a self-funding resident draws from capital at the starting fee."""
-    return max(cfg.council.block_price_residential - cfg.users.care_home_income, 1.0)
+def self_funder_fee(cfg, share) -> np.ndarray:
+    """£/week a self-funding resident pays at the start where ``share`` of residents pay their
+    own fees: a home's full cost (``labour.home_full_cost``) plus what the council's rate
+    leaves short of it on its council-funded beds, spread over its self-funders (at most
+    ``market.recovery_cap`` of full cost), never below the council's rate: the list price
+    ``providers.finances`` sets."""
+    full, fee = home_full_cost(cfg), cfg.council.block_price_residential
+    share = np.maximum(np.asarray(share, dtype=float), 1e-9)
+    surcharge = np.minimum(max(full - fee, 0.0) * (1 - share) / share,
+                           cfg.market.recovery_cap * full)
+    return np.maximum(full + surcharge, fee)
 
 
 def _first_self_funding_residents(model, community, sf, n_res, rng):
@@ -243,42 +252,71 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
     their own fees.
 
     Self-funders at home take free beds as council-funded people do (high need, the same
-    seeking rate, in random order), stay until they leave at the same hazard or until their
-    capital falls to the upper limit (then the council funds them).  So of the residents, the
-    self-funding share is the high-need self-funders' share of high-need people at home, times
+    seeking rate, in random order), and so do council-funded people whose capital the means
+    test counts on moving in (``users.care_home_owner_share`` of them); they stay until they
+    leave at the same hazard or until their capital falls to the upper limit (then the council
+    funds them).  So of the residents, the self-funding share is the high-need payers' share
+    (self-funders, and that share of the council-funded) of high-need people at home, times
     the share of a self-funding resident's stay spent self-funding.  That share, and each
     one's capital now, come from the same sampling: capital at entry is drawn, and time since
     entry from the exit hazard in a home; a draw is kept if the capital has not run down by
     then (rejection sampling): kept draws have the stationary joint distribution, and the
-    share kept is the share of time."""
+    share kept is the share of time.  Each kind of person is weighted by their stay in a home
+    (1 / their group's hazard there), and the fee they pay is the list price the self-funding
+    share makes (``self_funder_fee``): share and fee are solved together."""
     u, cfg, G = model.users, model.cfg, model.groups
     n_c = n_res.size
     thr = cfg.users.residential_need_threshold
     high_f = community[u.total_need[community] > thr]
     high_s = sf[u.total_need[sf] > thr]
+    # Council-funded people whose capital the means test counts on moving in pay too
+    # (``users.care_home_owner_share``).
+    owner = model.council.owner_share
     hazard = G["exit_rate"] * cfg.users.residential_exit_mult / WEEKS_PER_YEAR
     k = 20_000
-    g = high_s[rng.integers(0, max(high_s.size, 1), k)] if high_s.size else np.zeros(k, int)
-    h = hazard[u.group[g]] if high_s.size else np.full(k, hazard.mean())
+    pool = np.r_[high_s, high_f]
+    # A home holds each kind of person in proportion to how many move in / how fast they
+    # leave (their group's hazard in a home), so payers are weighted by 1 / hazard.
+    stay = 1.0 / np.maximum(hazard[u.group[pool]], 1e-9)
+    weight = np.r_[np.ones(high_s.size), owner[u.council[high_f]]] * stay
+    payers = weight.sum() > 0
+    g = pool[rng.choice(pool.size, k, p=weight / weight.sum())] if payers else np.zeros(k, int)
+    h = hazard[u.group[g]] if payers else np.full(k, hazard.mean())
     cap0 = draw_capital(cfg, rng.random(k), rng.random(k))
     weeks = rng.exponential(1.0, k) / np.maximum(h, 1e-9)
-    left = cap0 - _spend_rate(cfg) * weeks
-    kept = left > cfg.council.capital_upper
-    n_s = np.bincount(u.council[high_s], minlength=n_c)
-    share = n_s / np.maximum(n_s + np.bincount(u.council[high_f], minlength=n_c), 1)
-    n_own = rng.binomial(n_res, share * kept.mean())
+    at = u.council[pool]
+    share = np.bincount(at, weight, n_c) / np.maximum(np.bincount(at, stay, n_c), 1e-9)
+    # What a self-funder pays depends on how many share their home's shortfall, and how long
+    # they pay on what they pay: the self-funding share and the fee, per council, as a fixed
+    # point (damped iteration).
+    upper, income = cfg.council.capital_upper, cfg.users.care_home_income
+    kept_share = (lambda fee: ((cap0[None, :] - np.maximum(fee - income, 1.0)[:, None]
+                                * weeks[None, :]) > upper).mean(axis=1))
+    paying = share.copy()
+    for _ in range(30):
+        paying = 0.5 * paying + 0.5 * share * kept_share(self_funder_fee(cfg, paying))
+    spend = np.maximum(self_funder_fee(cfg, paying) - income, 1.0)
+    n_own = rng.binomial(n_res, np.clip(paying, 0.0, 1.0))
     council = np.repeat(np.arange(n_c, dtype=np.int32), n_own)
-    if council.size == 0 or high_s.size == 0:
+    if council.size == 0 or not payers:
         return np.empty(0, np.int64)
-    pick = rng.choice(np.flatnonzero(kept), council.size) if kept.any() else np.zeros(0, int)
-    if pick.size == 0:
-        return np.empty(0, np.int64)
+    # Each one's capital now: a kept draw at their council's fee.
+    pick = np.zeros(council.size, dtype=np.int64)
+    left = np.zeros(council.size)
+    for c in np.unique(council):
+        mine = np.flatnonzero(council == c)
+        rest = cap0 - spend[c] * weeks
+        ok = np.flatnonzero(rest > upper)
+        if ok.size == 0:
+            ok = np.array([int(np.argmax(rest))])
+        pick[mine] = rng.choice(ok, mine.size)
+        left[mine] = np.maximum(rest[pick[mine]], upper + 1.0)
     own = create_users(model, council, np.full(council.size, RES_SELF, np.int8), rng,
                        group=u.group[g[pick]])
     u.total_need[own] = u.total_need[g[pick]]
     refresh_need(model, own)
     u.assessed[own] = u.need[own]
-    u.capital[own] = left[pick]
+    u.capital[own] = left
     return own
 
 
@@ -379,11 +417,15 @@ def place_in_residential(model, ledger: Ledger, movers, t: int = 0) -> np.ndarra
     model.carers.remove(carers[carers >= 0])
     u.carer[placed] = -1
     u.informal[placed] = 0.0
+    cfg = model.cfg
+    # The means test on moving in counts capital: a self-funder's, and a council-funded
+    # person's if they have any the test counts (the home they leave: a common random number).
     own = u.route[placed] == SELF
+    owner = (crn.uniform(cfg.seed, "owner", u.uid[placed], 0)
+             < model.council.owner_share[u.council[placed]])
     u.route[placed] = RES
-    payer = placed[own]
+    payer = placed[own | owner]
     if payer.size:
-        cfg = model.cfg
         u.capital[payer] = draw_capital(cfg, crn.uniform(cfg.seed, "capital", u.uid[payer], 0),
                                         crn.uniform(cfg.seed, "capital", u.uid[payer], 1))
         u.route[payer[u.capital[payer] > cfg.council.capital_upper]] = RES_SELF

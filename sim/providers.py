@@ -29,6 +29,7 @@ from .codes import (
 from .labour import (
     WORKFORCE_COLUMNS,
     expected_recruit_cost,
+    home_fixed_cost,
     labour_per_unit,
     labour_used,
     overhead_share,
@@ -68,8 +69,14 @@ def start_prices(cfg) -> np.ndarray:
     return np.maximum(configured, start_cost_floor(cfg))
 
 
-def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
-    """Create providers (rows + Mesa agents) with edges to their home and maybe neighbours."""
+def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None, new_build=False):
+    """Create providers (rows + Mesa agents) with edges to their home and maybe neighbours.
+
+    A care home's fixed costs are its running costs and the return on its capital
+    (``labour.home_fixed_cost``): a home of the starting market has a building of its own age
+    and standard, its capital cost drawn evenly between ``market.home_capital_cost_floor``
+    and ``_ceiling``; a ``new_build`` (an entrant) meets the standards for new homes and
+    carries the ceiling."""
     cfg, p = model.cfg, model.providers
     rows = p.add(ptype.size)
     p.ptype[rows] = ptype
@@ -83,6 +90,13 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None):
     # community groups (clubs, lunch clubs, activity groups) run on members' fees, grants and
     # volunteers, so PB holders paying per session do not carry their overheads (assumption).
     p.overhead[rows] = overhead_share(cfg, ptype) * capacity * price
+    homes = ptype == RESIDENTIAL
+    if homes.any():
+        m = cfg.market
+        capital = (np.full(homes.sum(), m.home_capital_cost_ceiling) if new_build else
+                   rng.uniform(m.home_capital_cost_floor, m.home_capital_cost_ceiling,
+                               homes.sum()))
+        p.overhead[rows[homes]] = home_fixed_cost(cfg, capital) * capacity[homes]
     weekly_cost = weekly_costs(cfg, ptype, capacity, capacity, model.wage[home], p.overhead[rows])
     p.cash[rows] = weekly_cost * (cfg.market.cash_weeks if cash_weeks is None else cash_weeks)
     p.delivered_ema[rows] = capacity / (1 + cfg.market.capacity_slack)
@@ -224,17 +238,17 @@ def finances(model, week: Week):
     # cost, and not otherwise.
     with np.errstate(invalid="ignore", divide="ignore"):
         pressure = np.where(cap > 0, p.asked[act] / cap, 0.0)
-    # A care home is as full as it means to be at its usual occupancy (one bed in
-    # 1 + capacity_slack kept free for admissions): there its demand pressure is on target.
-    pressure = np.where(ptype == RESIDENTIAL,
-                        pressure * (1 + m.capacity_slack) * m.target_utilisation, pressure)
-    # Care homes list their fees the same way: the self-funder's fee is the list price, and
-    # what the council's rate leaves short of full cost on council-funded beds is recovered
-    # from it (the council pays its rate, ``market.purchase``).
+    # Care homes list their fees on cost recovery alone (below): the self-funder's fee is the
+    # list price, and what the council's rate leaves short of full cost on council-funded beds
+    # is recovered from it (the council pays its rate, ``market.purchase``).  Admissions keep a
+    # home at its usual occupancy, and the people seeking a place who found none are a
+    # standing excess even in the stationary baseline (``beds_short``), so demand pressure
+    # would only ratchet fees up without a shortage.
     change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -m.price_step_max,
                      m.price_step_max)
     new_price = p.price[act] * (1 + change)
-    full = p.unit_cost[act] * (1 + m.markup)
+    # (A care home's return is in its capital cost, Laing's 12% a year: no markup on top.)
+    full = p.unit_cost[act] * np.where(ptype == RESIDENTIAL, 1.0, 1 + m.markup)
     block_units = week.sales.block_units[act]
     private_units = np.maximum(delivered[act] - block_units, 0.0)
     short = np.maximum(full * block_units - block_revenue[act], 0.0)
@@ -245,7 +259,12 @@ def finances(model, week: Week):
     floor[home] = np.maximum(floor[home], model.council.block_price[p.home[act[home]],
                                                                      RESIDENTIAL])
     step_up = p.price[act] * (1 + m.price_step_max)
-    p.price[act] = np.maximum(new_price, np.minimum(floor, step_up))
+    price = np.maximum(new_price, np.minimum(floor, step_up))
+    # A care home's list price follows its cost recovery both ways (at most price_step_max a
+    # week): a price kept up after a week with few self-funders would ratchet on noise.
+    price[home] = np.clip(floor[home], p.price[act[home]] * (1 - m.price_step_max),
+                          step_up[home])
+    p.price[act] = price
 
     # Hand-backs: a provider losing money declines to renew the block contracts that pay less
     # than its unit cost; the council's people it served are re-placed.
@@ -370,7 +389,7 @@ def enter(model, excess, margin_by_market):
         return np.empty(0, np.int64)
     price = model.spot_price_ct[c, t] * rng.normal(1.0, m.entrant_price_sd, t.size)
     return add_providers(model, t, c, cap, price, rng,
-                         cash_weeks=m.cash_weeks * m.entrant_cash_share)
+                         cash_weeks=m.cash_weeks * m.entrant_cash_share, new_build=True)
 
 
 

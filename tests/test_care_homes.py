@@ -42,15 +42,15 @@ def test_a_self_funding_resident_becomes_council_funded_only_at_the_upper_limit(
     assert u.capital[own[:half]] == pytest.approx(np.full(half, upper))
 
 
-def test_a_self_funder_moving_into_a_care_home_keeps_paying_if_their_capital_allows():
-    """Self-funders at home who take a bed are means-tested on their capital (mostly the home
-    they leave): above the upper limit they pay their own fees, at or below it the council
-    funds them; council-funded movers stay council-funded with no capital."""
+def _move_in(*overrides):
+    """Self-funders and council-funded people at home (200 of each) take a bed (the homes
+    given room for all); returns the model, the movers and which of them self-funded."""
     from sim.accounting import Ledger
     from sim.codes import SELF, TRAD
     from sim.population import place_in_residential
 
-    m = CareMarketModel(compose("council.n_users=3000", "steps=1", "output.figures=false"))
+    m = CareMarketModel(compose("council.n_users=3000", "steps=1", "output.figures=false",
+                                *overrides))
     u, p = m.users, m.providers
     homes = p.active & (p.ptype == RESIDENTIAL)
     p.capacity[homes] *= 3                   # room for every mover
@@ -58,11 +58,27 @@ def test_a_self_funder_moving_into_a_care_home_keeps_paying_if_their_capital_all
                    np.flatnonzero(u.active & (u.route == TRAD))[:200]]
     was_self = u.route[movers] == SELF
     place_in_residential(m, Ledger(m.council.n), movers)
+    return m, movers, was_self
+
+
+def test_a_self_funder_moving_into_a_care_home_keeps_paying_if_their_capital_allows():
+    """People moving into a care home are means-tested on their capital (mostly the home they
+    leave): above the upper limit they pay their own fees, at or below it the council funds
+    them.  Self-funders at home all have capital; of the council-funded, those whose capital
+    the test counts (``users.care_home_owner_share``, which the means test for care at home
+    disregarded) do too, the rest move in with none."""
+    m, movers, was_self = _move_in()
+    u, upper = m.users, m.cfg.council.capital_upper
     own, funded = movers[was_self], movers[~was_self]
-    upper = m.cfg.council.capital_upper
-    assert (u.route[funded] == RES).all() and (u.capital[funded] == 0).all()
-    assert ((u.route[own] == RES_SELF) == (u.capital[own] > upper)).all()
+    assert ((u.route[movers] == RES_SELF) == (u.capital[movers] > upper)).all()
     assert (u.route[own] == RES_SELF).mean() > 0.9      # median capital £150k
+    counted = (u.capital[funded] > 0).mean()
+    assert abs(counted - m.cfg.users.care_home_owner_share) < 0.12
+    assert (u.route[funded[u.capital[funded] == 0]] == RES).all()
+    # With no council-funded owners, they all stay council-funded with no capital.
+    m0, movers0, was_self0 = _move_in("users.care_home_owner_share=0")
+    funded0 = movers0[~was_self0]
+    assert (m0.users.route[funded0] == RES).all() and (m0.users.capital[funded0] == 0).all()
 
 
 def test_tariff_income_is_a_pound_for_each_250_pounds_or_part_between_the_limits():
@@ -107,24 +123,49 @@ def test_spend_down_happens_at_the_threshold_not_before():
 # ---------------------------------------------------------------- fees by payer
 
 def test_self_funders_pay_more_only_where_the_council_rate_is_below_cost():
-    """A home's full cost plus markup is about £350 a bed-week here: at a council rate of £300
-    homes recover the shortfall from self-funders (a premium emerges, no parameter sets it);
-    at £480 they do not need to, and self-funders pay about the council's rate."""
-    below, ts_below = _run("council.block_price_residential=300")
-    above, ts_above = _run()
+    """Homes' full cost is about £515 a resident-week on Laing's 2008/09 figures (staff, running
+    costs, a 12% return on capital): at the council's £480 homes recover the shortfall on
+    council-funded beds from self-funders' fees, and a premium emerges (no parameter sets it).
+    Ablation: at a council rate above homes' full cost (£650) there is nothing to recover and
+    self-funders pay about the council's rate.  (Rates held fixed: fee_uplift_residential 0.)"""
+    flat = "council.fee_uplift_residential=0"
+    below, ts_below = _run(flat)
+    above, ts_above = _run(flat, "council.block_price_residential=650")
     s_below, s_above = summary(below), summary(above)
-    assert s_below["care_home_fee_council_last_year"] == pytest.approx(300.0)
-    assert s_below["self_funder_premium_residential"] > 0.2
-    assert abs(s_above["self_funder_premium_residential"]) < 0.06
+    p = below.providers
+    homes = p.active & (p.ptype == RESIDENTIAL)
+    assert np.median(p.unit_cost[homes]) > 480.0         # the council pays below full cost
+    assert s_below["care_home_fee_council_last_year"] == pytest.approx(480.0)
+    assert s_below["self_funder_premium_residential"] > 0.1
+    assert abs(s_above["self_funder_premium_residential"]) < 0.03
     # The council pays its rate; no home asks a self-funder less.
-    assert np.allclose(ts_above["care_home_fee_council"].dropna(), 480.0)
-    assert (ts_above["care_home_fee_self_funder"].dropna() >= 480.0 - 1e-9).all()
+    assert np.allclose(ts_above["care_home_fee_council"].dropna(), 650.0)
+    assert (ts_above["care_home_fee_self_funder"].dropna() >= 650.0 - 1e-9).all()
+
+
+def test_homes_close_where_council_rates_are_below_cost_and_self_funders_are_too_few():
+    """Homes whose council rate (£420) is well below their full cost recover the shortfall
+    from self-funders while there are enough of them (the means test of the time counts the
+    home a council-funded person leaves); where nobody pays their own fees (no self-funders at
+    home, no council-funded owners) the losses last and homes close.  At a rate above cost
+    (£650) none close even without self-funders."""
+    low = ("council.block_price_residential=420", "council.fee_uplift_residential=0")
+    nobody = ("users.self_funder_ratio=0", "users.care_home_owner_share=0")
+    paying, ts_paying = _run(*low, steps=78)
+    alone, ts_alone = _run(*low, *nobody, steps=78)
+    paid, ts_paid = _run("council.block_price_residential=650",
+                         "council.fee_uplift_residential=0", *nobody, steps=78)
+    assert ts_alone["residential_self_funders"].max() == 0
+    assert ts_alone["provider_exits_residential"].sum() >= 3
+    assert ts_paying["provider_exits_residential"].sum() == 0
+    assert ts_paid["provider_exits_residential"].sum() == 0
+    assert summary(paying)["self_funder_premium_residential"] > 0.1
 
 
 def test_care_home_money_balances():
     """Fees paid by councils and residents are what homes receive, with spend-downs and a
     premium under way (the model-wide identity of tests/test_invariants.py)."""
-    m, ts = _run("users.capital_median=40000", "council.block_price_residential=320", steps=30)
+    m, ts = _run("users.capital_median=40000", "council.block_price_residential=450", steps=30)
     u, T = m.users, m.totals
     dp_held = u.dp_balance[u.active & (u.route == 1)].sum()
     received = (T["provider_revenue"] - T["self_spend"]) + T["family_received"] + T["planning"] \
