@@ -207,7 +207,11 @@ def initial_population(model, rng):
     (``_first_residents``, ``_first_self_funding_residents``)."""
     cfg = model.cfg
     sizes = model.council.n_users0
-    n_res = np.round(cfg.users.residential_share * sizes).astype(np.int64)
+    funded = model.council.funded_residents0
+    # Residents of care homes: a share of the council's users (both payers), or, for councils
+    # from data, the council-funded residents published (self-funding ones come on top).
+    n_res = np.round(cfg.users.residential_share * sizes).astype(np.int64) if funded is None \
+        else funded
     council = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes - n_res)
     community = create_users(model, council, np.full(council.size, TRAD, np.int8), rng)
     pre_age(model, community, rng)
@@ -217,10 +221,11 @@ def initial_population(model, rng):
                       np.full(n_self.sum(), SELF, np.int8), rng)
     pre_age(model, sf, rng)
     # The care homes' residents: some pay their own fees, the rest are council-funded.
-    own = _first_self_funding_residents(model, community, sf, n_res, rng)
-    res = _first_residents(model, community,
-                           n_res - np.bincount(model.users.council[own], minlength=n_res.size),
-                           rng)
+    own = _first_self_funding_residents(model, community, sf, n_res, rng,
+                                        funded=funded is not None)
+    if funded is None:
+        n_res = n_res - np.bincount(model.users.council[own], minlength=n_res.size)
+    res = _first_residents(model, community, n_res, rng)
     return np.concatenate([community, res]), np.concatenate([sf, own])
 
 
@@ -232,12 +237,14 @@ def draw_capital(cfg, u1, u2) -> np.ndarray:
     return cfg.users.capital_median * np.exp(cfg.users.capital_sigma * z)
 
 
-def _spend_rate(cfg) -> float:
-    """£/week a self-funding resident draws from capital at the starting fee."""
-    return max(cfg.council.block_price_residential - cfg.users.care_home_income, 1.0)
+def _spend_rate(cfg, fee=None) -> float:
+    """£/week a self-funding resident draws from capital at the starting fee
+    (``council.block_price_residential``, or ``fee`` if given)."""
+    fee = cfg.council.block_price_residential if fee is None else fee
+    return max(fee - cfg.users.care_home_income, 1.0)
 
 
-def _first_self_funding_residents(model, community, sf, n_res, rng):
+def _first_self_funding_residents(model, community, sf, n_res, rng, funded=False):
     """Self-funding care-home residents at the start, as a stationary care home holds them:
     of the ``n_res`` residents of each council (``users.residential_share``), how many pay
     their own fees.
@@ -250,7 +257,8 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
     one's capital now, come from the same sampling: capital at entry is drawn, and time since
     entry from the exit hazard in a home; a draw is kept if the capital has not run down by
     then (rejection sampling): kept draws have the stationary joint distribution, and the
-    share kept is the share of time."""
+    share kept is the share of time.  With ``funded`` (councils from data), ``n_res`` are
+    the council-funded residents and the self-funding ones come on top, in the same ratio."""
     u, cfg, G = model.users, model.cfg, model.groups
     n_c = n_res.size
     thr = cfg.users.residential_need_threshold
@@ -262,11 +270,18 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
     h = hazard[u.group[g]] if high_s.size else np.full(k, hazard.mean())
     cap0 = draw_capital(cfg, rng.random(k), rng.random(k))
     weeks = rng.exponential(1.0, k) / np.maximum(h, 1e-9)
-    left = cap0 - _spend_rate(cfg) * weeks
+    # Councils from data pay their own fees: the national mean, weighted by residents.
+    fee = float(np.average(model.council.block_price[:, RESIDENTIAL], weights=n_res)) \
+        if funded and n_res.sum() else None
+    left = cap0 - _spend_rate(cfg, fee) * weeks
     kept = left > cfg.council.capital_upper
     n_s = np.bincount(u.council[high_s], minlength=n_c)
     share = n_s / np.maximum(n_s + np.bincount(u.council[high_f], minlength=n_c), 1)
-    n_own = rng.binomial(n_res, share * kept.mean())
+    q = share * kept.mean()
+    # With ``funded``, ``n_res`` are the council-funded residents (from data): self-funding
+    # residents come on top, as many as that share of all residents implies.
+    n_own = rng.poisson(n_res * np.minimum(q, 0.9) / (1 - np.minimum(q, 0.9))) if funded \
+        else rng.binomial(n_res, q)
     council = np.repeat(np.arange(n_c, dtype=np.int32), n_own)
     if council.size == 0 or high_s.size == 0:
         return np.empty(0, np.int64)

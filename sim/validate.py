@@ -17,6 +17,9 @@ waits, provider exits), with figures in ``docs/validation/``.
 
     python -m sim.validate                   # 20 seeds per scenario (a few minutes)
     python -m sim.validate --seeds 3 --out /tmp/val --steps 52   # a fast look
+
+``england`` runs at most three seeds of one year (``LIMITS``): its targets are the national
+totals of the first year.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ COMPARE = [("package_saving_pct_mean", "package saving (%)"),
            ("conversions_unplanned", "conversions without planning"),
            ("provider_exits", "provider exits"),
            ("unmet_need_share_end", "unmet need share (end)")]
+#: Scenarios run with fewer seeds and extra overrides: (most seeds, overrides).  England's
+#: targets are national totals of its first year, which vary little between seeds, and a
+#: national run takes about a minute a year, so it runs one year, three seeds, with no
+#: counterfactual.
+LIMITS = {"england": (3, ["steps=52", "output.counterfactual=false"])}
 TABLES = (("calibration", "Calibration fit (in sample)",
            "The targets `python -m sim.calibrate` fits (*fitted*), and the input checks (*input*): "
            "figures a scenario's inputs are set from, whose model analogue follows an input almost "
@@ -67,8 +75,10 @@ def run_scenarios(out: Path, seeds: int, extra: list[str]) -> dict[str, pd.DataF
     for sc in SCENARIOS:
         # One folder per version of the model: a rerun resumes, a changed model starts afresh.
         sweep = out / model_fingerprint() / sc
-        cmd = [sys.executable, "-m", "sim", "-m", f"scenario={sc}", f"seed=range(0,{seeds})",
-               f"hydra.sweep.dir={sweep.resolve()}", "output.figures=false", *extra]
+        most, limited = LIMITS.get(sc, (seeds, []))
+        cmd = [sys.executable, "-m", "sim", "-m", f"scenario={sc}",
+               f"seed=range(0,{min(seeds, most)})", f"hydra.sweep.dir={sweep.resolve()}",
+               "output.figures=false", *limited, *extra]
         subprocess.run(cmd, check=True)
         r = load(sweep)
         res[sc] = add_analogues(sc, r.summary.copy(), lambda r=r: r.timeseries)
