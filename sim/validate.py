@@ -22,7 +22,7 @@ waits, provider exits), with figures in ``docs/validation/``.
 totals of the first year.  ``--scenario england`` runs only that scenario and prints its
 targets' table (no report written):
 
-    python -m sim.validate --scenario england --seeds 1 --out /tmp/val
+    python -m sim.validate --scenario england --seeds 1
 """
 
 from __future__ import annotations
