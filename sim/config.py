@@ -25,6 +25,8 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+#: Package data (the targets registry, councils from published statistics).
+DATA_DIR = Path(__file__).resolve().parent / "data"
 ASSUMPTION = "assumption"
 DEMOS_2008 = "Demos, Making it Personal (2008), as reported in the press at publication"
 WSX_2007 = "West Sussex individual budget pilot, N. Golding, Community Care (2007)"
@@ -32,6 +34,9 @@ DEMOS_2010 = "C. Wood, Personal Best, Demos (15 November 2010)"
 NMW_2010 = "UK National Minimum Wage, adult rate from Oct 2010 (Low Pay Commission)"
 PSSRU_2010 = "PSSRU Unit Costs of Health and Social Care 2010"
 NHSIC_2010 = "NHS Information Centre, Community Care Statistics 2009-10 (RAP)"
+NHSIC_0910 = ("NHS Information Centre, Personal Social Services Expenditure and Unit Costs, "
+              "England 2009-10, final council data: activity (RAP P2s, PSS-EX1) and unit "
+              "costs per council (sim/data/england_councils_2009.md)")
 FACS_2003 = "Department of Health, Fair Access to Care Services (2003): four eligibility bands"
 SFC_2007 = ("Skills for Care, adult social care workforce report (2007), as reported by Personnel "
             "Today, 1 Oct 2007: turnover 19.3% adult care, 24.9% domiciliary care; training cost "
@@ -532,6 +537,16 @@ class GeographyConfig:
                                 0, 2)
     multi_council_share: float = P(0.3, "share of agencies also serving neighbouring councils",
                                    ASSUMPTION, 0, 1)
+    councils_file: str = P("", "named councils from a data file (a CSV shipped in sim/data, e.g. "
+                           "england_councils_2009.csv; described in its .md): names, codes, "
+                           "region, sizes, council-funded residents and starting PB shares from "
+                           "published counts, used when geography.n_councils equals its rows "
+                           "(else the councils are synthetic); empty: synthetic",
+                           NHSIC_0910)
+    region_neighbours: int = P(6, "with councils from data: each council's neighbours are this "
+                               "many councils of its own region (a ring in random order, 3 each "
+                               "side; all of a smaller region); the data hold no adjacency",
+                               ASSUMPTION, 0, 200)
 
 
 @dataclass
@@ -751,6 +766,11 @@ def validate(cfg: SimConfig, check_memory: bool = True) -> SimConfig:
     shares = sum(getattr(cfg.users.groups, g).share for g in GROUPS)
     if abs(shares - 1.0) > 1e-6:
         errors.append(f"users.groups.*.share sum to {shares:.4f}; they must sum to 1")
+    cf = cfg.geography.councils_file
+    if cf and (Path(cf).name != cf or not (DATA_DIR / cf).is_file()):
+        errors.append(f"geography.councils_file={cf!r} is not a file in sim/data (give a file "
+                      f"name, e.g. england_councils_2009.csv; there: "
+                      f"{sorted(q.name for q in DATA_DIR.glob('*.csv'))})")
     b = cfg.behaviour
     if abs(b.w_met + b.w_fit + b.w_control - 1.0) > 1e-6:
         errors.append("behaviour.w_met + w_fit + w_control must sum to 1, got "

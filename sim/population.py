@@ -208,7 +208,11 @@ def initial_population(model, rng):
     (``_first_residents``, ``_first_self_funding_residents``)."""
     cfg = model.cfg
     sizes = model.council.n_users0
-    n_res = np.round(cfg.users.residential_share * sizes).astype(np.int64)
+    funded = model.council.funded_residents0
+    # Residents of care homes: a share of the council's users (both payers), or, for councils
+    # from data, the council-funded residents published (self-funding ones come on top).
+    n_res = np.round(cfg.users.residential_share * sizes).astype(np.int64) if funded is None \
+        else funded
     council = np.repeat(np.arange(sizes.size, dtype=np.int32), sizes - n_res)
     community = create_users(model, council, np.full(council.size, TRAD, np.int8), rng)
     pre_age(model, community, rng)
@@ -218,10 +222,11 @@ def initial_population(model, rng):
                       np.full(n_self.sum(), SELF, np.int8), rng)
     pre_age(model, sf, rng)
     # The care homes' residents: some pay their own fees, the rest are council-funded.
-    own = _first_self_funding_residents(model, community, sf, n_res, rng)
-    res = _first_residents(model, community,
-                           n_res - np.bincount(model.users.council[own], minlength=n_res.size),
-                           rng)
+    own = _first_self_funding_residents(model, community, sf, n_res, rng,
+                                        funded=funded is not None)
+    if funded is None:
+        n_res = n_res - np.bincount(model.users.council[own], minlength=n_res.size)
+    res = _first_residents(model, community, n_res, rng)
     return np.concatenate([community, res]), np.concatenate([sf, own])
 
 
@@ -233,20 +238,21 @@ def draw_capital(cfg, u1, u2) -> np.ndarray:
     return cfg.users.capital_median * np.exp(cfg.users.capital_sigma * z)
 
 
-def self_funder_fee(cfg, share) -> np.ndarray:
+def self_funder_fee(cfg, share, fee=None) -> np.ndarray:
     """£/week a self-funding resident pays at the start where ``share`` of residents pay their
     own fees: a home's full cost (``labour.home_full_cost``) plus what the council's rate
-    leaves short of it on its council-funded beds, spread over its self-funders (at most
-    ``market.recovery_cap`` of full cost), never below the council's rate: the list price
-    ``providers.finances`` sets."""
-    full, fee = home_full_cost(cfg), cfg.council.block_price_residential
+    (``fee``, per council; default ``council.block_price_residential``) leaves short of it on
+    its council-funded beds, spread over its self-funders (at most ``market.recovery_cap`` of
+    full cost), never below the council's rate: the list price ``providers.finances`` sets."""
+    full = home_full_cost(cfg)
+    fee = cfg.council.block_price_residential if fee is None else np.asarray(fee, dtype=float)
     share = np.maximum(np.asarray(share, dtype=float), 1e-9)
-    surcharge = np.minimum(max(full - fee, 0.0) * (1 - share) / share,
+    surcharge = np.minimum(np.maximum(full - fee, 0.0) * (1 - share) / share,
                            cfg.market.recovery_cap * full)
     return np.maximum(full + surcharge, fee)
 
 
-def _first_self_funding_residents(model, community, sf, n_res, rng):
+def _first_self_funding_residents(model, community, sf, n_res, rng, funded=False):
     """Self-funding care-home residents at the start, as a stationary care home holds them:
     of the ``n_res`` residents of each council (``users.residential_share``), how many pay
     their own fees.
@@ -263,7 +269,9 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
     then (rejection sampling): kept draws have the stationary joint distribution, and the
     share kept is the share of time.  Each kind of person is weighted by their stay in a home
     (1 / their group's hazard there), and the fee they pay is the list price the self-funding
-    share makes (``self_funder_fee``): share and fee are solved together."""
+    share makes (``self_funder_fee``): share and fee are solved together.  With ``funded``
+    (councils from data), ``n_res`` are the council-funded residents, each council pays its
+    own fee, and the self-funding residents come on top, in the share solved for."""
     u, cfg, G = model.users, model.cfg, model.groups
     n_c = n_res.size
     thr = cfg.users.residential_need_threshold
@@ -286,6 +294,8 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
     weeks = rng.exponential(1.0, k) / np.maximum(h, 1e-9)
     at = u.council[pool]
     share = np.bincount(at, weight, n_c) / np.maximum(np.bincount(at, stay, n_c), 1e-9)
+    # Councils from data pay their own fees (``council.block_price``).
+    fee_c = model.council.block_price[:, RESIDENTIAL] if funded else None
     # What a self-funder pays depends on how many share their home's shortfall, and how long
     # they pay on what they pay: the self-funding share and the fee, per council, as a fixed
     # point (damped iteration).
@@ -294,9 +304,12 @@ def _first_self_funding_residents(model, community, sf, n_res, rng):
                                 * weeks[None, :]) > upper).mean(axis=1))
     paying = share.copy()
     for _ in range(30):
-        paying = 0.5 * paying + 0.5 * share * kept_share(self_funder_fee(cfg, paying))
-    spend = np.maximum(self_funder_fee(cfg, paying) - income, 1.0)
-    n_own = rng.binomial(n_res, np.clip(paying, 0.0, 1.0))
+        paying = 0.5 * paying + 0.5 * share * kept_share(self_funder_fee(cfg, paying, fee_c))
+    spend = np.maximum(self_funder_fee(cfg, paying, fee_c) - income, 1.0)
+    q = np.clip(paying, 0.0, 0.9)
+    # With ``funded``, ``n_res`` are the council-funded residents (from data): self-funding
+    # residents come on top, as many as that share of all residents implies.
+    n_own = rng.poisson(n_res * q / (1 - q)) if funded else rng.binomial(n_res, np.clip(paying, 0.0, 1.0))
     council = np.repeat(np.arange(n_c, dtype=np.int32), n_own)
     if council.size == 0 or not payers:
         return np.empty(0, np.int64)

@@ -32,7 +32,7 @@ REGISTRY = Path(__file__).resolve().parent / "data" / "targets.yaml"
 ROLES = ("calibration", "validation")
 CHECKS = ("within", "above", "below")
 TOLERANCE_KINDS = ("relative", "absolute")
-UNITS = ("share", "pct", "gbp_year", "gbp_week", "score")
+UNITS = ("share", "pct", "gbp_year", "gbp_week", "score", "people", "gbp")
 SOURCE_KEYS = {"title", "author", "year", "publication", "url"}
 
 
@@ -374,11 +374,45 @@ def older_qol_effect_gap(summary, ts=None) -> pd.Series:
                                                             errors="coerce")
 
 
+def _weeks(ts: pd.DataFrame, columns, first: int, last: int) -> pd.DataFrame:
+    """The national sum of ``columns`` (summed over councils and over the columns) in each
+    week ``first``..``last``: one row per run, one column per week (a week the run did not
+    reach is missing, so the analogue is NaN)."""
+    if ts is None:
+        raise ValueError("this analogue needs the runs' time series")
+    cols = [columns] if isinstance(columns, str) else list(columns)
+    part = ts[(ts["step"] >= first) & (ts["step"] <= last)]
+    by = part.assign(_v=part[cols].sum(axis=1)).groupby(["run_key", "step"])["_v"].sum()
+    wide = by.unstack("step")
+    return wide.reindex(columns=range(first, last + 1))
+
+
+def national_count_at_week(summary, ts, columns, week: int) -> pd.Series:
+    """People counted at a date: ``columns`` (e.g. ``[direct_payment, managed_pb]``) summed
+    over councils in week ``week``."""
+    return _per_run(summary, _weeks(ts, columns, week, week)[week])
+
+
+def national_mean_over_weeks(summary, ts, columns, first: int, last: int) -> pd.Series:
+    """People on average over a period: the national sum of ``columns`` averaged over weeks
+    ``first``..``last`` (NaN if the run missed any)."""
+    return _per_run(summary, _weeks(ts, columns, first, last).mean(axis=1, skipna=False))
+
+
+def national_total_over_weeks(summary, ts, columns, first: int, last: int) -> pd.Series:
+    """Money over a period: the national sum of ``columns`` (£/week) added up over weeks
+    ``first``..``last`` (NaN if the run missed any)."""
+    return _per_run(summary, _weeks(ts, columns, first, last).sum(axis=1, min_count=last - first + 1))
+
+
 ANALOGUES = {f.__name__: f for f in (pb_share_at_week, dp_share_of_pb_at_week,
                                      dp_spend_share_at_week, community_family_pa_spend_share,
-                                     older_qol_effect_gap)}
+                                     older_qol_effect_gap, national_count_at_week,
+                                     national_mean_over_weeks, national_total_over_weeks)}
 #: Analogues that read the time series (the others need only the summaries).
-NEEDS_TIMESERIES = {"pb_share_at_week", "dp_share_of_pb_at_week", "dp_spend_share_at_week"}
+NEEDS_TIMESERIES = {"pb_share_at_week", "dp_share_of_pb_at_week", "dp_spend_share_at_week",
+                    "national_count_at_week", "national_mean_over_weeks",
+                    "national_total_over_weeks"}
 
 
 def needs_timeseries(t: Target) -> bool:

@@ -17,6 +17,12 @@ waits, provider exits), with figures in ``docs/validation/``.
 
     python -m sim.validate                   # 20 seeds per scenario (a few minutes)
     python -m sim.validate --seeds 3 --out /tmp/val --steps 52   # a fast look
+
+``england`` runs at most three seeds of one year (``LIMITS``): its targets are the national
+totals of the first year.  ``--scenario england`` runs only that scenario and prints its
+targets' table (no report written):
+
+    python -m sim.validate --scenario england --seeds 1
 """
 
 from __future__ import annotations
@@ -44,6 +50,11 @@ COMPARE = [("package_saving_pct_mean", "package saving (%)"),
            ("conversions_unplanned", "conversions without planning"),
            ("provider_exits", "provider exits"),
            ("unmet_need_share_end", "unmet need share (end)")]
+#: Scenarios run with fewer seeds and extra overrides: (most seeds, overrides).  England's
+#: targets are national totals of its first year, which vary little between seeds, and a
+#: national run takes about a minute a year, so it runs one year, three seeds, with no
+#: counterfactual.
+LIMITS = {"england": (3, ["steps=52", "output.counterfactual=false"])}
 TABLES = (("calibration", "Calibration fit (in sample)",
            "The targets `python -m sim.calibrate` fits (*fitted*), and the input checks (*input*): "
            "figures a scenario's inputs are set from, whose model analogue follows an input almost "
@@ -56,19 +67,23 @@ TABLES = (("calibration", "Calibration fit (in sample)",
            "source gives no number for the quantity."))
 
 
-def run_scenarios(out: Path, seeds: int, extra: list[str]) -> dict[str, pd.DataFrame]:
-    """Run each scenario over ``seeds`` seeds; return its runs' summaries with one more column
-    per target of that scenario (named by the target's id): the model's analogue."""
+def run_scenarios(out: Path, seeds: int, extra: list[str],
+                  scenarios: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Run each scenario (``SCENARIOS``, or ``scenarios``) over ``seeds`` seeds; return its
+    runs' summaries with one more column per target of that scenario (named by the target's
+    id): the model's analogue."""
     import subprocess
 
     from .results import model_fingerprint
 
     res = {}
-    for sc in SCENARIOS:
+    for sc in SCENARIOS if scenarios is None else scenarios:
         # One folder per version of the model: a rerun resumes, a changed model starts afresh.
         sweep = out / model_fingerprint() / sc
-        cmd = [sys.executable, "-m", "sim", "-m", f"scenario={sc}", f"seed=range(0,{seeds})",
-               f"hydra.sweep.dir={sweep.resolve()}", "output.figures=false", *extra]
+        most, limited = LIMITS.get(sc, (seeds, []))
+        cmd = [sys.executable, "-m", "sim", "-m", f"scenario={sc}",
+               f"seed=range(0,{min(seeds, most)})", f"hydra.sweep.dir={sweep.resolve()}",
+               "output.figures=false", *limited, *extra]
         subprocess.run(cmd, check=True)
         r = load(sweep)
         res[sc] = add_analogues(sc, r.summary.copy(), lambda r=r: r.timeseries)
@@ -96,16 +111,24 @@ def _use(t) -> str:
 
 
 def target_table(res) -> pd.DataFrame:
+    """One row per target of the scenarios in ``res``."""
     rows = []
-    for t in targets.load():
+    for t in (t for t in targets.load() if t.scenario in res):
         mean, lo, hi = _interval(res[t.scenario][t.id])
         rows.append({"id": t.id, "role": t.role, "use": _use(t), "scenario": t.scenario,
                      "analogue": t.analogue_name, "unit": t.unit, "value": t.value,
-                     "evidence": f"{t.value:g} ({t.figure}; {t.year}, {t.place})",
+                     "evidence": f"{_evidence(t)} ({t.figure}; {t.year}, {t.place})",
                      "source": f"{t.source.cite()}, {t.where}", "model_mean": mean,
                      "p05": lo, "p95": hi, "tolerance": t.tolerance_text(),
                      "check": t.check, "pass": t.passes(mean)})
     return pd.DataFrame(rows)
+
+
+def _evidence(t) -> str:
+    """The figure as the source gives it: totals (people, £) with separators, others as is."""
+    if t.unit == "people":
+        return f"{t.value:,.0f}"
+    return money(t.value, t.value) if t.unit == "gbp" else f"{t.value:g}"
 
 
 def _fmt(unit: str, x, ref=None) -> str:
@@ -170,6 +193,25 @@ def figures(res, table, out: Path):
     plt.close(fig)
 
 
+def _target_rows(table) -> list[str]:
+    """The rows of a target table as Markdown table lines."""
+    lines = []
+    for _, r in table.iterrows():
+        u, ref = r["unit"], r["value"]
+        lines.append(f"| `{r['id']}` | {r['use']} | {r['scenario']} | `{r['analogue']}` | "
+                     f"{r['evidence']} | {r['source']} | {_fmt(u, r['model_mean'], ref)} "
+                     f"[{_fmt(u, r['p05'], ref)}, {_fmt(u, r['p95'], ref)}] | "
+                     f"{r['tolerance']} | {'pass' if r['pass'] else 'FAIL'} |")
+    return lines
+
+
+def target_lines(table) -> str:
+    """A target table in Markdown, with its header."""
+    return "\n".join(["| target | use | scenario | model analogue | evidence | source | "
+                      "model mean [90% interval] | tolerance | result |",
+                      "|---|---|---|---|---|---|---|---|---|", *_target_rows(table)])
+
+
 def markdown(table, comp, seeds, args, posterior: bool = False) -> str:
     how = ("each seed on its own draw of the calibration's posterior "
            "([calibration.md](calibration.md); `posterior.by_seed=true`), so the model's "
@@ -191,12 +233,7 @@ def markdown(table, comp, seeds, args, posterior: bool = False) -> str:
                   "| target | use | scenario | model analogue | evidence | source | "
                   "model mean [90% interval] | tolerance | result |",
                   "|---|---|---|---|---|---|---|---|---|"]
-        for _, r in part.iterrows():
-            u, ref = r["unit"], r["value"]
-            lines.append(f"| `{r['id']}` | {r['use']} | {r['scenario']} | `{r['analogue']}` | "
-                         f"{r['evidence']} | {r['source']} | {_fmt(u, r['model_mean'], ref)} "
-                         f"[{_fmt(u, r['p05'], ref)}, {_fmt(u, r['p95'], ref)}] | "
-                         f"{r['tolerance']} | {'pass' if r['pass'] else 'FAIL'} |")
+        lines += _target_rows(part)
         lines.append("")
         for use in ("fitted", "input", "prediction"):
             sub = part[part["use"] == use]
@@ -224,14 +261,21 @@ def main(argv=None):
     ap.add_argument("--posterior", action=argparse.BooleanOptionalAction, default=None,
                     help="each seed on its own posterior draw (default: when the posterior "
                     "ensemble exists)")
+    ap.add_argument("--scenario", action="append", choices=SCENARIOS,
+                    help="only this scenario's targets (repeatable): prints their table, "
+                         "writes no report (e.g. --scenario england --seeds 1)")
     ap.add_argument("overrides", nargs="*", help="extra Hydra overrides for every run")
     a = ap.parse_args(argv)
     from .config import posterior_file
 
     if a.posterior is None:
         a.posterior = posterior_file().exists()
-    res = run_scenarios(a.out, a.seeds,
-                        [*a.overrides, *(["posterior.by_seed=true"] if a.posterior else [])])
+    overrides = [*a.overrides, *(["posterior.by_seed=true"] if a.posterior else [])]
+    if a.scenario:
+        table = target_table(run_scenarios(a.out, a.seeds, overrides, a.scenario))
+        print(target_lines(table))
+        return 0
+    res = run_scenarios(a.out, a.seeds, overrides)
     table = target_table(res)
     comp = compare_table(res)
     figures(res, table, a.report / "validation")

@@ -1,9 +1,15 @@
 """The fast path at England shape: several councils sharing providers, and the agent API."""
 
-import numpy as np
+import re
 
-from sim.codes import ROUTES
-from sim.config import compose
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import targets
+from sim.codes import RESIDENTIAL, ROUTES
+from sim.config import ConfigError, compose
+from sim.councils import CouncilState, read_councils
 from sim.model import CareMarketModel
 
 
@@ -22,6 +28,65 @@ def test_small_england_shaped_scenario():
     assert (per_provider > 1).any()
     panel = m.recorder.panel_frame()
     assert 0 < panel["uid"].nunique() <= 50 and panel["step"].max() == 26
+
+
+def test_england_is_the_152_named_councils_of_2009_10():
+    """scenario=england builds its councils from sim/data/england_councils_2009.csv: names,
+    GSS codes, regions, sizes, council-funded residents, starting PB shares and care-home
+    fees from the published 2009-10 counts; neighbours within regions."""
+    C = CouncilState(compose("scenario=england"), np.random.default_rng(0))
+    assert C.n == 152 and len(set(C.names)) == 152 and len(set(C.codes)) == 152
+    assert {"Derbyshire", "Birmingham", "City of London", "Isles of Scilly", "Cornwall"} <= set(C.names)
+    assert all(re.fullmatch(r"E(06|07|08|09|10)\d{6}", c) for c in C.codes)
+    assert C.codes[C.names.index("Birmingham")] == "E08000025"
+    assert len(C.region_names) == 9 and C.regions.count("London") == 33
+    # Sizes: people at home (DP/PB + home care + day care at 31 March 2010) + supported
+    # residents (resident weeks of 2009-10 / 52), one simulated person per real one.
+    assert abs(C.funded_residents0.sum() - 12_048_155 / 52) < 200
+    home = C.n_users0 - C.funded_residents0
+    # (the published counts' sum over councils, plus stand-ins for Essex's day care and the
+    # City of London's DP/PB)
+    assert 0 <= home.sum() - (130_850 + 337_730 + 147_825) < 5_000
+    assert C.n_users0[C.names.index("Kent")] > 20 * C.n_users0[C.names.index("Rutland")]
+    # Starting PB shares: each council's own DP/PB count, nationally about 21%.
+    assert abs((C.pb_start * home).sum() - 130_850) < 200
+    assert 0.2 < (C.pb_start * home).sum() / home.sum() < 0.22 and C.pb_start.std() > 0.05
+    data = read_councils("england_councils_2009.csv")
+    derby = data["name"].index("Derby")
+    assert np.isclose(C.pb_start[derby], 895 / (895 + 1695 + 645))
+    # Care-home fees: each council's gross cost per supported resident week.
+    fee = C.block_price[:, RESIDENTIAL]
+    assert np.isclose(fee[derby], (48_455 - 13_789) * 1000 / 65_070)
+    assert 600 < np.average(fee, weights=C.funded_residents0) < 750
+    # Neighbours: councils of the same region only, each with some.
+    for c in range(C.n):
+        nb = C.neighbours(c)
+        assert nb and all(C.regions[x] == C.regions[c] for x in nb)
+
+
+def test_england_of_another_size_stays_synthetic():
+    C = CouncilState(compose("scenario=england", "geography.n_councils=6"),
+                     np.random.default_rng(0))
+    assert C.names[0] == "Council 001" and C.funded_residents0 is None and C.codes == [""] * 6
+    with pytest.raises(ConfigError, match="councils_file"):
+        compose("geography.councils_file=no_such_file.csv")
+
+
+@pytest.mark.slow
+def test_england_first_year_national_totals_match_2009_10():
+    """The registry's England targets (DP/PB, home and day care clients, supported residents,
+    gross spend of 2009-10) within their tolerances in the first year of one national run."""
+    m = CareMarketModel(compose("scenario=england", "steps=52", "output.figures=false",
+                                "output.counterfactual=false")).run()
+    ts = m.recorder.timeseries(m)
+    ts.insert(0, "run_key", "r")
+    summary = pd.DataFrame({"run_key": ["r"]})
+    mine = [t for t in targets.load() if t.scenario == "england"]
+    assert {t.unit for t in mine} == {"people", "gbp"}
+    for t in mine:
+        value = float(targets.analogue(t, summary, ts).iloc[0])
+        assert t.passes(value), (t.id, value, t.value)
+    assert ts["council_name"].nunique() == 152
 
 
 def test_mesa_agents_are_views_over_the_arrays():

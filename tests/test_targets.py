@@ -190,8 +190,21 @@ def test_every_target_computes_from_a_real_run():
         out = validate.add_analogues(sc, s, lambda ts=ts: ts)
         for t in (t for t in targets.load() if t.scenario == sc):
             v = out[t.id].iloc[0]
-            weeks = t.params.get("week", 0)
+            weeks = t.params.get("week", t.params.get("last", 0))
             assert np.isnan(v) if weeks > 30 else np.isfinite(v), (t.id, v)
+
+
+def test_national_analogues_sum_over_councils_and_weeks():
+    ts = pd.DataFrame({"run_key": ["a"] * 4 + ["b"] * 2, "step": [1, 1, 2, 2, 1, 1],
+                       "council": [0, 1, 0, 1, 0, 1], "direct_payment": [1, 2, 3, 4, 5, 6],
+                       "managed_pb": [10, 20, 30, 40, 50, 60]})
+    s = pd.DataFrame({"run_key": ["a", "b"]})
+    cols = ["direct_payment", "managed_pb"]
+    assert targets.national_count_at_week(s, ts, cols, week=2).tolist()[0] == 77
+    assert targets.national_count_at_week(s, ts, cols, week=2).isna().tolist() == [False, True]
+    assert targets.national_mean_over_weeks(s, ts, "managed_pb", 1, 2).tolist()[0] == 50
+    total = targets.national_total_over_weeks(s, ts, cols, 1, 2)
+    assert total.iloc[0] == 110 and np.isnan(total.iloc[1])    # b did not reach week 2
 
 
 def test_report_has_separate_calibration_and_prediction_tables():
