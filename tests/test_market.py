@@ -71,10 +71,13 @@ def _rollout(*overrides, seed=0, block_share=1.0):
 
 def test_losing_providers_hand_back_contracts_and_their_people_are_re_placed():
     """A rollout shrinks agencies' council work; agencies whose contract rate is below their
-    unit cost and who lose money hand contracts back, and the council's people they served
-    move (disrupted).  Ablation: with hand-backs off (an unreachable loss threshold), none."""
-    on, ts_on = _rollout(block_share=0.8)
-    off, ts_off = _rollout("market.handback_margin=10", block_share=0.8)
+    unit cost and who lose money hand contracts back at renewal (here the council does not
+    raise its rate: ``policy.renewal_uplift_max`` 0; renegotiation has its own test), and the
+    council's people they served move (disrupted).  Ablation: with hand-backs off (an
+    unreachable loss threshold), none."""
+    rigid = "policy.renewal_uplift_max=0"
+    on, ts_on = _rollout(rigid, block_share=0.8)
+    off, ts_off = _rollout(rigid, "market.handback_margin=10", block_share=0.8)
     assert on["block_handbacks_total"] > 0 and off["block_handbacks_total"] == 0
     assert on["people_displaced_total"] > off["people_displaced_total"]
     # The council buys the handed-back care at list prices.
