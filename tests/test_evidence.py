@@ -42,7 +42,6 @@ def test_planned_pb_users_cost_less_than_their_own_traditional_package(mip):
     assert ratio.mean() < 0.97
 
 
-@KNOWN_MISS
 def test_most_expensive_decile_saves_most(mip):
     s = summary(mip)
     assert s["package_saving_pct_top_decile"] > s["package_saving_pct_mean"] + 2
