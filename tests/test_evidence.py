@@ -13,14 +13,6 @@ from sim.config import compose
 from sim.model import CareMarketModel
 from sim.recording import summary
 
-# Known misses since the session-6 recalibration on the model with the provider market (PB
-# holders pay list prices that carry the self-funder premium; most now take a managed PB): the
-# model no longer reproduces these findings of the sources (docs/validation.md, issue 12's
-# closing note, docs/calibration.md).  strict: the day one passes again, this marker fails and must go.
-KNOWN_MISS = pytest.mark.xfail(strict=True, reason="miss since the session-6 recalibration "
-                               "(3 of 7 Demos targets within tolerance, mean saving 3%: "
-                               "docs/calibration.md)")
-
 
 def _run(*overrides):
     return CareMarketModel(compose(*overrides)).run()
@@ -62,7 +54,6 @@ def test_cutting_planning_lowers_savings_and_raises_worse_off():
                                                              "conversions_unplanned")
 
 
-@KNOWN_MISS
 def test_west_sussex_group_moves_spend_to_community_and_family():
     m = _run("scenario=west_sussex_pilot", "steps=30")
     s = summary(m)
