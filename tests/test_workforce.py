@@ -99,12 +99,6 @@ def _pay_more(share, premium):
     return setup
 
 
-@pytest.mark.xfail(strict=True, reason="known miss since block contracts bind until renewal "
-                   "(session 8, found after the merge): in this short run the better payers' "
-                   "vacancy rate is 7.8% against 6.0% for the others (before: 4.8% vs 13.2%); "
-                   "the hiring order itself is checked by "
-                   "test_the_best_paying_fill_first_and_equal_payers_share; what raises the "
-                   "better payers' open posts is not yet traced")
 def test_providers_paying_more_fill_their_posts_first():
     """In a pool short of workers, those free each week go to the agencies paying more first:
     fewer of their posts stay vacant.  (Paying more also raises their prices and costs them
