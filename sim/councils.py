@@ -84,6 +84,9 @@ class CouncilState:
         self.clawback_carry = np.zeros(n)
         self.conv_wait_sum = np.zeros(n)
         self.conversions = np.zeros(n, dtype=np.int64)
+        # The same for conversions after a support plan (quality > 0): the rest went without.
+        self.conv_wait_sum_planned = np.zeros(n)
+        self.conversions_planned = np.zeros(n, dtype=np.int64)
         self.burnouts_total = np.zeros(n, dtype=np.int64)
         # Geography: councils on a unit square, neighbours within a radius (networkx); named
         # councils: neighbours within their region.

@@ -137,6 +137,8 @@ class CareMarketModel(mesa.Model):
         convert(self, setup, pick, route, planned.astype(float))
         self.council.conversions[:] = 0
         self.council.conv_wait_sum[:] = 0
+        self.council.conversions_planned[:] = 0
+        self.council.conv_wait_sum_planned[:] = 0
         # Markets sized to the demand of day one, then block contracts and main providers.
         comm = np.flatnonzero(u.active & (u.route < RES))
         res = np.flatnonzero(u.active & in_care_home(u.route))
@@ -175,6 +177,8 @@ class CareMarketModel(mesa.Model):
         self.totals["clawback_carry_start"] = float(self.council.clawback_carry.sum())
         self.council.conversions[:] = 0
         self.council.conv_wait_sum[:] = 0
+        self.council.conversions_planned[:] = 0
+        self.council.conv_wait_sum_planned[:] = 0
         self.council.burnouts_total[:] = 0
 
     def policy_week(self, t: int) -> int:

@@ -328,10 +328,13 @@ def convert(model, week: Week, rows, route, plan_quality):
     for name in ("cum_pb_cost", "cum_trad_equiv", "cum_trad_own", "cum_wanted", "cum_bought",
                  "cum_spend", "cum_broker", "cum_council"):
         getattr(u, name)[rows] = 0.0
-    model.council.conv_wait_sum[:] += np.bincount(
-        u.council[rows], np.where(u.queue_since[rows] >= 0, t - u.queue_since[rows], 0),
-        model.council.n)
-    model.council.conversions[:] += np.bincount(u.council[rows], minlength=model.council.n)
+    C, n_c = model.council, model.council.n
+    wait = np.where(u.queue_since[rows] >= 0, t - u.queue_since[rows], 0)
+    C.conv_wait_sum[:] += np.bincount(u.council[rows], wait, n_c)
+    C.conversions[:] += np.bincount(u.council[rows], minlength=n_c)
+    planned = np.broadcast_to(np.asarray(plan_quality) > 0, rows.shape)
+    C.conv_wait_sum_planned[:] += np.bincount(u.council[rows[planned]], wait[planned], n_c)
+    C.conversions_planned[:] += np.bincount(u.council[rows[planned]], minlength=n_c)
     _broker(model, week, rows)
     budget_and_plan(model, rows)
 

@@ -207,6 +207,17 @@ class Recorder:
         return df
 
 
+def _waits(C) -> dict:
+    """Weeks from joining the queue to holding a PB, for conversions after a support plan and
+    for those without one (None where there were none)."""
+    n_p = int(C.conversions_planned.sum())
+    n_u = int(C.conversions.sum()) - n_p
+    w_p = float(C.conv_wait_sum_planned.sum())
+    w_u = float(C.conv_wait_sum.sum()) - w_p
+    return {"planning_wait_weeks_planned": w_p / n_p if n_p else None,
+            "planning_wait_weeks_unplanned": w_u / n_u if n_u else None}
+
+
 def summary(model, ts: pd.DataFrame | None = None) -> dict:
     """Headline figures of a finished run (definitions in the README); ``ts`` is the run's
     time series if already built."""
@@ -314,6 +325,10 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "carer_burnouts": int(model.council.burnouts_total.sum()),
         "planning_wait_weeks_mean": float(np.sum(model.council.conv_wait_sum)
                                           / max(model.council.conversions.sum(), 1)),
+        # The same split: after a plan, and without one (converted under pressure while
+        # waiting); and how many were waiting for a planner in an average week.
+        **_waits(model.council),
+        "queue_length_mean": float(ts.groupby("step")["queue_length"].sum().mean()),
         "conversions_planned": int(ts["conversions_planned"].sum()),
         "conversions_unplanned": int(ts["conversions_unplanned"].sum()),
         "council_spend_total": float(ts["spend_total"].sum(skipna=False)),

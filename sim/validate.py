@@ -46,7 +46,9 @@ SCENARIOS = list(dict.fromkeys([*targets.scenarios(), *COMPARED]))
 COMPARE = [("package_saving_pct_mean", "package saving (%)"),
            ("worse_off_share", "share worse off than without the rollout"),
            ("qol_improved_share", "share with better QoL than without the rollout"),
-           ("planning_wait_weeks_mean", "weeks from queue to PB"),
+           ("planning_wait_weeks_planned", "weeks from queue to a planned PB"),
+           ("planning_wait_weeks_unplanned", "weeks from queue to a PB without a plan"),
+           ("queue_length_mean", "people waiting for a planner (weekly mean)"),
            ("conversions_unplanned", "conversions without planning"),
            ("provider_exits", "provider exits"),
            ("unmet_need_share_end", "unmet need share (end)")]
