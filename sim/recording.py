@@ -95,13 +95,16 @@ class DataCollector(mesa.DataCollector):
         from ``Recorder.national`` (plain numbers, the values its reporter returns) without
         Mesa's call and ``deepcopy`` of each (~120 a week); any other goes Mesa's way."""
         national = model.recorder.national
-        reporters = self.model_reporters
-        self.model_reporters = {k: r for k, r in reporters.items() if k not in national}
+        if getattr(self, "_split", None) is None:     # which reporters go which way, once
+            self._split = ({k: r for k, r in self.model_reporters.items() if k not in national},
+                           [k for k in self.model_reporters if k in national])
+        reporters, (others, read) = self.model_reporters, self._split
+        self.model_reporters = others
         try:
             super().collect(model)
         finally:
             self.model_reporters = reporters
-        for var in reporters.keys() & national.keys():
+        for var in read:
             self.model_vars[var].append(national[var])
 
     def _record_agenttype(self, model, agent_type):
@@ -166,11 +169,13 @@ class Recorder:
         # National figures of this week, for Mesa's DataCollector and the dashboard.
         n_pb = float(row["direct_payment"].sum() + row["managed_pb"].sum())
         # One stacked array for all columns: two reductions instead of ~120 small ones.
-        names = self._national_order
+        names, summed = self._national_order, self._summed
         table = np.stack([row[name] for name in names]).astype(np.float64, copy=False)
+        values = np.empty(len(names))
+        values[summed] = table[summed].sum(axis=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN column: NaN
-            values = np.where(self._summed, table.sum(axis=1), np.nanmean(table, axis=1))
+            values[~summed] = np.nanmean(table[~summed], axis=1)
         self.national = dict(zip(names, values.tolist(), strict=True))
         self.national |= {
             "pb_share": n_pb / max(float(row["funded_community"].sum()), 1),
