@@ -19,6 +19,12 @@ def small_keys(keys: np.ndarray, n: int) -> np.ndarray:
     return keys.astype(np.int16) if n <= np.iinfo(np.int16).max else keys
 
 
+def _filled(shape, fill, dtype) -> np.ndarray:
+    """A new array of ``fill``; zeros come from ``np.zeros``, whose pages the system hands
+    out already zeroed when first touched (a million-row table is not written twice)."""
+    return np.zeros(shape, dtype=dtype) if fill == 0 else np.full(shape, fill, dtype=dtype)
+
+
 class Table:
     """Fixed-schema columns with slot reuse; ``add`` returns the row indices it filled."""
 
@@ -31,7 +37,7 @@ class Table:
         # Shaped columns are stored option-major, (k, rows): each option is a contiguous
         # row, so whole-column arithmetic is 1-D and fast (a (rows, 5) layout was 5-20x slower).
         for name, (dtype, fill, *shape) in schema.items():
-            setattr(self, name, np.full((*shape, self.size), fill, dtype=dtype))
+            setattr(self, name, _filled((*shape, self.size), fill, dtype))
 
     def _grow(self, need: int):
         new_cap = max(int(self.size * 1.25), self.size + need)
@@ -40,7 +46,7 @@ class Table:
         self.uid = np.concatenate([self.uid, np.full(extra, -1, dtype=np.int64)])
         for name, (dtype, fill, *shape) in self._schema.items():
             old = getattr(self, name)
-            setattr(self, name, np.concatenate([old, np.full((*shape, extra), fill, dtype=dtype)],
+            setattr(self, name, np.concatenate([old, _filled((*shape, extra), fill, dtype)],
                                                axis=-1))
         self.size = new_cap
 
@@ -49,8 +55,10 @@ class Table:
         if n <= 0:
             return np.empty(0, dtype=np.int64)
         rows = self._lowest_free(n)
-        for name, (_dtype, fill, *_shape) in self._schema.items():
-            getattr(self, name)[..., rows] = fill
+        if rows[0] < self._fresh:       # some rows were used before: reset them
+            for name, (_dtype, fill, *_shape) in self._schema.items():
+                getattr(self, name)[..., rows] = fill
+        self._fresh = max(self._fresh, int(rows[-1]) + 1)
         self.active[rows] = True
         self.uid[rows] = np.arange(self._next_uid, self._next_uid + n)
         self._next_uid += n
@@ -76,6 +84,9 @@ class Table:
 
     #: Every row below this one is in use (``_lowest_free``).
     _hint = 0
+    #: No row at or above this one has ever been used: its columns still hold their fill
+    #: values, so ``add`` need not reset them (the starting population fills a fresh table).
+    _fresh = 0
 
     def claim(self, rows: np.ndarray) -> np.ndarray:
         """Claim these particular (inactive) rows, growing the table to hold them: a table
@@ -87,6 +98,7 @@ class Table:
             self._grow(int(rows.max()) + 1 - self.size)
         if self.active[rows].any():
             raise ValueError("claim: some rows are already in use")
+        self._fresh = max(self._fresh, int(rows.max()) + 1)
         for name, (_dtype, fill, *_shape) in self._schema.items():
             getattr(self, name)[..., rows] = fill
         self.active[rows] = True
