@@ -556,11 +556,12 @@ def _report_market(model, week: Week):
     live = np.flatnonzero(p.active)
     ptype = p.ptype[live]
     ed = np.flatnonzero(e.active)
-    serve = np.zeros((n, N_TYPES), dtype=np.int64)
-    np.add.at(serve, (e.council[ed], p.ptype[e.provider[ed]]), 1)
+    e_type = p.ptype[e.provider[ed]]
+    e_key = e.council[ed] * N_TYPES + e_type           # (council, provider type) market
+    serve = np.bincount(e_key, minlength=n * N_TYPES).reshape(n, N_TYPES)
     cap_home = np.bincount(p.home[live], p.capacity_cleared[live] * (ptype != RESIDENTIAL), n)
     del_home = np.bincount(p.home[live], p.delivered[live] * (ptype != RESIDENTIAL), n)
-    blk = ed[(e.block_volume[ed] > 0) & (p.ptype[e.provider[ed]] == AGENCY)]
+    blk = ed[(e.block_volume[ed] > 0) & (e_type == AGENCY)]
     block_vol = np.bincount(e.council[blk], e.block_volume[blk], n)
     week.put("block_price_agency", rate(np.bincount(e.council[blk],
                                                     e.block_price[blk] * e.block_volume[blk], n),
@@ -572,8 +573,7 @@ def _report_market(model, week: Week):
     week.put("hhi", hhi(e.council[ed], e.revenue[ed], n))
     # Concentration within each (council, provider type) market: the pooled HHI mixes
     # agencies with personal assistants and always reads unconcentrated.
-    by_type = hhi(e.council[ed] * N_TYPES + p.ptype[e.provider[ed]], e.revenue[ed],
-                  n * N_TYPES).reshape(n, N_TYPES)
+    by_type = hhi(e_key, e.revenue[ed], n * N_TYPES).reshape(n, N_TYPES)
     for i, name in enumerate(PROVIDER_TYPES):
         week.put(f"hhi_{name}", by_type[:, i])
     week.put("utilisation", rate(del_home, cap_home))

@@ -72,3 +72,25 @@ def test_a_table_reuses_its_lowest_free_rows_first():
             live = np.flatnonzero(t.active)
             t.remove(rng.choice(live, size=min(live.size, int(rng.integers(1, 30))),
                                 replace=False))
+
+
+def test_a_claimed_row_always_starts_at_its_fill_values():
+    """Rows handed out by ``add`` hold the schema's fill values, whether they were never used
+    (no reset needed) or used and removed (reset), across growth and partial resets on
+    removal; the reset for fresh rows is skipped, not the fill."""
+    from sim.state import Table
+
+    rng = np.random.default_rng(9)
+    t = Table({"x": (np.float64, 1.5), "k": (np.int32, -1), "m": (np.float64, 0.0, 3)}, 16)
+    t.reset_on_remove = ("k",)              # x and m keep stale values on removal
+    for _ in range(200):
+        if rng.random() < 0.6 or not t.active.any():
+            rows = t.add(int(rng.integers(1, 25)))
+            assert (t.x[rows] == 1.5).all() and (t.k[rows] == -1).all()
+            assert (t.m[:, rows] == 0.0).all()
+            t.x[rows], t.k[rows], t.m[:, rows] = rng.random(rows.size), 7, 2.0
+        else:
+            live = np.flatnonzero(t.active)
+            t.remove(rng.choice(live, size=min(live.size, int(rng.integers(1, 20))),
+                                replace=False))
+    assert t.size > 16                                   # it grew along the way
