@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import passes
+
 #: One stream per kind of chance event; the value is mixed into the hash.
 STREAMS = {"shock": 1, "residential": 2, "burnout": 3, "accept_dp": 4, "accept_mpb": 5,
            "accept_trad": 6, "ras": 7, "reconsider_now": 8, "reconsider_mpb": 9,
@@ -57,7 +59,14 @@ def _key(seed: int, stream: str) -> np.uint64:
 def uniform(seed: int, stream: str, uid, t) -> np.ndarray:
     """Uniform draws in (0, 1), one per ``uid`` (array), for the chance event ``stream`` in week
     ``t`` (an int or an array like ``uid``); the same arguments give the same draws in every
-    run."""
+    run.  One compiled pass (``kernels.crn_uniform``); ``uniform_numpy`` is the same hash in
+    numpy, kept as its reference."""
+    return passes.crn_uniform(uid=np.asarray(uid), weeks=t,
+                              key=np.array([_key(seed, stream)], dtype=np.uint64))
+
+
+def uniform_numpy(seed: int, stream: str, uid, t) -> np.ndarray:
+    """``uniform`` in numpy (the reference the compiled pass is tested against)."""
     uid = np.asarray(uid)
     # int64 -> uint64 keeps the bits (two's complement): a view, not a copy.
     x = (uid if uid.dtype == np.int64 else uid.astype(np.int64)).view(np.uint64) * _GOLD

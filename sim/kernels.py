@@ -57,6 +57,38 @@ def _units(h, factor, threshold):
     return h + (factor - 1.0) * max(h - threshold, 0.0)
 
 
+# Common random numbers (``sim.crn``): splitmix64's finaliser on (uid, week, stream key).
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
+
+@kernel
+def _splitmix(x):
+    """splitmix64's finaliser: a bijection of 64-bit integers with good avalanche."""
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+@kernel
+def crn_uniform(uid, weeks, key):
+    """One uniform in (0, 1) per ``uid``: the hash of (uid, week, stream ``key[0]``), with
+    ``weeks`` one week for all (size 1) or one per uid; 53 random bits, never 0 or 1."""
+    out = np.empty(uid.size)
+    k = key[0]
+    one = weeks.size == 1
+    for i in range(uid.size):
+        t = weeks[0] if one else weeks[i]
+        x = np.uint64(uid[i]) * _GOLD + np.uint64(t) * _M1
+        x = _splitmix(_splitmix(x) ^ k)
+        out[i] = (np.float64(x >> np.uint64(11)) + 0.5) / 9007199254740992.0
+    return out
+
+
 @kernel
 def staff_units(mix, ag_factor, pa_factor, threshold):
     """Billable units per market option for the care hours ``mix`` (options x people)."""

@@ -193,3 +193,14 @@ def compose_mix(*, rows, users, carers, spot_price, block_price, cfg) -> None:
         cfg.policy.pa_needs_direct_payment, cc.family_rate, cc.replace_share_resident,
         cc.replace_share_other, cc.paid_extra_share,
         FAMILY_RULES.index(cfg.policy.family_pay_rule), *_intensive(m), UNLIMITED)
+
+
+def crn_uniform(*, uid: np.ndarray, weeks, key: np.ndarray) -> np.ndarray:
+    """Common random numbers (``sim.crn.uniform``): one uniform per person ``uid`` (int64) for
+    the week(s) ``weeks`` (an int, or one int per uid) and the stream key ``key`` (uint64,
+    shape (1,))."""
+    uid = np.ascontiguousarray(uid, dtype=np.int64)
+    weeks = np.ascontiguousarray(np.atleast_1d(weeks), dtype=np.int64)
+    if weeks.size not in (1, uid.size):
+        raise ValueError(f"crn: {weeks.size} weeks for {uid.size} people")
+    return K.crn_uniform(uid, weeks, key)

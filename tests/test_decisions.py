@@ -61,6 +61,18 @@ def test_common_random_numbers_depend_only_on_their_key():
     assert abs(big.mean() - 0.5) < 0.005 and abs(big.std() - 12**-0.5) < 0.005
 
 
+def test_the_compiled_common_random_numbers_equal_their_numpy_reference():
+    """The compiled hash gives the numpy hash's draws bit for bit: one week for all or one
+    week each, negative weeks (the burn-in) and uids beyond 32 bits included."""
+    rng = np.random.default_rng(3)
+    uid = np.r_[np.arange(50), rng.integers(0, 2**40, 500)]
+    weeks = rng.integers(-30, 300, uid.size)
+    for seed, stream, t in ((0, "shock", 5), (12345, "offer", -26), (7, "ras", weeks)):
+        assert np.array_equal(crn.uniform(seed, stream, uid, t),
+                              crn.uniform_numpy(seed, stream, uid, t))
+    assert crn.uniform(1, "shock", np.empty(0, np.int64), 3).size == 0
+
+
 # ---------------------------------------------------------------- counterfactual
 
 def test_counterfactual_holds_the_same_people_and_a_null_policy_has_no_effect():
