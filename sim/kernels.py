@@ -321,6 +321,46 @@ def exits_and_need(route, group, total_need, informal, need, exit_clock, hazard,
 
 
 @kernel
+def allocate_staff(group, pay, want, free):
+    """Workers free in each pool (``free[group]``) go to the providers paying most first;
+    those paying the same (a tier) share what is left pro rata.  Returns staff hours each
+    provider gets (see ``labour._allocate``)."""
+    n = want.size
+    got = np.empty(n)
+    if n == 0:
+        return got
+    # Order by pool, then pay (highest first), then row: two stable sorts.
+    o1 = np.argsort(-pay, kind="mergesort")
+    order = o1[np.argsort(group[o1], kind="mergesort")]
+    tier = np.empty(n, dtype=np.int64)
+    tier_want = np.zeros(n)
+    tier_group = np.empty(n, dtype=np.int64)
+    n_t = -1
+    for j in range(n):
+        i = order[j]
+        if j == 0 or group[i] != group[order[j - 1]] or pay[i] != pay[order[j - 1]]:
+            n_t += 1
+            tier_group[n_t] = group[i]
+        tier[j] = n_t
+        tier_want[n_t] += want[i]
+    n_t += 1
+    share = np.empty(n_t)
+    cum = 0.0
+    start = 0.0
+    for k in range(n_t):
+        cum += tier_want[k]
+        if k == 0 or tier_group[k] != tier_group[k - 1]:
+            start = cum - tier_want[k]          # wanted before this pool's first tier
+        before = cum - tier_want[k] - start     # wanted by better-paying tiers of the pool
+        room = max(free[tier_group[k]] - before, 0.0)
+        share[k] = min(room / tier_want[k], 1.0) if tier_want[k] > 0 else 0.0
+    for j in range(n):
+        i = order[j]
+        got[i] = want[i] * share[tier[j]]
+    return got
+
+
+@kernel
 def family_pass(active, user, available, informal, strain, strain_offset, paid, replaced,
                 cum_received, mix, delivered, same_household, paid_extra_share, family_rate,
                 replace_resident, replace_other, payment_relief, strain_rate, strain_base,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import passes
 from .codes import COMMUNITY, DAY, N_TYPES, PA, PROVIDER_TYPES, RESIDENTIAL, WEEKS_PER_YEAR
 from .week import Column, Phase, Week, rate
 
@@ -129,25 +130,9 @@ def provider_pay(model, rows) -> np.ndarray:
 
 def _allocate(group, pay, want, free):
     """Workers free in each ``group`` (a pool) go to the providers paying most first; those
-    paying the same share what is left pro rata.  Returns staff hours each provider gets."""
-    if want.size == 0:
-        return want
-    order = np.lexsort((-pay, group))
-    g, w, pay_s = group[order], want[order], pay[order]
-    new = np.r_[True, (g[1:] != g[:-1]) | (pay_s[1:] != pay_s[:-1])]
-    tier = np.cumsum(new) - 1
-    tier_want = np.bincount(tier, w)
-    tier_group = g[new]
-    cum = np.cumsum(tier_want)
-    first = np.r_[True, tier_group[1:] != tier_group[:-1]]
-    start = (cum - tier_want)[first][np.cumsum(first) - 1]
-    before = cum - tier_want - start          # wanted by better-paying tiers of the pool
-    room = np.maximum(free[tier_group] - before, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(tier_want > 0, np.minimum(room / tier_want, 1.0), 0.0)
-    got = np.empty_like(want)
-    got[order] = w * share[tier]
-    return got
+    paying the same share what is left pro rata.  Returns staff hours each provider gets
+    (one compiled pass, ``kernels.allocate_staff``)."""
+    return passes.allocate_staff(pool=group, pay=pay, want=want, free=free)
 
 
 def staffing(model, week: Week, act) -> np.ndarray:

@@ -204,3 +204,13 @@ def crn_uniform(*, uid: np.ndarray, weeks, key: np.ndarray) -> np.ndarray:
     if weeks.size not in (1, uid.size):
         raise ValueError(f"crn: {weeks.size} weeks for {uid.size} people")
     return K.crn_uniform(uid, weeks, key)
+
+
+def allocate_staff(*, pool: np.ndarray, pay: np.ndarray, want: np.ndarray,
+                   free: np.ndarray) -> np.ndarray:
+    """Staff hours each provider gets from its ``pool`` (index into ``free``, hours of workers
+    free), paying ``pay`` £/hour and wanting ``want`` hours: ``kernels.allocate_staff``."""
+    return K.allocate_staff(np.ascontiguousarray(pool, dtype=np.int64),
+                            np.ascontiguousarray(pay, dtype=np.float64),
+                            np.ascontiguousarray(want, dtype=np.float64),
+                            np.ascontiguousarray(free, dtype=np.float64))

@@ -77,6 +77,43 @@ def test_the_best_paying_fill_first_and_equal_payers_share():
     assert np.allclose(_allocate(group, pay, want, np.zeros(2)), 0.0)
 
 
+def _allocate_numpy(group, pay, want, free):
+    """The same rule in numpy (sorted by pool and pay, tiers of equal pay pro rata): the
+    reference the compiled pass is checked against."""
+    if want.size == 0:
+        return want
+    order = np.lexsort((-pay, group))
+    g, w, pay_s = group[order], want[order], pay[order]
+    new = np.r_[True, (g[1:] != g[:-1]) | (pay_s[1:] != pay_s[:-1])]
+    tier = np.cumsum(new) - 1
+    tier_want = np.bincount(tier, w)
+    tier_group = g[new]
+    cum = np.cumsum(tier_want)
+    first = np.r_[True, tier_group[1:] != tier_group[:-1]]
+    start = (cum - tier_want)[first][np.cumsum(first) - 1]
+    before = cum - tier_want - start
+    room = np.maximum(free[tier_group] - before, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(tier_want > 0, np.minimum(room / tier_want, 1.0), 0.0)
+    got = np.empty_like(want)
+    got[order] = w * share[tier]
+    return got
+
+
+def test_the_compiled_staff_allocation_equals_the_numpy_rule():
+    """Bit for bit, over random pools, pay tiers (ties included), wants (zeros included) and
+    free workers."""
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n, pools = int(rng.integers(0, 300)), int(rng.integers(1, 12))
+        group = rng.integers(0, pools, n)
+        pay = rng.choice([8.0, 9.5, 10.0, 11.25], n) + (rng.random(n) < 0.3) * rng.random(n)
+        want = rng.random(n) * (rng.random(n) < 0.8) * 40
+        free = rng.random(pools) * 300
+        assert np.array_equal(_allocate(group, pay, want, free),
+                              _allocate_numpy(group, pay, want, free))
+
+
 TIGHT = ("market.labour_pool_slack=0.0", "market.labour_growth=-0.3")
 
 
