@@ -185,6 +185,7 @@ def compose_mix(*, rows, users, carers, spot_price, block_price, cfg) -> None:
     person's prices (``users.c_trad_own``, ``c_wanted``, ``c_bought``), by the rules in
     ``planning.compose_mix``; prices are £ per billable unit per (council, type)."""
     u, c, b, m, cc = users, carers, cfg.behaviour, cfg.market, cfg.carers
+    rows = np.ascontiguousarray(rows, dtype=np.int64)   # carers' rows come as int32
     K.compose_mix(
         rows, u.route, u.assessed, u.pc_share, u.plan_quality, u.brokered, u.council,
         u.fit, u.carer, c.available, c.informal, c.same_household, u.budget, spot_price,

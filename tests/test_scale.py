@@ -136,6 +136,22 @@ def test_ahead_of_time_kernels_are_used_and_match_the_jit():
     assert aot == jit
 
 
+def test_a_carer_stopping_reassesses_through_the_ahead_of_time_kernel():
+    """Carers' rows are int32: the re-assessment when a carer stops must still reach the
+    exported (int64 rows) kernel, not a JIT compile (it cost ~2 s in every England run)."""
+    from sim import carers, compiled
+
+    if compiled.PATH != "aot":
+        pytest.skip("kernels not built ahead of time")
+    m = CareMarketModel(compose("council.n_users=400", "steps=4", "output.figures=false"))
+    m.run(2)
+    k = np.flatnonzero(m.carers.active)[:5].astype(np.int32)
+    before = len(compiled.JIT["compose_mix"].signatures) if "compose_mix" in compiled.JIT else 0
+    carers.withdraw(m, k, 2)
+    after = len(compiled.JIT["compose_mix"].signatures) if "compose_mix" in compiled.JIT else 0
+    assert after == before
+
+
 def test_kernel_with_unexpected_argument_types_falls_back_to_the_jit():
     """Compiled code does not check types, so a call whose types differ from the exported
     signature must run through the JIT kernel, not the ahead-of-time one."""
