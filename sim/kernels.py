@@ -329,9 +329,24 @@ def allocate_staff(group, pay, want, free):
     got = np.empty(n)
     if n == 0:
         return got
-    # Order by pool, then pay (highest first), then row: two stable sorts.
-    o1 = np.argsort(-pay, kind="mergesort")
-    order = o1[np.argsort(group[o1], kind="mergesort")]
+    # Order by pool, then pay (highest first), then row: a counting sort by pool (rows stay
+    # in order), then a stable sort by pay within each pool.
+    n_g = group.max() + 1
+    start = np.zeros(n_g + 1, dtype=np.int64)
+    for i in range(n):
+        start[group[i] + 1] += 1
+    for g in range(n_g):
+        start[g + 1] += start[g]
+    order = np.empty(n, dtype=np.int64)
+    fill = start[:-1].copy()
+    for i in range(n):
+        order[fill[group[i]]] = i
+        fill[group[i]] += 1
+    for g in range(n_g):
+        a, b = start[g], start[g + 1]
+        if b - a > 1:
+            seg = order[a:b].copy()
+            order[a:b] = seg[np.argsort(-pay[seg], kind="mergesort")]
     tier = np.empty(n, dtype=np.int64)
     tier_want = np.zeros(n)
     tier_group = np.empty(n, dtype=np.int64)
