@@ -16,7 +16,8 @@ from .codes import DP, MPB, TRAD
 from .week import Column, Phase, Week, rate
 
 LEDGER_FIELDS = (
-    "spend_trad_block", "spend_trad_idle", "spend_trad_spot", "spend_managed_pb",
+    "spend_trad_block", "spend_trad_idle", "spend_trad_spot", "spend_trad_agency",
+    "spend_managed_pb",
     "dp_transfers", "clawback",
     "spend_residential", "spend_planning", "spend_brokerage",
     "dp_purchases", "dp_family", "self_spend", "provider_revenue", "family_received",
@@ -118,6 +119,7 @@ def accounts(model, week: Week):
             ("spend_traditional", spend_trad),
             ("spend_traditional_idle_block", ledger.spend_trad_idle),
             ("spend_traditional_spot", ledger.spend_trad_spot),
+            ("spend_traditional_home_care", ledger.spend_trad_agency),
             ("spend_direct_payment", spend_dp),
             ("spend_managed_pb", ledger.spend_managed_pb),
             ("spend_residential", ledger.spend_residential),
@@ -151,6 +153,8 @@ ACCOUNTS = Phase(
                "of which paid for guaranteed block hours nobody used"),
         Column("spend_traditional_spot", _MONEY, "of which bought at list prices, beyond the "
                "block contracts"),
+        Column("spend_traditional_home_care", _MONEY, "of which for home care (agency hours; "
+               "the rest is day care)"),
         Column("spend_direct_payment", _MONEY, "direct payments paid out, net of clawback"),
         Column("spend_managed_pb", _MONEY, "care bought for managed PBs"),
         Column("spend_residential", _MONEY, "care-home fees of council-funded residents, net of "

@@ -57,6 +57,10 @@ LB_FEES_2013 = ("Laing & Buisson annual surveys of councils' baseline care-home 
                 "council-paid fees' since 2010/11")
 CRAG_2010 = ("Department of Health, Charging for Residential Accommodation Guide (CRAG), capital "
              "limits 2010-11 (unchanged from April 2010 to 2015)")
+RAP_HOME_DAY = ("NHS Information Centre, PSS Expenditure and Unit Costs England 2009-10, activity "
+                "annex (RAP P2s): 337,735 people receiving home care and 147,855 day care at 31 "
+                "March 2010; per group, assumption (the England scenario sets them so that "
+                "nationally 69.6% of traditional packages are home care and 30.4% day care)")
 #: FACS eligibility bands, lowest first.
 BANDS = ("low", "moderate", "substantial", "critical")
 
@@ -88,6 +92,16 @@ class GroupConfig:
     capability_mean: float = P(0.5, "mean capability to manage one's own support (0-1; Beta "
                                "draws, concentration users.capability_concentration)",
                                ASSUMPTION, 0.01, 0.99)
+    home_care_only_share: float = P(0.0, "share of the group's people whose need the council "
+                                    "meets with home care alone (all of it personal care: "
+                                    "agency hours, no day care); the rest of the group, less "
+                                    "day_care_only_share, receive both (personal-care share of "
+                                    "need as agency hours, the rest as day care). 0 in the "
+                                    "pilots' scenarios: everyone receives both", RAP_HOME_DAY,
+                                    0, 1)
+    day_care_only_share: float = P(0.0, "share of the group's people whose need the council meets "
+                                   "with day care alone (no home care); see "
+                                   "home_care_only_share", RAP_HOME_DAY, 0, 1)
 
 
 @dataclass
@@ -793,6 +807,12 @@ def validate(cfg: SimConfig, check_memory: bool = True) -> SimConfig:
     if BANDS.index(cc.eligibility_band_max) < BANDS.index(cc.eligibility_band):
         errors.append(f"council.eligibility_band_max={cc.eligibility_band_max!r} is below "
                       f"council.eligibility_band={cc.eligibility_band!r}")
+    for name in GROUPS:
+        g = getattr(cfg.users.groups, name)
+        if g.home_care_only_share + g.day_care_only_share > 1 + 1e-9:
+            errors.append(f"users.groups.{name}.home_care_only_share + day_care_only_share must "
+                          f"not exceed 1, got {g.home_care_only_share} + "
+                          f"{g.day_care_only_share}")
     for lo_key, hi_key in (("users.pc_share_min", "users.pc_share_max"),
                            ("market.entrant_size_min", "market.entrant_size_max"),
                            ("council.capital_lower", "council.capital_upper"),
