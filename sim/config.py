@@ -57,6 +57,11 @@ LB_FEES_2013 = ("Laing & Buisson annual surveys of councils' baseline care-home 
                 "council-paid fees' since 2010/11")
 CRAG_2010 = ("Department of Health, Charging for Residential Accommodation Guide (CRAG), capital "
              "limits 2010-11 (unchanged from April 2010 to 2015)")
+PSSEX_0910_LINES = ("NHS Information Centre, Personal Social Services Expenditure and Unit Costs, "
+                    "England 2009-10: gross current expenditure £16.8bn (Main Findings) less the "
+                    "gross cost of residential and nursing care, home care and day care (annex "
+                    "Final Detailed Unit Cost, Total England row); see sim/data/targets.yaml, "
+                    "england_unsimulated_spend_2009_10")
 RAP_HOME_DAY = ("NHS Information Centre, PSS Expenditure and Unit Costs England 2009-10, activity "
                 "annex (RAP P2s): 337,735 people receiving home care and 147,855 day care at 31 "
                 "March 2010; per group, assumption (the England scenario sets them so that "
@@ -198,6 +203,15 @@ class CouncilConfig:
                                 1_000_000)
     brokers: float = P(3.0, "FTE brokers/advocates", ASSUMPTION, 0, 100_000)
     broker_cost_per_week: float = P(650.0, "£ per FTE per week", PSSRU_2010, 0, 1e5)
+    other_services_per_user_week: float = P(
+        0.0, "£ per council-funded person at the start (community and care homes) per week, "
+        "paid every week whatever happens in the run: the council's spend on what the model "
+        "does not simulate (assessment and care management beyond support planning, direct "
+        "payments' own line, supported and other accommodation, equipment and adaptations, "
+        "meals, other services), booked as spend_other_services and kept out of spend_total "
+        "and the budget. 0: none (the pilots). England 2009-10: £3.866bn / 52 weeks / 850,955 "
+        "people = £87.36; the published figures allow about £86-£89 (the £16.8bn is rounded "
+        "to £0.1bn)", PSSEX_0910_LINES, 0, 10_000)
     review_interval_weeks: int = P(52, "weeks between reviews of need and budget", ASSUMPTION, 1, 520)
     block_price_agency: float = P(13.5, "£/hour", PSSRU_2010, 0, 1000)
     block_price_day: float = P(8.0, "£/hour of day service", PSSRU_2010, 0, 1000)
