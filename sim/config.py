@@ -62,6 +62,11 @@ PSSEX_0910_LINES = ("NHS Information Centre, Personal Social Services Expenditur
                     "gross cost of residential and nursing care, home care and day care (annex "
                     "Final Detailed Unit Cost, Total England row); see sim/data/targets.yaml, "
                     "england_unsimulated_spend_2009_10")
+LD_SURVEY_2005 = ("E. Emerson et al., Adults with Learning Difficulties in England 2003/4 (NHS "
+                  "Information Centre / Department of Health, 2005), as quoted in SCIE Knowledge "
+                  "review 14, Having a good day? (2007) and SCIE Guide 16: of adults with learning "
+                  "difficulties attending a day centre, two-fifths attended five days a week; "
+                  "the mean over the rest is an assumption (see configs/scenario/england.yaml)")
 RAP_HOME_DAY = ("NHS Information Centre, PSS Expenditure and Unit Costs England 2009-10, activity "
                 "annex (RAP P2s): 337,735 people receiving home care and 147,855 day care at 31 "
                 "March 2010; per group, assumption (the England scenario sets them so that "
@@ -107,6 +112,13 @@ class GroupConfig:
     day_care_only_share: float = P(0.0, "share of the group's people whose need the council meets "
                                    "with day care alone (no home care); see "
                                    "home_care_only_share", RAP_HOME_DAY, 0, 1)
+    day_care_days_per_week: float = P(0.0, "days a week at a day service, mean over the group's "
+                                      "people on day care alone: their weekly hours of need "
+                                      "are drawn around days x users.day_care_hours_per_day "
+                                      "(lognormal, the group's need_cv, at most 7 days) "
+                                      "instead of around need_mean_hours. 0 (default, and "
+                                      "every pilot scenario): drawn as everyone's need",
+                                      LD_SURVEY_2005, 0, 7)
 
 
 @dataclass
@@ -138,6 +150,9 @@ class UsersConfig:
                                  "self-funding, the stationary mix) / council-funded users",
                                  NHSIC_2010, 0, 0.9)
     residential_need_threshold: float = P(30.0, "hours/week of total need", ASSUMPTION, 0, 168)
+    day_care_hours_per_day: float = P(5.0, "hours of day service a day attended (a day-centre "
+                                      "day of about 10:00-15:00; used only with a group's "
+                                      "day_care_days_per_week)", ASSUMPTION, 0.5, 24)
     care_home_seek_rate: float = P(0.5, "per year: chance a person above the residential need "
                                    "threshold seeks a care-home place", ASSUMPTION, 0, 52)
     fit_alpha: float = P(2.0, "Beta(a,b) a for preference fit", ASSUMPTION, 0.1, 50)
