@@ -16,9 +16,10 @@ from .codes import DP, MPB, TRAD
 from .week import Column, Phase, Week, rate
 
 LEDGER_FIELDS = (
-    "spend_trad_block", "spend_trad_idle", "spend_trad_spot", "spend_managed_pb",
+    "spend_trad_block", "spend_trad_idle", "spend_trad_spot", "spend_trad_agency",
+    "spend_managed_pb",
     "dp_transfers", "clawback",
-    "spend_residential", "spend_planning", "spend_brokerage",
+    "spend_residential", "spend_planning", "spend_brokerage", "spend_other_services",
     "dp_purchases", "dp_family", "self_spend", "provider_revenue", "family_received",
 )
 
@@ -48,10 +49,13 @@ def pay_family(model, ledger: Ledger, users, pay):
 
 
 def staff_costs(model, week: Week):
-    """Planning and brokerage staff are paid whether busy or not."""
+    """Planning and brokerage staff are paid whether busy or not; so is the spend on what the
+    model does not simulate (``council.other_services_per_user_week``: an input, the same
+    every week, outside ``council_net_spend`` so no budget or decision sees it)."""
     cc, C, ledger = model.cfg.council, model.council, week.ledger
     ledger.spend_planning += C.planning_staff * cc.planner_cost_per_week
     ledger.spend_brokerage += C.brokers * cc.broker_cost_per_week
+    ledger.spend_other_services += C.other_services_week
 
 
 def clawback(model, week: Week):
@@ -107,6 +111,7 @@ def accounts(model, week: Week):
     T["self_spend"] += ledger.self_spend.sum()
     T["planning"] += ledger.spend_planning.sum()
     T["brokerage"] += ledger.spend_brokerage.sum()
+    T["other_services"] += ledger.spend_other_services.sum()
     T["entries"] += int(week.entries.sum())
     T["exits"] += int(week.exits.sum())
     n = S["count"].astype(np.int64)
@@ -118,11 +123,14 @@ def accounts(model, week: Week):
             ("spend_traditional", spend_trad),
             ("spend_traditional_idle_block", ledger.spend_trad_idle),
             ("spend_traditional_spot", ledger.spend_trad_spot),
+            ("spend_traditional_home_care", ledger.spend_trad_agency),
+            ("spend_traditional_day_care", spend_trad - ledger.spend_trad_agency),
             ("spend_direct_payment", spend_dp),
             ("spend_managed_pb", ledger.spend_managed_pb),
             ("spend_residential", ledger.spend_residential),
             ("spend_planning", ledger.spend_planning),
             ("spend_brokerage", ledger.spend_brokerage),
+            ("spend_other_services", ledger.spend_other_services),
             ("clawback", ledger.clawback),
             ("spend_total", ledger.council_net_spend),
             ("spend_self_funders", ledger.self_spend),
@@ -132,8 +140,9 @@ def accounts(model, week: Week):
         week.put(name, values)
 
 
-STAFF_COSTS = Phase("staff_costs", staff_costs, reads="planning and brokerage staff (FTE)",
-                    writes="their pay (ledger)")
+STAFF_COSTS = Phase("staff_costs", staff_costs,
+                    reads="planning and brokerage staff (FTE); the spend on unsimulated lines",
+                    writes="their pay and that spend (ledger)")
 CLAWBACK = Phase("clawback", clawback, reads="direct-payment balances and budgets",
                  writes="balances above the buffer returned to the council (ledger)")
 PACKAGE_COSTS = Phase(
@@ -151,14 +160,21 @@ ACCOUNTS = Phase(
                "of which paid for guaranteed block hours nobody used"),
         Column("spend_traditional_spot", _MONEY, "of which bought at list prices, beyond the "
                "block contracts"),
+        Column("spend_traditional_home_care", _MONEY, "of which for home care (agency hours; "
+               "the rest is day care)"),
+        Column("spend_traditional_day_care", _MONEY, "of which for day care (the rest)"),
         Column("spend_direct_payment", _MONEY, "direct payments paid out, net of clawback"),
         Column("spend_managed_pb", _MONEY, "care bought for managed PBs"),
         Column("spend_residential", _MONEY, "care-home fees of council-funded residents, net of "
                "their contributions (income and tariff income)"),
         Column("spend_planning", _MONEY, "support planners' pay"),
         Column("spend_brokerage", _MONEY, "brokers' and advocates' pay"),
+        Column("spend_other_services", _MONEY, "spend on what the model does not simulate "
+               "(an input: council.other_services_per_user_week x council-funded people at the "
+               "start; not in spend_total)"),
         Column("clawback", _MONEY, "unspent direct payments recovered"),
-        Column("spend_total", _MONEY, "council net spend (all of the above, net of clawback)"),
+        Column("spend_total", _MONEY, "council net spend (all of the above but "
+               "spend_other_services, net of clawback)"),
         Column("spend_self_funders", _MONEY, "what people paid for their own care: self-funders "
                "at home and in care homes, and council-funded residents' contributions"),
         Column("family_pay", _MONEY, "paid to family carers from direct payments"),

@@ -57,6 +57,20 @@ LB_FEES_2013 = ("Laing & Buisson annual surveys of councils' baseline care-home 
                 "council-paid fees' since 2010/11")
 CRAG_2010 = ("Department of Health, Charging for Residential Accommodation Guide (CRAG), capital "
              "limits 2010-11 (unchanged from April 2010 to 2015)")
+PSSEX_0910_LINES = ("NHS Information Centre, Personal Social Services Expenditure and Unit Costs, "
+                    "England 2009-10: gross current expenditure £16.8bn (Main Findings) less the "
+                    "gross cost of residential and nursing care, home care and day care (annex "
+                    "Final Detailed Unit Cost, Total England row); see sim/data/targets.yaml, "
+                    "england_unsimulated_spend_2009_10")
+LD_SURVEY_2005 = ("E. Emerson et al., Adults with Learning Difficulties in England 2003/4 (NHS "
+                  "Information Centre / Department of Health, 2005), as quoted in SCIE Knowledge "
+                  "review 14, Having a good day? (2007) and SCIE Guide 16: of adults with learning "
+                  "difficulties attending a day centre, two-fifths attended five days a week; "
+                  "the mean over the rest is an assumption (see configs/scenario/england.yaml)")
+RAP_HOME_DAY = ("NHS Information Centre, PSS Expenditure and Unit Costs England 2009-10, activity "
+                "annex (RAP P2s): 337,735 people receiving home care and 147,855 day care at 31 "
+                "March 2010; per group, assumption (the England scenario sets them so that "
+                "nationally 69.6% of traditional packages are home care and 30.4% day care)")
 #: FACS eligibility bands, lowest first.
 BANDS = ("low", "moderate", "substantial", "critical")
 
@@ -88,6 +102,23 @@ class GroupConfig:
     capability_mean: float = P(0.5, "mean capability to manage one's own support (0-1; Beta "
                                "draws, concentration users.capability_concentration)",
                                ASSUMPTION, 0.01, 0.99)
+    home_care_only_share: float = P(0.0, "share of the group's people whose need the council "
+                                    "meets with home care alone (all of it personal care: "
+                                    "agency hours, no day care); the rest of the group, less "
+                                    "day_care_only_share, receive both (personal-care share of "
+                                    "need as agency hours, the rest as day care). 0 in the "
+                                    "pilots' scenarios: everyone receives both", RAP_HOME_DAY,
+                                    0, 1)
+    day_care_only_share: float = P(0.0, "share of the group's people whose need the council meets "
+                                   "with day care alone (no home care); see "
+                                   "home_care_only_share", RAP_HOME_DAY, 0, 1)
+    day_care_days_per_week: float = P(0.0, "days a week at a day service, mean over the group's "
+                                      "people on day care alone: their weekly hours of need "
+                                      "are drawn around days x users.day_care_hours_per_day "
+                                      "(lognormal, the group's need_cv, at most 7 days) "
+                                      "instead of around need_mean_hours. 0 (default, and "
+                                      "every pilot scenario): drawn as everyone's need",
+                                      LD_SURVEY_2005, 0, 7)
 
 
 @dataclass
@@ -119,6 +150,9 @@ class UsersConfig:
                                  "self-funding, the stationary mix) / council-funded users",
                                  NHSIC_2010, 0, 0.9)
     residential_need_threshold: float = P(30.0, "hours/week of total need", ASSUMPTION, 0, 168)
+    day_care_hours_per_day: float = P(5.0, "hours of day service a day attended (a day-centre "
+                                      "day of about 10:00-15:00; used only with a group's "
+                                      "day_care_days_per_week)", ASSUMPTION, 0.5, 24)
     care_home_seek_rate: float = P(0.5, "per year: chance a person above the residential need "
                                    "threshold seeks a care-home place", ASSUMPTION, 0, 52)
     fit_alpha: float = P(2.0, "Beta(a,b) a for preference fit", ASSUMPTION, 0.1, 50)
@@ -184,6 +218,15 @@ class CouncilConfig:
                                 1_000_000)
     brokers: float = P(3.0, "FTE brokers/advocates", ASSUMPTION, 0, 100_000)
     broker_cost_per_week: float = P(650.0, "£ per FTE per week", PSSRU_2010, 0, 1e5)
+    other_services_per_user_week: float = P(
+        0.0, "£ per council-funded person at the start (community and care homes) per week, "
+        "paid every week whatever happens in the run: the council's spend on what the model "
+        "does not simulate (assessment and care management beyond support planning, direct "
+        "payments' own line, supported and other accommodation, equipment and adaptations, "
+        "meals, other services), booked as spend_other_services and kept out of spend_total "
+        "and the budget. 0: none (the pilots). England 2009-10: £3.866bn / 52 weeks / 850,955 "
+        "people = £87.36; the published figures allow about £86-£89 (the £16.8bn is rounded "
+        "to £0.1bn)", PSSEX_0910_LINES, 0, 10_000)
     review_interval_weeks: int = P(52, "weeks between reviews of need and budget", ASSUMPTION, 1, 520)
     block_price_agency: float = P(13.5, "£/hour", PSSRU_2010, 0, 1000)
     block_price_day: float = P(8.0, "£/hour of day service", PSSRU_2010, 0, 1000)
@@ -793,6 +836,12 @@ def validate(cfg: SimConfig, check_memory: bool = True) -> SimConfig:
     if BANDS.index(cc.eligibility_band_max) < BANDS.index(cc.eligibility_band):
         errors.append(f"council.eligibility_band_max={cc.eligibility_band_max!r} is below "
                       f"council.eligibility_band={cc.eligibility_band!r}")
+    for name in GROUPS:
+        g = getattr(cfg.users.groups, name)
+        if g.home_care_only_share + g.day_care_only_share > 1 + 1e-9:
+            errors.append(f"users.groups.{name}.home_care_only_share + day_care_only_share must "
+                          f"not exceed 1, got {g.home_care_only_share} + "
+                          f"{g.day_care_only_share}")
     for lo_key, hi_key in (("users.pc_share_min", "users.pc_share_max"),
                            ("market.entrant_size_min", "market.entrant_size_max"),
                            ("council.capital_lower", "council.capital_upper"),

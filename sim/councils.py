@@ -94,6 +94,9 @@ class CouncilState:
         self.graph = nx.random_geometric_graph(n, g.neighbour_radius, seed=seed) if data is None \
             else region_graph(self.regions, g.region_neighbours, np.random.default_rng(seed))
         cfg_c = cc
+        # Spend on what the model does not simulate (£/week, fixed at the start; see
+        # council.other_services_per_user_week).
+        self.other_services_week = cc.other_services_per_user_week * self.n_users0
         self.max_in_planning = (self.planning_staff * cfg_c.planner_hours_per_week
                                 / cfg_c.planner_hours_per_plan * cfg_c.planning_duration_weeks)
         self.broker_capacity = self.brokers * cfg_c.brokerage_caseload

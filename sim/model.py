@@ -101,6 +101,7 @@ class CareMarketModel(mesa.Model):
         self.pa_pool = np.zeros(n_c)          # hours/week people will work as PAs (set below)
         self.totals = {"provider_revenue": 0.0, "family_received": 0.0, "self_spend": 0.0,
                        "council_net_spend": 0.0, "planning": 0.0, "brokerage": 0.0,
+                       "other_services": 0.0,
                        "entries": 0, "exits": 0, "dp_held_start": 0.0,
                        "clawback_carry_start": 0.0}
         self._handles: dict[int, mesa.Agent] = {}

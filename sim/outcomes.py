@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import passes
-from .codes import DP, GONE, MPB, RES, RES_SELF, SELF, TRAD
+from .codes import AGENCY, DAY, DP, GONE, MPB, RES, RES_SELF, SELF, TRAD
 from .week import Column, Phase, Week, rate
 
 #: What the census sums per (council, route), in the order of the outcomes kernel's result.
@@ -60,6 +60,20 @@ def update_outcomes(model, week: Week):
             ("choice_mean", rate(funded_sum("choice"), n_funded)),
             ("burden_mean_dp", rate(S["burden"][:, DP], by_route[:, DP]))):
         week.put(name, values)
+    for name, values in services(model).items():
+        week.put(name, values)
+
+
+def services(model) -> dict[str, np.ndarray]:
+    """Per council, the traditional packages holding home care (agency hours) and day care, and
+    the home-care hours delivered to them this week (the RAP and HH1 returns' council-arranged
+    home care, which leave out personal budgets)."""
+    u, n = model.users, model.council.n
+    trad = np.flatnonzero(u.route == TRAD)
+    c = u.council[trad]
+    return {"home_care_clients": np.bincount(c, u.mix[AGENCY, trad] > 0, n),
+            "day_care_clients": np.bincount(c, u.mix[DAY, trad] > 0, n),
+            "home_care_hours": np.bincount(c, u.delivered[AGENCY, trad], n)}
 
 
 _PEOPLE = "people"
@@ -87,4 +101,9 @@ OUTCOMES = Phase(
         Column("choice_mean", "score (0-1)", "mean choice/control, council-funded at home", scale=False),
         Column("burden_mean_dp", "index (0-1)", "mean administrative burden of direct-payment "
                "holders (load / (load + capacity to manage))", scale=False),
+        Column("home_care_clients", _PEOPLE, "traditional packages holding home care (agency "
+               "hours)"),
+        Column("day_care_clients", _PEOPLE, "traditional packages holding day care"),
+        Column("home_care_hours", "hours/week", "agency (home-care) hours delivered to "
+               "traditional-package holders"),
     ))

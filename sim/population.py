@@ -31,7 +31,8 @@ def group_arrays(cfg):
     """Per-group parameters as arrays indexed by group code (order of config.GROUPS)."""
     g = [getattr(cfg.users.groups, name) for name in GROUPS]
     names = ("share", "need_mean_hours", "need_cv", "personal_care_share", "carer_prob",
-             "exit_rate", "need_growth", "need_shock_rate", "capability_mean")
+             "exit_rate", "need_growth", "need_shock_rate", "capability_mean",
+             "home_care_only_share", "day_care_only_share", "day_care_days_per_week")
     arrays = {n: np.array([getattr(x, n) for x in g], dtype=float) for n in names}
     # Cumulative shares, to draw groups by inverting the CDF of a uniform draw.
     cdf = (arrays["share"] / arrays["share"].sum()).cumsum()
@@ -81,6 +82,39 @@ def draw_need(rng, mean, cv):
     return rng.lognormal(mu, np.sqrt(sigma2))
 
 
+def draw_services(u, rows, group, G, rng):
+    """Which services the council's package holds, drawn per person from their group's shares
+    (``home_care_only_share``, ``day_care_only_share``; the rest receive both): home care
+    alone (all of the need is personal care, met with agency hours: personal-care share 1),
+    day care alone (share 0), or both (the personal-care share drawn around the group's).
+    The traditional package, its cost, the RAS points and a PB holder's split of need between
+    personal care and the rest all follow from the share.  Where no group has anyone on one
+    service alone (the pilots' scenarios) nothing is drawn, so those runs are unchanged.
+    Returns the mask (over ``rows``) of people on day care alone, or None."""
+    home, day = G["home_care_only_share"], G["day_care_only_share"]
+    if not (home.any() or day.any()):
+        return None
+    x = rng.random(rows.size)
+    h, d = home[group], day[group]
+    day_only = (x >= h) & (x < h + d)
+    u.pc_share[rows] = np.where(x < h, 1.0, np.where(day_only, 0.0, u.pc_share[rows]))
+    return day_only
+
+
+def draw_day_care_hours(cfg, G, rng, group, scale, floor) -> tuple[np.ndarray, np.ndarray]:
+    """Weekly hours of need of people on day care alone, for the groups with a day-care
+    intensity (``day_care_days_per_week`` > 0): lognormal around days a week x
+    ``users.day_care_hours_per_day`` with the group's ``need_cv``, at least the eligibility
+    floor and at most seven days' hours.  Their need is all day care (personal-care share 0),
+    so these are the package's day-service hours.  Returns (which of ``group`` are drawn,
+    their hours)."""
+    days = G["day_care_days_per_week"][group]
+    on = days > 0
+    per_day = cfg.users.day_care_hours_per_day
+    hours = draw_need(rng, scale * days[on] * per_day, G["need_cv"][group[on]])
+    return on, np.clip(hours, floor, min(7 * per_day, HOURS_PER_WEEK))
+
+
 def eligibility_floor(cfg) -> float:
     """Hours/week of eligible need at which the council's starting FACS band begins."""
     return band_hours(cfg.council)[BANDS.index(cfg.council.eligibility_band)]
@@ -115,6 +149,11 @@ def create_users(model, council: np.ndarray, route: np.ndarray, rng, t: int = 0,
     us = cfg.users
     u.pc_share[rows] = np.clip(G["personal_care_share"][group] + rng.normal(0, us.pc_share_sd, n),
                                us.pc_share_min, us.pc_share_max)
+    day_only = draw_services(u, rows, group, G, rng)
+    if day_only is not None and G["day_care_days_per_week"].any() and day_only.any():
+        sel = rows[day_only]
+        on, hours = draw_day_care_hours(cfg, G, rng, group[day_only], scale, floor)
+        u.total_need[sel[on]] = hours
     u.fit[:, rows] = rng.beta(cfg.users.fit_alpha, cfg.users.fit_beta, size=(5, n))
     u.autonomy[rows] = rng.beta(cfg.users.autonomy_alpha, cfg.users.autonomy_beta, n)
     m, k = G["capability_mean"][group], us.capability_concentration

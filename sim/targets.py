@@ -32,7 +32,7 @@ REGISTRY = Path(__file__).resolve().parent / "data" / "targets.yaml"
 ROLES = ("calibration", "validation")
 CHECKS = ("within", "above", "below")
 TOLERANCE_KINDS = ("relative", "absolute")
-UNITS = ("share", "pct", "gbp_year", "gbp_week", "score", "people", "gbp")
+UNITS = ("share", "pct", "gbp_year", "gbp_week", "score", "people", "gbp", "hours_week")
 SOURCE_KEYS = {"title", "author", "year", "publication", "url"}
 
 

@@ -128,7 +128,7 @@ def target_table(res) -> pd.DataFrame:
 
 def _evidence(t) -> str:
     """The figure as the source gives it: totals (people, £) with separators, others as is."""
-    if t.unit == "people":
+    if t.unit in ("people", "hours_week"):
         return f"{t.value:,.0f}"
     return money(t.value, t.value) if t.unit == "gbp" else f"{t.value:g}"
 
