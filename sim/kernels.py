@@ -219,7 +219,7 @@ def expected_burden(route, q, pa_used, capability, spare, brokered, admin_dp, ad
 
 
 @kernel
-def outcomes(delivered, fit, need, route, council, carer, available, informal, brokered,
+def outcomes(delivered, mix, fit, need, route, council, carer, available, informal, brokered,
              plan_quality, autonomy, capability, disrupted_until, t, w_met, w_fit,
              w_control, disruption_penalty, c_trad, c_managed, c_dp, burden_weight,
              unplanned_mult, admin_dp, admin_mpb, admin_per_pa, pa_hours, manage_hours,
@@ -229,9 +229,11 @@ def outcomes(delivered, fit, need, route, council, carer, available, informal, b
     """Quality of life, choice/control and need met for community users (see outcomes.py for
     the formula; residents keep theirs), their sums over the effect window (when ``window``),
     plus the per-(council, route) sums the weekly record needs: people, need, unmet need,
-    quality of life, choice, burden.  Empty rows (route ``GONE``) are skipped: their census
+    quality of life, choice, burden, packages holding home care (agency hours in the mix),
+    holding day care, and agency hours delivered.  Empty rows (route ``GONE``) are skipped: their census
     column stays zero."""
-    sums = np.zeros((6, n_c, N_ROUTES))   # count, need, unmet, qol, choice, burden
+    # count, need, unmet, qol, choice, burden, home care, day care, home-care hours
+    sums = np.zeros((9, n_c, N_ROUTES))
     for i in range(route.size):
         r = np.int64(route[i])
         if r == GONE:       # an empty row: nothing to measure, no memory traffic for it
@@ -277,6 +279,9 @@ def outcomes(delivered, fit, need, route, council, carer, available, informal, b
         sums[3, c, r] += q
         sums[4, c, r] += ch
         sums[5, c, r] += burden
+        sums[6, c, r] += 1.0 if mix[AGENCY, i] > 0.0 else 0.0
+        sums[7, c, r] += 1.0 if mix[DAY, i] > 0.0 else 0.0
+        sums[8, c, r] += delivered[AGENCY, i]
         if window:      # the same for every row of a call: a branch the CPU predicts
             win_qol[i] += q
             win_choice[i] += ch

@@ -17,11 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import passes
-from .codes import AGENCY, DAY, DP, GONE, MPB, RES, RES_SELF, SELF, TRAD
+from .codes import DP, GONE, MPB, RES, RES_SELF, SELF, TRAD
 from .week import Column, Phase, Week, rate
 
 #: What the census sums per (council, route), in the order of the outcomes kernel's result.
-CENSUS = ("count", "need", "unmet", "qol", "choice", "burden")
+CENSUS = ("count", "need", "unmet", "qol", "choice", "burden", "home_care", "day_care",
+          "home_care_hours")
 
 
 def measure(model, t: int, window: bool = False) -> dict[str, np.ndarray]:
@@ -60,20 +61,11 @@ def update_outcomes(model, week: Week):
             ("choice_mean", rate(funded_sum("choice"), n_funded)),
             ("burden_mean_dp", rate(S["burden"][:, DP], by_route[:, DP]))):
         week.put(name, values)
-    for name, values in services(model).items():
-        week.put(name, values)
-
-
-def services(model) -> dict[str, np.ndarray]:
-    """Per council, the traditional packages holding home care (agency hours) and day care, and
-    the home-care hours delivered to them this week (the RAP and HH1 returns' council-arranged
-    home care, which leave out personal budgets)."""
-    u, n = model.users, model.council.n
-    trad = np.flatnonzero(u.route == TRAD)
-    c = u.council[trad]
-    return {"home_care_clients": np.bincount(c, u.mix[AGENCY, trad] > 0, n),
-            "day_care_clients": np.bincount(c, u.mix[DAY, trad] > 0, n),
-            "home_care_hours": np.bincount(c, u.delivered[AGENCY, trad], n)}
+    # Council-arranged packages by service (the RAP and HH1 returns' home care and day care,
+    # which leave out personal budgets).
+    week.put("home_care_clients", S["home_care"][:, TRAD])
+    week.put("day_care_clients", S["day_care"][:, TRAD])
+    week.put("home_care_hours", S["home_care_hours"][:, TRAD])
 
 
 _PEOPLE = "people"

@@ -76,9 +76,10 @@ def outcomes(*, users, carers, t: int, behaviour, market, window: bool, n_counci
     """Need met, quality of life and choice of every community user (into ``users.met``,
     ``qol``, ``choice``), added to their effect-window sums when ``window``; returns sums per
     (council, route) of people, need (hours/week), unmet need (hours/week), quality of life,
-    choice and admin burden, as a ``(6, councils, routes)`` array."""
+    choice, admin burden, packages holding home care and day care, and agency hours delivered,
+    as a ``(9, councils, routes)`` array."""
     u, c, b = users, carers, behaviour
-    return K.outcomes(u.delivered, u.fit, u.need, u.route, u.council, u.carer, c.available,
+    return K.outcomes(u.delivered, u.mix, u.fit, u.need, u.route, u.council, u.carer, c.available,
                       c.informal, u.brokered, u.plan_quality, u.autonomy, u.capability,
                       u.disrupted_until, t, b.w_met, b.w_fit, b.w_control,
                       b.disruption_penalty, b.control_traditional, b.control_managed,
