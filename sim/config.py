@@ -454,6 +454,21 @@ class MarketConfig:
                                          "building and equipment £149; Laing's ceiling fair "
                                          "price £538): what a new home carries", LAING_2008, 0,
                                          10_000)
+    home_manager_cost: float = P(650.0, "£/week a care home carries whatever its size (its "
+                                 "registered manager's pay and on-costs, about £34,000 a "
+                                 "year): Laing's per-bed costs are those of a home of "
+                                 "market.beds_mean beds, so a smaller home costs more per bed "
+                                 "and a larger one less (0: no economies of scale)",
+                                 ASSUMPTION, 0, 10_000)
+    self_funder_home_choice: float = P(0.6, "weight of a care home's size in where "
+                                       "self-funders moving in take a bed, against chance "
+                                       "(0: they take free beds at random like "
+                                       "council-funded people; 1: the largest homes' first); "
+                                       "council-funded people take the beds left",
+                                       "assumption: at 0.6 the england scenario starts with "
+                                       "10% self-funders in homes under 20 beds and 54% in "
+                                       "homes of 50 or more (ONS 2019-20: 15% in small homes, "
+                                       "51% in large ones)", 0, 1)
     day_overhead_share: float = P(0.3, "weekly fixed cost of a day centre's building "
                                   "(premises, transport, management) / (start capacity x start "
                                   "price): building-based services carry more than agencies",
@@ -470,11 +485,37 @@ class MarketConfig:
     exit_margin: float = P(0.1, "a provider whose smoothed loss exceeds this share of its costs "
                            "closes, cash or not (expected margins stay negative)", ASSUMPTION,
                            0, 10)
+    price_on_built: bool = P(True, "a provider's list-price floor spreads its fixed overhead "
+                             "over the capacity it was set up for, not its shrunken staffed "
+                             "capacity (false: a shrinking provider raises its price floor as "
+                             "it shrinks)", "economics: fixed cost is sunk; competitors' "
+                             "prices bound a provider's")
+    entry_on_spot: bool = P(True, "entrants answer spot demand beyond the capacity "
+                            "incumbents' block contracts leave free (false: all demand against "
+                            "all capacity, contracted hours counted against the target "
+                            "utilisation)", "economics: an entrant holds no contract")
+    quality_exit_rate: float = P(0.0039, "per year: share of regulated services (agencies, "
+                                 "care homes) closing for quality rather than money, closed "
+                                 "by the regulator or by their owners after a poor rating",
+                                 "CQC, via Community Care 28 Sep 2010: in 2009-10, 42 adult "
+                                 "care services closed after enforcement and 51 voluntarily "
+                                 "after a 'poor' rating, of England's 24,000", 0, 1)
+    exit_tolerance_spread: float = P(0.5, "providers' loss tolerance differs: each one's "
+                                     "exit_margin and overdraft_weeks are scaled by a draw "
+                                     "uniform within 1 +/- this (0: all alike, so providers "
+                                     "alike in all else close in the same week)", ASSUMPTION,
+                                     0, 0.99)
     exit_grace_weeks: int = P(26, "weeks after entry before a provider judges its margins",
                               ASSUMPTION, 0, 520)
     handback_margin: float = P(0.02, "a provider losing more than this share of its costs "
                                "(smoothed) hands back block contracts priced below its unit "
                                "cost", ASSUMPTION, 0, 10)
+    handback_avoidable: bool = P(True, "a losing provider refused a renegotiated price hands "
+                                 "a block contract back only if it pays less than the cost the "
+                                 "provider would avoid without it (unit cost less fixed "
+                                 "overhead per unit); false: if it pays less than full unit "
+                                 "cost", "economics: a contract covering avoidable cost "
+                                 "contributes to fixed cost")
     cash_weeks: float = P(8.0, "cash reserve at start in weeks of costs", ASSUMPTION, 0, 520)
     overdraft_weeks: float = P(4.0, "weeks of costs of negative cash tolerated before exit",
                                ASSUMPTION, 0, 520)

@@ -54,6 +54,17 @@ def home_fixed_cost(cfg, capital) -> np.ndarray:
     return (m.home_running_cost + np.asarray(capital, dtype=float)) / (1.0 + m.capacity_slack)
 
 
+def home_overhead(cfg, capital, beds) -> np.ndarray:
+    """£/week a care home of ``beds`` beds carries whatever its occupancy: ``home_fixed_cost``
+    per bed, with its manager's cost (``market.home_manager_cost``) counted once per home
+    instead of per bed.  Laing's per-bed costs are those of a typical home
+    (``market.beds_mean`` beds), which costs the same either way; a smaller home spreads its
+    manager over fewer beds and costs more per bed, a larger one less (economies of scale)."""
+    m = cfg.market
+    beds = np.asarray(beds, dtype=float)
+    return home_fixed_cost(cfg, capital) * beds + m.home_manager_cost * (1.0 - beds / m.beds_mean)
+
+
 def home_full_cost(cfg) -> float:
     """£ per resident-week: a care home's full cost at the starting wage (never below the wage
     floor) and the target utilisation, its capital cost midway between floor and ceiling, its

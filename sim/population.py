@@ -22,6 +22,7 @@ from .codes import (
 )
 from .config import BANDS, GROUPS, band_hours
 from .labour import home_full_cost
+from .providers import match_payers
 from .state import small_keys
 from .support import compose_mix
 from .week import Column, Phase, Week
@@ -485,7 +486,8 @@ def place_in_residential(model, ledger: Ledger, movers, t: int = 0) -> np.ndarra
     u.planning_until[placed] = -1
     u.mix[:, placed] = 0.0
     u.delivered[:, placed] = 0.0
-    u.main_provider[placed] = home
+    # Self-funders choose among the free beds, the council places its people in the rest.
+    u.main_provider[placed] = match_payers(model, placed, home, u.route[placed] == RES_SELF, rng)
     return np.bincount(mc[~ok], minlength=n_c)
 
 

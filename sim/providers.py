@@ -22,14 +22,16 @@ from .codes import (
     PA,
     PROVIDER_TYPES,
     RES,
+    RES_SELF,
     RESIDENTIAL,
     TRAD,
+    WEEKS_PER_YEAR,
     in_care_home,
 )
 from .labour import (
     WORKFORCE_COLUMNS,
     expected_recruit_cost,
-    home_fixed_cost,
+    home_overhead,
     labour_per_unit,
     labour_used,
     overhead_share,
@@ -72,8 +74,8 @@ def start_prices(cfg) -> np.ndarray:
 def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None, new_build=False):
     """Create providers (rows + Mesa agents) with edges to their home and maybe neighbours.
 
-    A care home's fixed costs are its running costs and the return on its capital
-    (``labour.home_fixed_cost``): a home of the starting market has a building of its own age
+    A care home's fixed costs are its running costs, the return on its capital and its
+    manager (``labour.home_overhead``): a home of the starting market has a building of its own age
     and standard, its capital cost drawn evenly between ``market.home_capital_cost_floor``
     and ``_ceiling``; a ``new_build`` (an entrant) meets the standards for new homes and
     carries the ceiling."""
@@ -82,10 +84,15 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None, new
     p.ptype[rows] = ptype
     p.home[rows] = home
     p.capacity[rows] = capacity
+    p.built[rows] = capacity
     p.posts[rows] = capacity
     p.staffed[rows] = capacity
     p.price[rows] = price
     p.entered_step[rows] = model.t
+    # Owners differ in how long they carry losses (reserves, other income, patience): each
+    # provider's tolerance scales ``market.exit_margin`` and ``market.overdraft_weeks``.
+    spread = cfg.market.exit_tolerance_spread
+    p.tolerance[rows] = rng.uniform(1 - spread, 1 + spread, rows.size) if spread > 0 else 1.0
     # Fixed overhead by type (``labour.overhead_share``): a day centre's building weighs most;
     # community groups (clubs, lunch clubs, activity groups) run on members' fees, grants and
     # volunteers, so PB holders paying per session do not carry their overheads (assumption).
@@ -96,7 +103,7 @@ def add_providers(model, ptype, home, capacity, price, rng, cash_weeks=None, new
         capital = (np.full(homes.sum(), m.home_capital_cost_ceiling) if new_build else
                    rng.uniform(m.home_capital_cost_floor, m.home_capital_cost_ceiling,
                                homes.sum()))
-        p.overhead[rows[homes]] = home_fixed_cost(cfg, capital) * capacity[homes]
+        p.overhead[rows[homes]] = home_overhead(cfg, capital, capacity[homes])
     weekly_cost = weekly_costs(cfg, ptype, capacity, capacity, model.wage[home], p.overhead[rows])
     p.cash[rows] = weekly_cost * (cfg.market.cash_weeks if cash_weeks is None else cash_weeks)
     p.delivered_ema[rows] = capacity / (1 + cfg.market.capacity_slack)
@@ -248,7 +255,17 @@ def finances(model, week: Week):
                      m.price_step_max)
     new_price = p.price[act] * (1 + change)
     # (A care home's return is in its capital cost, Laing's 12% a year: no markup on top.)
-    full = p.unit_cost[act] * np.where(ptype == RESIDENTIAL, 1.0, 1 + m.markup)
+    # A provider whose work has shrunk below the size it was set up for cannot charge its
+    # buyers for the idle part of its premises and management (``market.price_on_built``):
+    # its competitors' prices would take them.  It prices its fixed overhead over the units of
+    # that size at the target utilisation; its losses on the idle part stay its own.
+    unit = p.unit_cost[act]
+    if m.price_on_built:
+        spread = np.maximum(p.built[act], cap)
+        unit = unit - p.overhead[act] * (1.0 / np.maximum(std_units, 1e-9)
+                                         - 1.0 / np.maximum(m.target_utilisation * spread,
+                                                            1e-9)) * (std_units > 0)
+    full = unit * np.where(ptype == RESIDENTIAL, 1.0, 1 + m.markup)
     block_units = week.sales.block_units[act]
     private_units = np.maximum(delivered[act] - block_units, 0.0)
     short = np.maximum(full * block_units - block_revenue[act], 0.0)
@@ -275,8 +292,18 @@ def finances(model, week: Week):
 
     # Exit when cash is below the tolerated overdraft, or when the smoothed loss stays beyond
     # ``market.exit_margin`` of costs (expected margins negative: closing beats carrying on).
-    insolvent = (p.cash[act] < -m.overdraft_weeks * cost) | (
-        judged & (p.margin_ema[act] < -m.exit_margin))
+    # Each provider has its own tolerance (``market.exit_tolerance_spread``), so providers alike
+    # in all else do not all close in the same week: the first to go leaves its buyers to the
+    # others.
+    tol = p.tolerance[act]
+    insolvent = (p.cash[act] < -m.overdraft_weeks * tol * cost) | (
+        judged & (p.margin_ema[act] < -m.exit_margin * tol))
+    # And closures for quality, not money: a regulated service (agency, care home) closed by
+    # the regulator or by its owner after a poor rating, at ``market.quality_exit_rate``.
+    if m.quality_exit_rate > 0:
+        weekly = 1.0 - (1.0 - m.quality_exit_rate) ** (1.0 / WEEKS_PER_YEAR)
+        regulated = (ptype == AGENCY) | (ptype == RESIDENTIAL)
+        insolvent |= regulated & (model.rng.random(act.size) < weekly)
     exit_providers(model, week, act[insolvent])
     week.put("provider_exits", week.exits.sum(axis=1))
     for i, name in enumerate(PROVIDER_TYPES):
@@ -288,7 +315,10 @@ def hand_back(model, week: Week, losing) -> np.ndarray:
     """``losing`` providers decline the renewal of their block contracts that pay less per hour
     delivered than their unit cost (``unit_cost``, at the target utilisation).  The council
     renews at that cost instead where it is at most ``policy.renewal_uplift_max`` above its
-    rate and no dearer than spot; otherwise the volume goes, the council buys that care at
+    rate and no dearer than spot; otherwise the provider hands the contract back if it pays
+    less than the cost the provider would avoid without it (its unit cost less its fixed
+    overhead per unit: ``market.handback_avoidable``; a contract covering that pays toward the
+    fixed costs and is kept at its rate), the volume goes, the council buys that care at
     spot, and it re-places the people the provider served for it (disrupted).  A contract
     binds both sides for its term: a provider can hand one back only when it comes up for
     renewal (``week.renewed``, from the blocks phase) or by closing; the council's side is
@@ -304,7 +334,8 @@ def hand_back(model, week: Week, losing) -> np.ndarray:
     # included): a contract that pays for hours nobody uses is worth keeping.
     with np.errstate(invalid="ignore", divide="ignore"):
         paid = np.where(e.block_hours[rows] > 0, e.block_pay[rows] / e.block_hours[rows], np.inf)
-    rows = rows[is_losing[e.provider[rows]] & (paid < p.unit_cost[e.provider[rows]])]
+    short = is_losing[e.provider[rows]] & (paid < p.unit_cost[e.provider[rows]])
+    rows, paid = rows[short], paid[short]
     if rows.size:
         # Renegotiation: the council pays the provider's unit cost rather than lose the
         # contract, if that is at most ``policy.renewal_uplift_max`` above its own rate and no
@@ -315,7 +346,15 @@ def hand_back(model, week: Week, losing) -> np.ndarray:
         rate = model.council.block_price[e.council[rows], ptype]
         keep = (cost <= spot) & (cost <= rate * (1 + model.cfg.policy.renewal_uplift_max))
         e.block_price[rows[keep]] = cost[keep]
-        rows = rows[~keep]
+        rows, paid = rows[~keep], paid[~keep]
+        # Refused, the provider still renews a contract that covers the costs it would save
+        # without it: its unit cost less its fixed overhead (building, manager, capital), which
+        # it carries whether or not it holds the contract (``market.handback_avoidable``).
+        if model.cfg.market.handback_avoidable and rows.size:
+            prov = e.provider[rows]
+            std_units = np.maximum(model.cfg.market.target_utilisation * p.capacity[prov], 1e-9)
+            avoidable = p.unit_cost[prov] - p.overhead[prov] / std_units
+            rows = rows[paid < avoidable]
     if rows.size == 0:
         return np.zeros(n_c, dtype=np.int64)
     e.block_volume[rows] = 0.0
@@ -423,7 +462,8 @@ def beds_short(model, unplaced) -> np.ndarray:
 
 def excess_demand(model, cl) -> np.ndarray:
     """Demand per (council, type) beyond what providers serving it can take at their
-    target utilisation (units/week)."""
+    target utilisation (units/week): spot demand against the capacity their contracts leave
+    free (``market.entry_on_spot``)."""
     p, e = model.providers, model.edges
     ed = np.flatnonzero(e.active)
     n = model.council.n * N_TYPES
@@ -432,8 +472,16 @@ def excess_demand(model, cl) -> np.ndarray:
     share = capacity_share(prov, e.block_hours[ed] + e.spot_hours[ed], p.capacity.size,
                            model.cfg.market.spread_share)
     cap = np.bincount(e.council[ed] * N_TYPES + p.ptype[prov], p.capacity[prov] * share, n)
-    demand = cl.block_delivered + cl.overflow + cl.spot_demand - cl.overflow
-    return np.maximum(demand - model.cfg.market.target_utilisation * cap, 0.0)
+    if not model.cfg.market.entry_on_spot:
+        demand = cl.block_delivered + cl.spot_demand
+        return np.maximum(demand - model.cfg.market.target_utilisation * cap, 0.0)
+    # An entrant holds no contract: what it could win is the spot demand (with the council's
+    # overflow) beyond what incumbents' capacity left over from their contracts serves at the
+    # target utilisation.  (Counting contracted hours in full against the target would read
+    # contracts run near capacity as unmet demand and bring in entrants that only share out
+    # the spot sellers' work.)
+    free = np.maximum(cap - cl.block_delivered, 0.0)
+    return np.maximum(cl.spot_demand - model.cfg.market.target_utilisation * free, 0.0)
 
 
 def market_margins(model) -> np.ndarray:
@@ -508,7 +556,8 @@ def assign_main_provider(model, rows):
 def place_first_residents(model, rows, rng):
     """The starting residents into their council's homes, each home filled to at most its
     usual occupancy (one bed in 1 + ``market.capacity_slack`` kept free, as admissions do), in
-    random order; any beyond that are placed by capacity (``assign_residents``).  Placing them
+    random order, self-funders choosing among the beds (``match_payers``); any beyond that are
+    placed by capacity (``assign_residents``).  Placing them
     by capacity alone would leave some homes over-full on day one, which reads as a shortage of
     beds and brings care homes in during the burn-in."""
     u, p = model.users, model.providers
@@ -525,8 +574,34 @@ def place_first_residents(model, rows, rng):
     c = u.council[rows]
     rank = np.arange(rows.size) - np.searchsorted(c, np.arange(n_c))[c]
     ok = rank < count[c]
-    u.main_provider[rows[ok]] = slots[start[c[ok]] + rank[ok]]
+    placed = rows[ok]
+    u.main_provider[placed] = match_payers(model, placed, slots[start[c[ok]] + rank[ok]],
+                                           u.route[placed] == RES_SELF, rng)
     assign_residents(model, rows[~ok])
+
+
+def match_payers(model, people, beds, own, rng) -> np.ndarray:
+    """Who takes which free bed: ``people`` moving into care homes and the ``beds`` (a home's
+    row for each, in the person's council) found for them; ``own`` marks those paying their
+    own fees.  Self-funders choose: within each council they take the beds of the homes they
+    rank highest, council-funded people (placed by the council at its rate) the beds left.  A
+    self-funder ranks a home by its size, ``beds / (beds + market.beds_mean)``, with weight
+    ``market.self_funder_home_choice`` against chance (larger homes hold more self-funders:
+    ONS; the new homes that open are larger and built for them: Institute for Public Care,
+    2017).  Returns the bed (home row) for each of ``people``; at weight 0 the beds stay as
+    found."""
+    cfg, p = model.cfg, model.providers
+    w = cfg.market.self_funder_home_choice
+    if w <= 0 or people.size == 0 or not own.any() or own.all():
+        return beds
+    size = p.capacity[beds] / (p.capacity[beds] + cfg.market.beds_mean)
+    score = w * size + (1.0 - w) * rng.random(beds.size)
+    council = model.users.council[people]
+    who = np.lexsort((~own, council))           # self-funders first, within each council
+    where = np.lexsort((-score, p.home[beds]))  # the best-ranked beds first, likewise
+    out = np.empty_like(beds)
+    out[who] = beds[where]
+    return out
 
 
 def assign_residents(model, rows):

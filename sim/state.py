@@ -225,6 +225,8 @@ def provider_table(capacity: int) -> Table:
         "occupied": (f8, 0.0),          # beds occupied (residential)
         "margin_ema": (f8, 0.0),        # smoothed (revenue - cost) / cost
         "unit_cost": (f8, 0.0),         # £ of full cost per unit at the target utilisation
+        "built": (f8, 0.0),             # capacity it was set up for (units/week)
+        "tolerance": (f8, 1.0),         # its loss tolerance, x market.exit_margin/overdraft_weeks
         "entered_step": (i4, 0), "exit_step": (i4, -1),
     }, capacity)
     # A provider that leaves keeps its history (when it entered and left, its cash when it

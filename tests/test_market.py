@@ -74,10 +74,12 @@ def test_losing_providers_hand_back_contracts_and_their_people_are_re_placed():
     unit cost and who lose money hand contracts back at renewal (here the council does not
     raise its rate: ``policy.renewal_uplift_max`` 0; renegotiation has its own test), and the
     council's people they served move (disrupted).  Ablation: with hand-backs off (an
-    unreachable loss threshold), none."""
-    rigid = "policy.renewal_uplift_max=0"
-    on, ts_on = _rollout(rigid, block_share=0.8)
-    off, ts_off = _rollout(rigid, "market.handback_margin=10", block_share=0.8)
+    unreachable loss threshold), none.  (Judged on full cost, ``market.handback_avoidable``
+    false: this council's rate covers the agencies' avoidable cost, so on that rule they keep
+    their contracts; that rule has its own test.)"""
+    rigid = ("policy.renewal_uplift_max=0", "market.handback_avoidable=false")
+    on, ts_on = _rollout(*rigid, block_share=0.8)
+    off, ts_off = _rollout(*rigid, "market.handback_margin=10", block_share=0.8)
     assert on["block_handbacks_total"] > 0 and off["block_handbacks_total"] == 0
     assert on["people_displaced_total"] > off["people_displaced_total"]
     # The council buys the handed-back care at list prices.
@@ -120,8 +122,11 @@ def test_faster_wind_down_changes_the_market_for_the_same_seeds():
     Managed PBs buy through the council's contracts, so only direct payments strand block
     volume: here a managed PB gives little control, so most PB holders take a direct payment.
     Ablation: with no rollout nobody leaves the contracts, and the wind-down speed moves
-    hand-backs and exits far less (what it still moves is surplus from week-to-week noise)."""
-    dp = ("behaviour.control_managed=0.3", "behaviour.dp_admin_burden=0.05")
+    hand-backs and exits far less (what it still moves is surplus from week-to-week noise).
+    (Agencies judge their contracts on full cost here, ``market.handback_avoidable`` false: on
+    avoidable cost they keep them, the council's rate covering what they would save.)"""
+    dp = ("behaviour.control_managed=0.3", "behaviour.dp_admin_burden=0.05",
+          "market.handback_avoidable=false")
     moved = {"rollout": 0, "none": 0}
     for seed in (0, 1):
         slow, ts_slow = _rollout("policy.block_wind_down=0", *dp, seed=seed)
@@ -211,12 +216,96 @@ def test_contracts_are_renegotiated_at_renewal_within_the_councils_limit():
     """Councils' rates sit a little below agencies' full cost: at renewal a council pays the
     provider's cost when it is within ``policy.renewal_uplift_max`` of its rate, so with no
     rollout the contracts are kept.  Ablation: a council that never raises its rate
-    (``renewal_uplift_max`` 0) loses contracts at renewal and buys that care at spot."""
+    (``renewal_uplift_max`` 0) loses contracts at renewal and buys that care at spot, where
+    agencies judge a contract on its full cost (``market.handback_avoidable`` false).  On
+    their avoidable cost (the default) they keep it even unraised: the rate covers the costs
+    they would save without it, and pays toward their fixed overhead."""
     base = ("council.n_users=6000", "steps=156", "policy.rollout=false", "output.figures=false")
-    kept = CareMarketModel(compose(*base)).run()
-    rigid = CareMarketModel(compose(*base, "policy.renewal_uplift_max=0")).run()
-    s_kept, s_rigid = summary(kept), summary(rigid)
+    full = "market.handback_avoidable=false"
+    kept = CareMarketModel(compose(*base, full)).run()
+    rigid = CareMarketModel(compose(*base, full, "policy.renewal_uplift_max=0")).run()
+    sunk = CareMarketModel(compose(*base, "policy.renewal_uplift_max=0")).run()
+    s_kept, s_rigid, s_sunk = summary(kept), summary(rigid), summary(sunk)
     assert s_kept["block_handbacks_total"] <= 1
     assert s_rigid["block_handbacks_total"] >= s_kept["block_handbacks_total"] + 3
+    assert s_sunk["block_handbacks_total"] <= 1
     spot = lambda m: m.recorder.timeseries(m)["spend_traditional_spot"].iloc[-26:].mean()
     assert spot(rigid) > 1.1 * spot(kept)
+    assert spot(rigid) > 1.1 * spot(sunk)
+
+
+# ---------------------------------------------------------------- exits without a rollout
+
+def _still(*overrides, seed=0, steps=156):
+    """A council with no rollout for three years: its time series."""
+    m = CareMarketModel(compose(f"steps={steps}", "policy.rollout=false", "output.figures=false",
+                                f"seed={seed}", *overrides)).run()
+    return m.recorder.timeseries(m)
+
+
+def test_shrinking_providers_do_not_price_themselves_out_of_the_market():
+    """With no rollout, a day centre that loses some work spreads its building's cost over
+    the capacity it was set up for, not over its shrunken staff, so it does not raise its price
+    above its competitors' and lose more work (``market.price_on_built``).  Ablation: pricing
+    on its shrunken capacity, centres spiral out: two to three times as many close with no
+    rollout (14 against 32, and 7 against 25, at seeds 0 and 1)."""
+    on = sum(_still(seed=s)["provider_exits_day"].sum() for s in (0, 1))
+    off = sum(_still("market.price_on_built=false", seed=s)["provider_exits_day"].sum()
+              for s in (0, 1))
+    assert off >= 2 * on + 10
+
+
+def test_entrants_answer_spot_demand_not_contracts_run_near_capacity():
+    """A stationary market (no rollout) draws no entrants: an entrant, holding no contract,
+    looks for spot demand beyond what incumbents' free capacity serves
+    (``market.entry_on_spot``).  Ablation: counting contracted hours against the target
+    utilisation reads block holders running near capacity as unmet demand, and day centres
+    enter only to share out the spot sellers' work."""
+    on, off = _still(), _still("market.entry_on_spot=false")
+    assert on["provider_entries_day"].sum() + on["provider_entries_agency"].sum() == 0
+    assert off["provider_entries_day"].sum() >= 5
+
+
+def test_providers_alike_do_not_all_close_in_the_same_week():
+    """Owners differ in how long they carry losses (``market.exit_tolerance_spread``): among
+    day centres alike in price and size, spiralling out together (the spiral and the
+    entry of the ablations above both on), the closures spread over months.  Ablation: with
+    one tolerance for all, they close in one week."""
+    alike = ("market.initial_price_sd=0", "market.price_on_built=false",
+             "market.entry_on_spot=false")
+    spread = _still(*alike)["provider_exits_day"]
+    same = _still(*alike, "market.exit_tolerance_spread=0")["provider_exits_day"]
+    assert same.sum() >= 20 and same.max() >= 0.9 * same.sum()
+    assert spread.sum() >= 20 and spread.max() <= 0.3 * spread.sum()
+
+
+def test_regulated_services_also_close_for_quality_not_only_for_money(monkeypatch):
+    """Agencies and care homes close for quality too (closed by the regulator or by their
+    owners after a poor rating: ``market.quality_exit_rate``, CQC 2009-10), whatever their
+    margins: in a stationary market with no rollout, providers still making money close, and
+    only regulated ones (day centres, personal assistants and community groups are not
+    registered with CQC).  Ablation: without it, that market loses no agency (small care homes
+    left with council-funded residents close for money either way).  (The rate is raised here
+    so a single council shows it in two years.)"""
+    import sim.providers as sp
+    from sim.codes import RESIDENTIAL
+
+    def closed(*overrides):
+        gone, real = [], sp.exit_providers
+
+        def spy(model, week, rows):
+            p = model.providers
+            gone.extend(zip(p.ptype[rows], p.margin_ema[rows], strict=True))
+            return real(model, week, rows)
+
+        monkeypatch.setattr(sp, "exit_providers", spy)
+        _still("market.initial_price_sd=0", *overrides, steps=104)
+        return gone
+
+    on = closed("market.quality_exit_rate=0.2")
+    off = closed("market.quality_exit_rate=0")
+    assert len(on) >= 5
+    assert {int(t) for t, _ in on} <= {AGENCY, RESIDENTIAL}
+    assert sum(margin > 0 for _, margin in on) >= 3
+    assert sum(t == AGENCY for t, _ in on) >= 2
+    assert not [t for t, _ in off if t == AGENCY]
