@@ -590,6 +590,11 @@ class MarketConfig:
     entrant_cash_share: float = P(0.5, "an entrant's cash reserve / an incumbent's at start",
                                   ASSUMPTION, 0, 10)
     entry_margin: float = P(0.05, "market margin above which providers enter", ASSUMPTION, -1, 1)
+    home_entry_margin: float = P(0.0, "market margin above which care homes enter (where beds "
+                                 "are short): their costs already carry a 12% a year return "
+                                 "on land, buildings and equipment (market.home_capital_cost_*), "
+                                 "so any margin above them is above a normal return",
+                                 LAING_2008, -1, 1)
     entry_rate: float = P(0.05, "entrants per week per typical provider's worth of excess demand",
                           ASSUMPTION, 0, 100)
     home_entry_rate: float = P(0.05, "care homes entering per week per typical home's worth of "

@@ -414,7 +414,8 @@ def enter(model, excess, margin_by_market):
     size = typical_size(cfg)
     types = np.tile(np.arange(N_TYPES), n_c)
     councils = np.repeat(np.arange(n_c), N_TYPES)
-    ok = (excess > 0) & (margin_by_market > cfg.market.entry_margin)
+    hurdle = np.where(types == RESIDENTIAL, m.home_entry_margin, m.entry_margin)
+    ok = (excess > 0) & (margin_by_market > hurdle)
     rate = np.where(types == PA, cfg.market.pa_entry_rate,
                     np.where(types == RESIDENTIAL, m.home_entry_rate, m.entry_rate))
     lam = np.where(ok, rate * excess / size[types], 0.0)
