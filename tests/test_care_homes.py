@@ -195,9 +195,9 @@ def test_self_funders_take_beds_in_larger_homes_and_councils_place_in_the_rest()
 
 def _homes_left(*overrides, steps=104):
     """Care homes open at the end of a run at a council rate of £420 (below cost), and their
-    mean size (beds)."""
+    mean size (beds); no new home enters, so those left are those that did not close."""
     m, _ = _run("council.block_price_residential=420", "council.fee_uplift_residential=0",
-                *overrides, steps=steps)
+                "market.home_entry_rate=0", *overrides, steps=steps)
     p = m.providers
     homes = p.active & (p.ptype == RESIDENTIAL)
     return int(homes.sum()), float(p.capacity[homes].mean())

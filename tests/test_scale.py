@@ -74,12 +74,15 @@ def test_england_of_another_size_stays_synthetic():
 
 @pytest.fixture(scope="module")
 def england_year():
-    """One national run's first year: time series and a (key-only) summary."""
+    """One national run's first year: its summary and time series."""
+    from sim.recording import summary
+
     m = CareMarketModel(compose("scenario=england", "steps=52", "output.figures=false",
                                 "output.counterfactual=false")).run()
     ts = m.recorder.timeseries(m)
+    head = pd.DataFrame([{"run_key": "r", **summary(m, ts)}])
     ts.insert(0, "run_key", "r")
-    return pd.DataFrame({"run_key": ["r"]}), ts
+    return head, ts
 
 
 def _england_targets(role):
