@@ -7,24 +7,18 @@ much less."""
 
 import numpy as np
 import pytest
+from conftest import small_england
 
 from sim.codes import AGENCY, DAY, TRAD
-from sim.config import GROUPS, compose
-from sim.model import CareMarketModel
+from sim.config import GROUPS
 
-#: A small England-shaped run (synthetic councils, the England scenario's people).
-SMALL_ENGLAND = ("scenario=england", "geography.n_councils=4", "council.n_users=1500", "steps=2",
-                 "output.figures=false", "output.counterfactual=false")
 LEARNING = GROUPS.index("learning")
 #: The mechanism off: learning-disability day care drawn as the group's need (5.9-9 h means).
 OFF = ("users.groups.learning.day_care_days_per_week=0",)
 
 
 def _run(*extra):
-    m = CareMarketModel(compose(*SMALL_ENGLAND, *extra))
-    for _ in range(2):
-        m.step()
-    return m
+    return small_england(1500, *extra)
 
 
 @pytest.fixture(scope="module")

@@ -5,15 +5,13 @@ setting) every package holds both, and none costs under £1,000 a year."""
 
 import numpy as np
 import pytest
+from conftest import small_england
 
 from sim.codes import AGENCY, DAY, TRAD, WEEKS_PER_YEAR
 from sim.config import GROUPS, ConfigError, UserGroups, UsersConfig, compose
 from sim.model import CareMarketModel
 from sim.support import traditional_cost
 
-#: A small England-shaped run (synthetic councils, the England scenario's people).
-SMALL_ENGLAND = ("scenario=england", "geography.n_councils=4", "council.n_users=800", "steps=2",
-                 "output.figures=false", "output.counterfactual=false")
 #: The national mix switched off: nobody on one service alone, the England need distribution kept.
 MIX_OFF = tuple(f"users.groups.{g}.{k}=0" for g in GROUPS
                 for k in ("home_care_only_share", "day_care_only_share"))
@@ -26,10 +24,7 @@ PILOTS_PEOPLE = MIX_OFF + tuple(
 
 
 def _run(*extra):
-    m = CareMarketModel(compose(*SMALL_ENGLAND, *extra))
-    for _ in range(2):
-        m.step()
-    return m
+    return small_england(800, *extra)
 
 
 @pytest.fixture(scope="module")
