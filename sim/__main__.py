@@ -83,15 +83,15 @@ def main(dcfg: DictConfig) -> None:
         from .sweep import run_job
         run_job(dcfg, simulate)
         return
-    cfg = checked(out)   # validated by sim.config.RunGuard before Hydra wrote anything
-    if cfg is None:
-        try:
-            cfg = single_run_config(dcfg)
-        except ConfigError as exc:
-            _discard_unfinished(out)
-            print(f"error: {exc}", file=sys.stderr)
-            sys.exit(2)
     try:
+        cfg = checked(out)   # validated by sim.config.RunGuard before Hydra wrote anything
+        if cfg is None:
+            try:
+                cfg = single_run_config(dcfg)
+            except ConfigError as exc:
+                _discard_unfinished(out)
+                print(f"error: {exc}", file=sys.stderr)
+                sys.exit(2)
         summ = run(cfg, out, progress=sys.stderr.isatty())
     except ResultsExistError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -93,7 +93,7 @@ def test_an_interrupted_run_leaves_no_half_folder(tmp_path):
     deadline = time.time() + 60
     while not (out / ".hydra" / "overrides.yaml").exists() and time.time() < deadline:
         time.sleep(0.05)
-    time.sleep(1.0)                      # into the simulation
+    time.sleep(3.0)                      # into the simulation (minutes long), also when loaded
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
