@@ -33,6 +33,7 @@ from .codes import (
     N_ROUTES,
     PA,
     RES,
+    RES_SELF,
 )
 
 #: The kernels as plain Python functions, by name, in definition order.
@@ -378,6 +379,57 @@ def allocate_staff(group, pay, want, free):
         i = order[j]
         got[i] = want[i] * share[tier[j]]
     return got
+
+
+@kernel
+def _tariff(capital, lower, step):
+    """£/week of tariff income: £1 for each ``step`` (or part of one) of capital above
+    ``lower``."""
+    return np.ceil(max(capital - lower, 0.0) / step)
+
+
+@kernel
+def tariff_income(capital, lower, step):
+    """``_tariff`` for each of ``capital``."""
+    out = np.empty(capital.size)
+    for i in range(capital.size):
+        out[i] = _tariff(capital[i], lower, step)
+    return out
+
+
+@kernel
+def means_test(capital, main_provider, route, council, price, home_council, fee_by_council,
+               income, upper, lower, tariff_step, n_c, n_p):
+    """The week's means test of care-home residents who came in with capital (see
+    ``market.charge_residents``): a self-funder pays the home's price less their income from
+    capital and is council-funded once it reaches ``upper``; a council-funded resident pays
+    tariff income (£1 per ``tariff_step`` above ``lower``, at most the fee less income) from
+    capital.  Returns self-funders per home (before the switches), tariff income per council
+    and switches per council."""
+    occupied_self = np.zeros(n_p)
+    tariffs = np.zeros(n_c)
+    funded = np.zeros(n_c, dtype=np.int64)
+    for i in range(capital.size):
+        cap = capital[i]
+        if not cap > 0.0:
+            continue
+        h = main_provider[i]
+        if h < 0:
+            continue
+        r = route[i]
+        if r == RES_SELF:
+            occupied_self[h] += 1.0
+            cap = cap - max(price[h] - income, 0.0)
+            capital[i] = cap
+            if cap <= upper:
+                route[i] = RES
+                funded[council[i]] += 1
+        elif r == RES:
+            fee = fee_by_council[home_council[h]]
+            t = min(_tariff(cap, lower, tariff_step), max(fee - income, 0.0))
+            capital[i] = max(cap - t, 0.0)
+            tariffs[council[i]] += t
+    return occupied_self, tariffs, funded
 
 
 @kernel

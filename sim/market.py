@@ -35,8 +35,6 @@ from .codes import (
     N_MARKET_OPTIONS,
     N_TYPES,
     PA,
-    RES,
-    RES_SELF,
     RESIDENTIAL,
     SELF,
 )
@@ -294,8 +292,7 @@ def care_homes(model, week: Week, occ, revenue, block_rev, delivered, block_unit
 def tariff_income(cfg, capital) -> np.ndarray:
     """£/week of tariff income: £1 for each ``council.tariff_step`` (or part of one) of
     capital above the lower limit (capital at or above the upper limit pays the full fee)."""
-    cc = cfg.council
-    return np.ceil(np.maximum(capital - cc.capital_lower, 0.0) / cc.tariff_step)
+    return passes.tariff_income(capital=np.asarray(capital, dtype=float), council_cfg=cfg.council)
 
 
 def charge_residents(model, homes, council_fee, occupied_council):
@@ -315,22 +312,12 @@ def charge_residents(model, homes, council_fee, occupied_council):
     income = cfg.users.care_home_income
     # Income: every council-funded resident's, up to the fee.
     contrib = np.bincount(p.home[homes], np.minimum(income, council_fee) * occupied_council, n_c)
-    rows = np.flatnonzero(u.capital > 0)       # residents who came in as self-funders
-    home = u.main_provider[rows]
-    rows, home = rows[home >= 0], home[home >= 0]
-    own = u.route[rows] == RES_SELF
-    payer = rows[own]
-    occupied_self = np.bincount(home[own], minlength=p.capacity.size).astype(float)
-    u.capital[payer] -= np.maximum(p.price[home[own]] - income, 0.0)
-    funded = payer[u.capital[payer] <= cfg.council.capital_upper]
-    u.route[funded] = RES
-    paying = ~own & (u.route[rows] == RES)
-    tar = rows[paying]
-    fee = C.block_price[p.home[home[paying]], RESIDENTIAL]
-    tariff = np.minimum(tariff_income(cfg, u.capital[tar]), np.maximum(fee - income, 0.0))
-    u.capital[tar] = np.maximum(u.capital[tar] - tariff, 0.0)
-    contrib += np.bincount(u.council[tar], tariff, n_c)
-    return occupied_self, contrib, np.bincount(u.council[funded], minlength=n_c)
+    # Residents who came in as self-funders (capital above 0), in one pass.
+    occupied_self, tariffs, funded = passes.means_test(
+        users=u, providers=p, fee_by_council=C.block_price[:, RESIDENTIAL],
+        users_cfg=cfg.users, council_cfg=cfg.council, n_councils=n_c)
+    contrib = contrib + tariffs
+    return occupied_self, contrib, funded
 
 
 @dataclass

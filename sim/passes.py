@@ -216,3 +216,22 @@ def allocate_staff(*, pool: np.ndarray, pay: np.ndarray, want: np.ndarray,
                             np.ascontiguousarray(pay, dtype=np.float64),
                             np.ascontiguousarray(want, dtype=np.float64),
                             np.ascontiguousarray(free, dtype=np.float64))
+
+
+def means_test(*, users, providers, fee_by_council: np.ndarray, users_cfg, council_cfg,
+               n_councils: int):
+    """Care-home residents' means test of the week (``kernels.means_test``): capital and routes
+    updated in place; returns self-funders per home, tariff income (£) per council and
+    self-funders switched to council funding per council."""
+    u, p, cc = users, providers, council_cfg
+    return K.means_test(u.capital, u.main_provider, u.route, u.council, p.price, p.home,
+                        np.ascontiguousarray(fee_by_council, dtype=np.float64),
+                        float(users_cfg.care_home_income), float(cc.capital_upper),
+                        float(cc.capital_lower), float(cc.tariff_step), n_councils,
+                        p.capacity.size)
+
+
+def tariff_income(*, capital: np.ndarray, council_cfg) -> np.ndarray:
+    """£/week of tariff income for each capital (£): ``kernels._tariff``."""
+    return K.tariff_income(np.ascontiguousarray(capital, dtype=np.float64),
+                           float(council_cfg.capital_lower), float(council_cfg.tariff_step))
