@@ -72,6 +72,10 @@ def run(name: str, launcher: list[str] = ()) -> Path:
         raise SystemExit(f"error: the sweep of {name} stopped (exit {code}); no report written")
     t1 = time.perf_counter()
     out = EXPERIMENTS / name / "report"
+    try:
+        before = json.loads((out / "run.json").read_text())
+    except (OSError, ValueError):
+        before = {}
     shutil.rmtree(out, ignore_errors=True)
     make_report(sweep, out, title=f"Experiment report: {name}")
     t2 = time.perf_counter()
@@ -83,6 +87,13 @@ def run(name: str, launcher: list[str] = ()) -> Path:
             "cores": os.cpu_count(), "model_fingerprint": model_fingerprint(),
             "store": sweep.relative_to(ROOT).as_posix(),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %z")}
+    if resumed == len(res.summary) and before.get("store") == meta["store"] \
+            and "sweep_wall_s" in before:
+        # Every run came from the store: how long the runs took is the earlier record's (a
+        # report regenerated from a finished store must not overwrite it with the reading).
+        meta["sweep_wall_s"] = before["sweep_wall_s"]
+        meta["runs_date"] = before.get("runs_date", before.get("date"))
+        meta["resume_wall_s"] = round(t1 - t0, 1)
     (out / "run.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
 

@@ -63,3 +63,23 @@ def test_experiments_are_found_from_any_directory_and_by_launcher_workers(tmp_pa
     r = subprocess.run([sys.executable, "-m", "sim", "--help"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=120)
     assert f"experiment: {', '.join(FOLDERS)}" in r.stdout
+
+
+def test_a_report_rebuilt_from_a_finished_store_keeps_how_long_the_runs_took(tmp_path,
+                                                                               monkeypatch):
+    """Rerunning an experiment whose runs are all in the store rebuilds its report without
+    running anything; its run.json keeps the time the runs took (and when), and records the
+    rebuild's own time apart."""
+    import json
+    import shutil
+
+    from sim import experiments
+
+    shutil.copytree(experiments.EXPERIMENTS / "smoke", tmp_path / "smoke")
+    monkeypatch.setattr(experiments, "EXPERIMENTS", tmp_path)
+    first = json.loads((experiments.run("smoke") / "run.json").read_text())
+    second = json.loads((experiments.run("smoke") / "run.json").read_text())
+    assert second["runs_resumed_from_store"] == second["finished_runs"] == first["finished_runs"]
+    assert second["sweep_wall_s"] == first["sweep_wall_s"]
+    assert second["runs_date"] == first.get("runs_date", first["date"])
+    assert "resume_wall_s" in second
