@@ -241,38 +241,47 @@ def outcomes(delivered, mix, fit, need, route, council, carer, available, inform
             continue
         c = council[i]
         hours = 0.0
-        fitted = 0.0
-        fit_sum = 0.0
-        used = 0
         for k in range(N_OPTIONS):
-            d = delivered[k, i]
-            f = fit[k, i]
-            hours += d
-            fitted += d * f
-            fit_sum += f
-            used += np.int64(d > 0.5)
+            hours += delivered[k, i]
         nd = need[i]
-        met = min(hours, nd) / nd if nd > 0.0 else 1.0   # no need: nothing unmet
-        fm = fitted / hours if hours > 0.0 else fit_sum / N_OPTIONS
-        k = carer[i]
-        spare = available[k] - informal[k] if k >= 0 else 0.0
-        q_plan = plan_quality[i]
-        control = _control(r, q_plan, c_trad, c_managed, c_dp)
-        burden = _burden(r, q_plan, delivered[PA, i], capability[i], spare, brokered[i],
-                         admin_dp, admin_mpb, admin_per_pa, pa_hours, unplanned_mult,
-                         manage_hours, carer_help, broker_help)
-        a = autonomy[i]
-        q = w_met * met + w_fit * fm + w_control * (control * a + c_trad * (1.0 - a)) \
-            - burden_weight * burden
-        q -= disruption_penalty if disrupted_until[i] > t else 0.0
-        ch = choice_control_weight * (control * a - burden_aversion * burden * (1.0 - a)) \
-            + variety_bonus / variety_options * min(max(used - 1, 0), variety_options)
-        comm = r < RES
-        met_out[i] = met if comm else met_out[i]
-        q = min(max(q, 0.0), 1.0) if comm else qol_out[i]
-        ch = min(max(ch, 0.0), 1.0) if comm else choice_out[i]
-        qol_out[i] = q
-        choice_out[i] = ch
+        if r >= RES:
+            # A resident keeps their outcomes and bears no burden: their preferences, plan,
+            # carer and disruption need not be read (a fifth of the rows nationally).
+            q = qol_out[i]
+            ch = choice_out[i]
+            burden = 0.0
+            comm = False
+        else:
+            fitted = 0.0
+            fit_sum = 0.0
+            used = 0
+            for k in range(N_OPTIONS):
+                d = delivered[k, i]
+                f = fit[k, i]
+                fitted += d * f
+                fit_sum += f
+                used += np.int64(d > 0.5)
+            met = min(hours, nd) / nd if nd > 0.0 else 1.0   # no need: nothing unmet
+            fm = fitted / hours if hours > 0.0 else fit_sum / N_OPTIONS
+            k = carer[i]
+            spare = available[k] - informal[k] if k >= 0 else 0.0
+            q_plan = plan_quality[i]
+            control = _control(r, q_plan, c_trad, c_managed, c_dp)
+            burden = _burden(r, q_plan, delivered[PA, i], capability[i], spare, brokered[i],
+                             admin_dp, admin_mpb, admin_per_pa, pa_hours, unplanned_mult,
+                             manage_hours, carer_help, broker_help)
+            a = autonomy[i]
+            q = w_met * met + w_fit * fm + w_control * (control * a + c_trad * (1.0 - a)) \
+                - burden_weight * burden
+            q -= disruption_penalty if disrupted_until[i] > t else 0.0
+            ch = choice_control_weight * (control * a - burden_aversion * burden * (1.0 - a)) \
+                + variety_bonus / variety_options * min(max(used - 1, 0), variety_options)
+            comm = True
+            met_out[i] = met
+            q = min(max(q, 0.0), 1.0)
+            ch = min(max(ch, 0.0), 1.0)
+            qol_out[i] = q
+            choice_out[i] = ch
         unmet = max(nd - hours, 0.0)
         sums[0, c, r] += 1.0
         sums[1, c, r] += nd
