@@ -193,15 +193,14 @@ def purchase(model, week: Week):
 
     # The managed PBs' share of the council's purchases is booked as their spend, the rest as
     # traditional spend (so the council's total is what providers received).
-    ledger.spend_trad_block += (cl.block_pay - mpb_part * used_block_pay).reshape(
-        n_c, N_TYPES).sum(axis=1)
+    trad_block = (cl.block_pay - mpb_part * used_block_pay).reshape(n_c, N_TYPES)
+    trad_spot = ((1 - mpb_part) * overflow_pay).reshape(n_c, N_TYPES)
+    ledger.spend_trad_block += trad_block.sum(axis=1)
     # Of which paid for guaranteed hours nobody used.
     ledger.spend_trad_idle += cl.block_idle_pay.reshape(n_c, N_TYPES).sum(axis=1)
-    trad_pay = (cl.block_pay - mpb_part * used_block_pay
-                + (1 - mpb_part) * overflow_pay).reshape(n_c, N_TYPES)
-    ledger.spend_trad_spot += ((1 - mpb_part) * overflow_pay).reshape(n_c, N_TYPES).sum(axis=1)
+    ledger.spend_trad_spot += trad_spot.sum(axis=1)
     # Of which for home care (agency hours).
-    ledger.spend_trad_agency += trad_pay[:, AGENCY]
+    ledger.spend_trad_agency += trad_block[:, AGENCY] + trad_spot[:, AGENCY]
     ledger.spend_managed_pb += by_route[:, MPB]
     ledger.dp_purchases += by_route[:, DP]
     ledger.self_spend += by_route[:, SELF]
