@@ -162,7 +162,7 @@ def purchase(model, week: Week):
     e.block_hours[ed] = cl.edge_block
     e.block_pay[ed] = cl.edge_block_pay
     e.spot_hours[ed] = cl.edge_spot
-    price = np.nan_to_num(cl.spot_price)
+    price = np.where(np.isnan(cl.spot_price), 0.0, cl.spot_price)
     fill = cl.spot_fill
     # What the council's purchases (block call-off, then overflow at spot) delivered and cost per
     # unit; guaranteed-but-unused block hours stay a cost of the traditional side.
@@ -271,7 +271,7 @@ def care_homes(model, week: Week, occ, revenue, block_rev, delivered, block_unit
     ledger.self_spend += fee_s + contributions
     # Beds asked of a care home: its residents, and this week's people who sought a place in
     # its council and found none (shared over the council's homes by beds).
-    waiting = np.nan_to_num(rate(week.unplaced, beds))
+    waiting = rate(week.unplaced, beds, empty=0.0)
     p.asked[homes] = oc + os_ + waiting[h] * cap
     list_price = rate(listed, beds)
     model.spot_price_ct[:, RESIDENTIAL] = np.where(np.isnan(list_price),

@@ -63,7 +63,8 @@ def expected_burden(*, route, plan_quality, pa_used, capability, spare, brokered
     """Administrative burden (0-1) each person would bear on ``route`` (codes) with a plan of
     quality ``plan_quality``, ``pa_used`` hours/week of personal assistants, ``spare`` hours of
     a family carer (0 without one) and brokerage (``brokered``): ``kernels._burden``."""
-    n = np.size(route)
+    n = np.size(capability)       # route, plan quality, ... may be one for all
+
     def arr(x, dt=np.float64):
         x = np.asarray(x)
         return np.full(n, x, dtype=dt) if x.ndim == 0 else np.ascontiguousarray(x, dtype=dt)

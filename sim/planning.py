@@ -118,8 +118,9 @@ def route_values(model, rows, routes, plan_quality, pa_used, brokered) -> np.nda
     (``outcomes``)."""
     cfg, u = model.cfg, model.users
     b = cfg.behaviour
-    routes = np.broadcast_to(np.asarray(routes), rows.shape)
-    q = np.broadcast_to(np.asarray(plan_quality, dtype=float), rows.shape)
+    # One route or plan quality for all broadcasts as a scalar (np.broadcast_to costs more
+    # than the arithmetic it saves on a week's few hundred rows).
+    routes, q = np.asarray(routes), np.asarray(plan_quality, dtype=float)
     rights = np.where(routes == DP, b.control_dp,
                       np.where(routes == MPB, b.control_traditional
                                + (b.control_managed - b.control_traditional) * q,
@@ -197,8 +198,7 @@ def rollout(model, week: Week):
     C.broker_free = np.floor(C.broker_capacity) - week.broker_used
     n_pb = by_route[:, DP] + by_route[:, MPB]
     n_funded = by_route[:, TRAD] + n_pb
-    share = rate(n_pb, n_funded)
-    p = C.pressure = council_pressure(model, week, np.nan_to_num(share))
+    p = C.pressure = council_pressure(model, week, rate(n_pb, n_funded, empty=0.0))
 
     # Finished plans become PBs of the route chosen.
     until = u.planning_until[queued]
@@ -332,7 +332,9 @@ def convert(model, week: Week, rows, route, plan_quality):
     wait = np.where(u.queue_since[rows] >= 0, t - u.queue_since[rows], 0)
     C.conv_wait_sum[:] += np.bincount(u.council[rows], wait, n_c)
     C.conversions[:] += np.bincount(u.council[rows], minlength=n_c)
-    planned = np.broadcast_to(np.asarray(plan_quality) > 0, rows.shape)
+    planned = np.asarray(plan_quality) > 0
+    if planned.ndim == 0:
+        planned = np.full(rows.shape, bool(planned))
     C.conv_wait_sum_planned[:] += np.bincount(u.council[rows[planned]], wait[planned], n_c)
     C.conversions_planned[:] += np.bincount(u.council[rows[planned]], minlength=n_c)
     _broker(model, week, rows)

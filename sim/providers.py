@@ -510,7 +510,7 @@ class ProviderIndex:
         self._index = None
 
     def get(self, model):
-        stamp = (model.t, model.providers._next_uid, model.providers.n, model.edges.n)
+        stamp = (model.t, model.providers.version, model.edges.version)
         if self._stamp == stamp:
             return self._index
         p, e = model.providers, model.edges

@@ -31,13 +31,35 @@ class Table:
     def __init__(self, schema: dict[str, tuple], capacity: int):
         self._schema = schema
         self.size = max(int(capacity), 16)
+        #: Bumped by every ``add``, ``claim`` and ``remove``: a cache of anything derived from
+        #: which rows are in use (``providers.ProviderIndex``) compares it instead of recounting.
+        self.version = 0
         self.active = np.zeros(self.size, dtype=bool)
         self.uid = np.full(self.size, -1, dtype=np.int64)
         self._next_uid = 0
         # Shaped columns are stored option-major, (k, rows): each option is a contiguous
         # row, so whole-column arithmetic is 1-D and fast (a (rows, 5) layout was 5-20x slower).
+        # Columns of the same dtype, fill and shape are rows of one block array (each column a
+        # C-contiguous view of its row), so reusing rows resets each block in one assignment
+        # instead of one per column (a user has ~56 columns; ``add`` ran once per entrant
+        # batch).  Columns are never rebound, only written in place, so the views stay the
+        # columns' storage; ``_grow`` rebinds them to the grown blocks.
+        self._blocks: dict[tuple, list[str]] = {}
         for name, (dtype, fill, *shape) in schema.items():
-            setattr(self, name, _filled((*shape, self.size), fill, dtype))
+            self._blocks.setdefault((np.dtype(dtype), fill, tuple(shape)), []).append(name)
+        self._store = {}
+        for key, names in self._blocks.items():
+            dtype, fill, shape = key
+            self._bind(key, _filled((len(names), *shape, self.size), fill, dtype))
+
+    def _bind(self, key, block):
+        self._store[key] = block
+        for i, name in enumerate(self._blocks[key]):
+            setattr(self, name, block[i])
+
+    def _reset(self, rows):
+        for (_dtype, fill, _shape), block in self._store.items():
+            block[..., rows] = fill
 
     def _grow(self, need: int):
         # What is needed plus 5% (not a quarter more): every whole-table pass reads every
@@ -47,10 +69,10 @@ class Table:
         extra = new_cap - self.size
         self.active = np.concatenate([self.active, np.zeros(extra, dtype=bool)])
         self.uid = np.concatenate([self.uid, np.full(extra, -1, dtype=np.int64)])
-        for name, (dtype, fill, *shape) in self._schema.items():
-            old = getattr(self, name)
-            setattr(self, name, np.concatenate([old, _filled((*shape, extra), fill, dtype)],
-                                               axis=-1))
+        for key, block in list(self._store.items()):
+            dtype, fill, shape = key
+            self._bind(key, np.concatenate(
+                [block, _filled((block.shape[0], *shape, extra), fill, dtype)], axis=-1))
         self.size = new_cap
 
     def add(self, n: int) -> np.ndarray:
@@ -58,9 +80,9 @@ class Table:
         if n <= 0:
             return np.empty(0, dtype=np.int64)
         rows = self._lowest_free(n)
+        self.version += 1
         if rows[0] < self._fresh:       # some rows were used before: reset them
-            for name, (_dtype, fill, *_shape) in self._schema.items():
-                getattr(self, name)[..., rows] = fill
+            self._reset(rows)
         self._fresh = max(self._fresh, int(rows[-1]) + 1)
         self.active[rows] = True
         self.uid[rows] = np.arange(self._next_uid, self._next_uid + n)
@@ -101,9 +123,9 @@ class Table:
             self._grow(int(rows.max()) + 1 - self.size)
         if self.active[rows].any():
             raise ValueError("claim: some rows are already in use")
+        self.version += 1
         self._fresh = max(self._fresh, int(rows.max()) + 1)
-        for name, (_dtype, fill, *_shape) in self._schema.items():
-            getattr(self, name)[..., rows] = fill
+        self._reset(rows)
         self.active[rows] = True
         self.uid[rows] = np.arange(self._next_uid, self._next_uid + rows.size)
         self._next_uid += rows.size
@@ -114,10 +136,13 @@ class Table:
         unless ``reset_on_remove`` names a subset), so they see neutral values there; ``add``
         resets every column when a row is reused."""
         self.active[rows] = False
+        self.version += 1
         if np.size(rows):
             self._hint = min(self._hint, int(np.min(rows)))
-        names = self.reset_on_remove if self.reset_on_remove is not None else self._schema
-        for name in names:
+        if self.reset_on_remove is None:
+            self._reset(rows)
+            return
+        for name in self.reset_on_remove:
             getattr(self, name)[..., rows] = self._schema[name][1]
 
     reset_on_remove: tuple | None = None

@@ -87,7 +87,8 @@ class Week:
         self.columns[name] = values
 
 
-def rate(a, b) -> np.ndarray:
-    """a / b where b > 0, else NaN (a rate with no denominator is undefined, not zero)."""
+def rate(a, b, empty=np.nan) -> np.ndarray:
+    """a / b where b > 0, else NaN (a rate with no denominator is undefined, not zero) or
+    ``empty`` where the caller reads an undefined rate as that."""
     b = np.asarray(b, float)
-    return np.divide(a, b, out=np.full(b.shape, np.nan), where=b > 0)
+    return np.divide(a, b, out=np.full(b.shape, empty), where=b > 0)
