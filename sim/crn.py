@@ -61,8 +61,14 @@ def uniform(seed: int, stream: str, uid, t) -> np.ndarray:
     ``t`` (an int or an array like ``uid``); the same arguments give the same draws in every
     run.  One compiled pass (``kernels.crn_uniform``); ``uniform_numpy`` is the same hash in
     numpy, kept as its reference."""
-    return passes.crn_uniform(uid=np.asarray(uid), weeks=t,
-                              key=np.array([_key(seed, stream)], dtype=np.uint64))
+    key = _KEY_ARRAYS.get((seed, stream))
+    if key is None:
+        key = _KEY_ARRAYS[(seed, stream)] = np.array([_key(seed, stream)], dtype=np.uint64)
+    return passes.crn_uniform(uid=np.asarray(uid), weeks=t, key=key)
+
+
+#: ``_key`` as the one-element array the compiled pass takes (made once per stream).
+_KEY_ARRAYS: dict[tuple[int, str], np.ndarray] = {}
 
 
 def uniform_numpy(seed: int, stream: str, uid, t) -> np.ndarray:

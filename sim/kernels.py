@@ -31,6 +31,7 @@ from .codes import (
     N_MARKET_OPTIONS,
     N_OPTIONS,
     N_ROUTES,
+    N_TYPES,
     PA,
     RES,
     RES_SELF,
@@ -333,6 +334,38 @@ def exits_and_need(route, group, total_need, informal, need, exit_clock, hazard,
         high[n_h] = i
         n_h += np.int64((r < RES) & ~leave & (tn > residential_threshold))
     return leaving[:n_l].copy(), shocked[:n_s].copy(), high[:n_h].copy()
+
+
+@kernel
+def main_provider(rows, mix, council, draws, prov, cum, lo, hi, base, top, out):
+    """Each of ``rows``' main provider (into ``out``, -1 for none): in the market of their
+    council and of the market option with most hours in ``mix`` (the first of equals; none if
+    no hours), the provider whose stretch of cumulative capacity ``cum`` holds the point
+    ``draws[j]`` of the way through the market's (``providers.ProviderIndex``: edges by
+    market, ``lo``/``hi`` their range, ``base``/``top`` the capacity before and through it)."""
+    n_prov = prov.size
+    for j in range(rows.size):
+        r = rows[j]
+        best = 0
+        v = mix[0, r]
+        for o in range(1, N_MARKET_OPTIONS):
+            if mix[o, r] > v:
+                v = mix[o, r]
+                best = o
+        m = council[r] * N_TYPES + best
+        if not (v > 0.0 and hi[m] > lo[m]):
+            out[r] = -1
+            continue
+        d = base[m] + draws[j] * (top[m] - base[m])
+        a, b = 0, cum.size            # the first edge whose cumulative capacity exceeds d
+        while a < b:
+            mid = (a + b) >> 1
+            if cum[mid] <= d:
+                a = mid + 1
+            else:
+                b = mid
+        idx = min(max(a, lo[m]), max(hi[m] - 1, 0))
+        out[r] = prov[min(idx, n_prov - 1)]
 
 
 @kernel

@@ -188,8 +188,9 @@ def staffing(model, week: Week, act) -> np.ndarray:
     vacant = np.bincount(key, lab * np.maximum(posts - staffed, 0.0), n).reshape(n_c, N_TYPES)
     wanted = np.bincount(key, lab * posts, n).reshape(n_c, N_TYPES)
     week.put("vacancy_rate", rate(vacant.sum(axis=1), wanted.sum(axis=1)))
+    by_type = rate(vacant.T, wanted.T)          # one division for all types, rows by type
     for i, name in enumerate(PROVIDER_TYPES):
-        week.put(f"vacancy_rate_{name}", rate(vacant[:, i], wanted[:, i]))
+        week.put(f"vacancy_rate_{name}", by_type[i])
     week.put("turnover_rate", WEEKS_PER_YEAR * rate(np.bincount(home, lab * leavers, n_c),
                                                     np.bincount(home, lab * staff0, n_c)))
     week.put("staff_leavers", np.bincount(home, lab * leavers, n_c) / m.worker_hours)

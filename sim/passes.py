@@ -203,10 +203,24 @@ def crn_uniform(*, uid: np.ndarray, weeks, key: np.ndarray) -> np.ndarray:
     the week(s) ``weeks`` (an int, or one int per uid) and the stream key ``key`` (uint64,
     shape (1,))."""
     uid = np.ascontiguousarray(uid, dtype=np.int64)
-    weeks = np.ascontiguousarray(np.atleast_1d(weeks), dtype=np.int64)
+    weeks = (np.array((weeks,), dtype=np.int64) if isinstance(weeks, (int, np.integer))
+             else np.ascontiguousarray(np.atleast_1d(weeks), dtype=np.int64))
     if weeks.size not in (1, uid.size):
         raise ValueError(f"crn: {weeks.size} weeks for {uid.size} people")
     return K.crn_uniform(uid, weeks, key)
+
+
+def main_provider(*, rows: np.ndarray, users, draws: np.ndarray, index: tuple) -> None:
+    """Each of ``rows``' main provider (into ``users.main_provider``): one uniform ``draws[j]``
+    per row picks, weighted by capacity, a provider of their council's market for the option
+    with most hours in their mix (``index``: ``providers.ProviderIndex.get``);
+    ``kernels.main_provider``."""
+    prov, cum, lo, hi, base, top = index
+    K.main_provider(np.ascontiguousarray(rows, dtype=np.int64), users.mix, users.council,
+                    np.ascontiguousarray(draws, dtype=np.float64),
+                    np.ascontiguousarray(prov, dtype=np.int32), cum,
+                    np.ascontiguousarray(lo, dtype=np.int64), np.ascontiguousarray(hi, dtype=np.int64),
+                    base, top, users.main_provider)
 
 
 def allocate_staff(*, pool: np.ndarray, pay: np.ndarray, want: np.ndarray,

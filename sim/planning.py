@@ -109,15 +109,24 @@ def _spare(model, rows) -> np.ndarray:
     return spare
 
 
-def route_values(model, rows, routes, plan_quality, pa_used, brokered) -> np.ndarray:
+def _person_terms(model, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What ``route_values`` reads of each person: capability, a carer's spare hours,
+    autonomy (gathered once when several routes are valued for the same people)."""
+    u = model.users
+    return u.capability[rows], _spare(model, rows), u.autonomy[rows]
+
+
+def route_values(model, rows, routes, plan_quality, pa_used, brokered,
+                 terms=None) -> np.ndarray:
     """What a person expects of holding ``routes`` (codes, one per row or one for all),
     relative to a traditional package: control they want (the route's decision rights over a
     traditional package's, times their autonomy) minus the administrative burden they would
     bear (given their capability, a carer's spare hours and brokerage), each weighted as in
     quality of life.  The same terms make up their quality of life once they hold it
-    (``outcomes``)."""
-    cfg, u = model.cfg, model.users
+    (``outcomes``).  ``terms``: ``_person_terms`` of ``rows`` if already gathered."""
+    cfg = model.cfg
     b = cfg.behaviour
+    capability, spare, autonomy = _person_terms(model, rows) if terms is None else terms
     # One route or plan quality for all broadcasts as a scalar (np.broadcast_to costs more
     # than the arithmetic it saves on a week's few hundred rows).
     routes, q = np.asarray(routes), np.asarray(plan_quality, dtype=float)
@@ -126,9 +135,9 @@ def route_values(model, rows, routes, plan_quality, pa_used, brokered) -> np.nda
                                + (b.control_managed - b.control_traditional) * q,
                                b.control_traditional))
     burden = passes.expected_burden(route=routes, plan_quality=q, pa_used=pa_used,
-                                    capability=u.capability[rows], spare=_spare(model, rows),
+                                    capability=capability, spare=spare,
                                     brokered=brokered, behaviour=b, market=cfg.market)
-    return (b.w_control * (rights - b.control_traditional) * u.autonomy[rows]
+    return (b.w_control * (rights - b.control_traditional) * autonomy
             - b.dp_admin_burden * burden)
 
 
@@ -144,8 +153,9 @@ def choose(model, rows, t, pressure, allow_trad=True) -> np.ndarray:
     c = u.council[rows]
     expect_broker = C.broker_free[c] > 0
     push = cfg.policy.persuasion * pressure[c] - b.status_quo
-    v_dp = route_values(model, rows, DP, 1.0, 0.0, expect_broker) + push
-    v_mpb = route_values(model, rows, MPB, 1.0, 0.0, expect_broker) + push
+    terms = _person_terms(model, rows)
+    v_dp = route_values(model, rows, DP, 1.0, 0.0, expect_broker, terms) + push
+    v_mpb = route_values(model, rows, MPB, 1.0, 0.0, expect_broker, terms) + push
     uid, s = u.uid[rows], b.choice_scale
     v_dp = v_dp + s * crn.gumbel(seed, "accept_dp", uid, t)
     v_mpb = v_mpb + s * crn.gumbel(seed, "accept_mpb", uid, t)
@@ -405,9 +415,10 @@ def reconsider(model, week: Week, rows) -> np.ndarray:
     b, seed, s = cfg.behaviour, cfg.seed, cfg.behaviour.choice_scale
     uid, q, brok = u.uid[rows], u.plan_quality[rows], u.brokered[rows]
     now = u.route[rows]
-    v_now = (route_values(model, rows, now, q, u.delivered[PA, rows], brok)
+    terms = _person_terms(model, rows)
+    v_now = (route_values(model, rows, now, q, u.delivered[PA, rows], brok, terms)
              + b.w_met * (u.met[rows] - 1.0) + s * crn.gumbel(seed, "reconsider_now", uid, t))
-    v_mpb = np.where(now == DP, route_values(model, rows, MPB, q, 0.0, brok) - b.status_quo
+    v_mpb = np.where(now == DP, route_values(model, rows, MPB, q, 0.0, brok, terms) - b.status_quo
                      + s * crn.gumbel(seed, "reconsider_mpb", uid, t), -np.inf)
     v_trad = -b.status_quo + s * crn.gumbel(seed, "reconsider_trad", uid, t)
     to_trad = (v_trad > v_now) & (v_trad >= v_mpb)

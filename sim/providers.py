@@ -306,8 +306,9 @@ def finances(model, week: Week):
         insolvent |= regulated & (model.rng.random(act.size) < weekly)
     exit_providers(model, week, act[insolvent])
     week.put("provider_exits", week.exits.sum(axis=1))
+    exits = week.exits.T.copy()                  # rows by type (one copy)
     for i, name in enumerate(PROVIDER_TYPES):
-        week.put(f"provider_exits_{name}", week.exits[:, i].copy())
+        week.put(f"provider_exits_{name}", exits[i])
     week.put("people_displaced", week.displaced.copy())
 
 
@@ -547,11 +548,12 @@ def assign_main_provider(model, rows):
     weighted by capacity (none if they use no market option).  Used for continuity (a
     provider exit disrupts its users)."""
     u = model.users
-    mix = u.mix[:N_MARKET_OPTIONS, rows]
-    main = np.argmax(mix, axis=0)
-    has = mix.max(axis=0) > 0
-    u.main_provider[rows] = np.where(has, sample_provider(model, u.council[rows] * N_TYPES + main),
-                                     -1)
+    if rows.size == 0 or not model.edges.active.any():
+        u.main_provider[rows] = -1
+        return
+    # One uniform per row (as ``sample_provider`` draws), the rest in one compiled pass.
+    index = model.provider_index.get(model)
+    passes.main_provider(rows=rows, users=u, draws=model.rng.random(rows.size), index=index)
 
 
 def place_first_residents(model, rows, rng):
@@ -656,8 +658,9 @@ def _report_market(model, week: Week):
     key = p.home[live] * N_TYPES + ptype
     cap_t = np.bincount(key, p.capacity_cleared[live], n * N_TYPES).reshape(n, N_TYPES)
     del_t = np.bincount(key, p.delivered[live], n * N_TYPES).reshape(n, N_TYPES)
+    by_type = rate(del_t.T, cap_t.T)            # one division for all types, rows by type
     for i, name in enumerate(PROVIDER_TYPES):
-        week.put(f"utilisation_{name}", rate(del_t[:, i], cap_t[:, i]))
+        week.put(f"utilisation_{name}", by_type[i])
 
 
 FINANCES = Phase(

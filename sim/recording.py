@@ -9,7 +9,6 @@ definitions are documented in the README.
 
 from __future__ import annotations
 
-import warnings
 from itertools import repeat
 
 import mesa
@@ -172,12 +171,16 @@ class Recorder:
         n_pb = float(row["direct_payment"].sum() + row["managed_pb"].sum())
         # One stacked array for all columns: two reductions instead of ~120 small ones.
         names, summed = self._national_order, self._summed
-        table = np.stack([row[name] for name in names]).astype(np.float64, copy=False)
+        table = np.array([row[name] for name in names], dtype=np.float64)
         values = np.empty(len(names))
         values[summed] = table[summed].sum(axis=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)   # an all-NaN column: NaN
-            values[~summed] = np.nanmean(table[~summed], axis=1)
+        # The mean over councils of each other column, NaN-skipping (as ``np.nanmean``, whose
+        # sums these are, without its overhead); an all-NaN column gives NaN.
+        rest = table[~summed]
+        known = ~np.isnan(rest)
+        count = known.sum(axis=1)
+        values[~summed] = np.divide(np.where(known, rest, 0.0).sum(axis=1), count,
+                                    out=np.full(count.size, np.nan), where=count > 0)
         self.national = dict(zip(names, values.tolist(), strict=True))
         self.national |= {
             "pb_share": n_pb / max(float(row["funded_community"].sum()), 1),
