@@ -516,6 +516,18 @@ class MarketConfig:
                                  "overhead per unit); false: if it pays less than full unit "
                                  "cost", "economics: a contract covering avoidable cost "
                                  "contributes to fixed cost")
+    staff_contracted: bool = P(True, "a block-contract holder keeps staff for the hours its "
+                               "contracts pay for whether used or not (council.block_guarantee "
+                               "of their volume) and does not sell them on the spot market: "
+                               "the guarantee buys capacity held for the council, paid for "
+                               "until the wind-down or renewal cuts the volume (false: it "
+                               "staffs only for the hours it delivers, and the guarantee on "
+                               "hours not called off pays for nothing)",
+                               "assumption (what a block contract buys); consistent with "
+                               "the Guardian, 25 Mar 2014, 'Social care commissioners should "
+                               "ditch zero-hours contracts': the growth of zero-hours "
+                               "contracts was driven partly by 'a shift in commissioning from "
+                               "block purchasing to activity-based funding'")
     cash_weeks: float = P(8.0, "cash reserve at start in weeks of costs", ASSUMPTION, 0, 520)
     overdraft_weeks: float = P(4.0, "weeks of costs of negative cash tolerated before exit",
                                ASSUMPTION, 0, 520)

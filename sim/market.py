@@ -83,13 +83,16 @@ def capacity_share(edge_provider, last_units, n_providers, spread) -> np.ndarray
 
 
 def clear(n_markets, edge_market, edge_provider, edge_share, capacity, price, block_volume,
-          block_price, block_guarantee, block_demand, spot_demand, beta) -> Clearing:
+          block_price, block_guarantee, block_demand, spot_demand, beta,
+          reserve=False) -> Clearing:
     """Clear all markets for one week.
 
     ``edge_*`` arrays describe active provider-council edges (``edge_share``: the share of its
     free capacity the provider offers on that edge, ``capacity_share``); ``capacity`` and
     ``price`` are per provider (indexed by ``edge_provider``); ``block_demand``/``spot_demand``
-    per market.
+    per market.  With ``reserve`` (``market.staff_contracted``) a provider keeps the hours its
+    contracts pay for whether used or not (``block_guarantee`` of their volume) for its
+    council, called off or not, and offers the spot market only its capacity beyond them.
     """
     n_prov = capacity.size
     # --- block contracts: the council calls off its contracted volume pro rata.
@@ -104,7 +107,8 @@ def clear(n_markets, edge_market, edge_provider, edge_share, capacity, price, bl
     edge_block_pay = block_price * np.maximum(edge_block, block_guarantee * block_volume)
     block_del = np.bincount(edge_market, edge_block, n_markets)
     overflow = np.maximum(block_demand - block_del, 0.0)
-    free = np.maximum(capacity - np.bincount(edge_provider, edge_block, n_prov), 0.0)
+    held = np.maximum(edge_block, block_guarantee * block_volume) if reserve else edge_block
+    free = np.maximum(capacity - np.bincount(edge_provider, held, n_prov), 0.0)
 
     # --- spot market.
     demand = spot_demand + overflow
@@ -157,7 +161,7 @@ def purchase(model, week: Week):
                            model.cfg.market.spread_share)
     cl = clear(n_m, edge_market, prov, share, p.capacity * p.active, p.price, e.block_volume[ed],
                e.block_price[ed], model.cfg.council.block_guarantee, block_demand, spot_demand,
-               model.cfg.market.price_choice_beta)
+               model.cfg.market.price_choice_beta, reserve=model.cfg.market.staff_contracted)
     p.asked[:] = np.bincount(prov, cl.edge_asked, p.capacity.size)
     e.block_hours[ed] = cl.edge_block
     e.block_pay[ed] = cl.edge_block_pay

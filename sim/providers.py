@@ -203,13 +203,19 @@ def finances(model, week: Week):
     w = m.demand_smoothing
     p.delivered_ema[act] = (1 - w) * p.delivered_ema[act] + w * delivered[act]
 
-    # Workforce (``labour.staffing``): a provider wants staff for recent demand plus slack,
+    # Workforce (``labour.staffing``): a provider wants staff for recent demand plus slack
+    # (and a contract holder for the guaranteed hours not called off: ``reserved_hours``),
     # with posts open ahead of the leavers it expects (``labour.recruit_ahead``), and sheds
     # surplus staff gradually; care homes staff their beds, a personal assistant's post is
     # fixed.  Staff leave, open posts are filled from the care-worker pool as far as it allows,
     # the best-paying first; the recruitment is a cost of the week.
     flexible = (ptype != PA) & (ptype != RESIDENTIAL)
-    target = p.delivered_ema[act] * (1 + m.capacity_slack) * (1 + recruit_ahead(cfg, ptype))
+    expected = p.delivered_ema[act] * (1 + m.capacity_slack)
+    if m.staff_contracted:
+        # A contract holder also keeps staff for the hours its contracts guarantee that the
+        # council did not call off (no slack on them: their number is known).
+        expected = expected + reserved_hours(model)[act]
+    target = expected * (1 + recruit_ahead(cfg, ptype))
     staffed = p.staffed[act]
     want = np.where(target >= staffed, target, staffed - m.staff_adjust * (staffed - target))
     p.posts[act] = np.where(flexible, np.maximum(want, 0.0),
@@ -310,6 +316,18 @@ def finances(model, week: Week):
     for i, name in enumerate(PROVIDER_TYPES):
         week.put(f"provider_exits_{name}", exits[i])
     week.put("people_displaced", week.displaced.copy())
+
+
+def reserved_hours(model) -> np.ndarray:
+    """Per provider row: the hours its block contracts pay for whether used or not
+    (``council.block_guarantee`` of their volume) that the council did not call off this week
+    (units/week): the capacity the guarantee buys, which a contract holder keeps staffed for
+    its council (``market.staff_contracted``).  (Care homes staff their beds whatever.)"""
+    e, p = model.edges, model.providers
+    ed = np.flatnonzero(e.active & (e.block_volume > 0))
+    held = model.cfg.council.block_guarantee * e.block_volume[ed]
+    return np.bincount(e.provider[ed], np.maximum(held - e.block_hours[ed], 0.0),
+                       p.capacity.size)
 
 
 def hand_back(model, week: Week, losing) -> np.ndarray:

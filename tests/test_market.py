@@ -150,6 +150,28 @@ def test_faster_wind_down_changes_the_market_for_the_same_seeds():
     assert moved["none"] < 0.25 * moved["rollout"]
 
 
+def test_guaranteed_hours_keep_staff_so_a_faster_wind_down_raises_agency_utilisation():
+    """A block contract's guarantee buys capacity held for the council
+    (``market.staff_contracted``): while the contracts are not wound down, agencies keep staff
+    for the guaranteed hours the council no longer calls off (its PB holders buy with direct
+    payments), so their utilisation falls; a fast wind-down releases those staff as it cuts
+    the pay.  Ablation: staffing only for the hours delivered, the same two speeds leave
+    agency utilisation nearly where it was (the guarantee paid for no staff).  About +5
+    points against +0.5 here (agency utilisation over the run, per seed)."""
+    dp = ("behaviour.control_managed=0.3", "behaviour.dp_admin_burden=0.05")
+    for seed in (0, 1):
+        gap = {}
+        for held in ("true", "false"):
+            util = {}
+            for speed in (0, 4):
+                _, ts = _rollout(f"policy.block_wind_down={speed}",
+                                 f"market.staff_contracted={held}", *dp, seed=seed)
+                util[speed] = ts["utilisation_agency"].mean()
+            gap[held] = util[4] - util[0]
+        assert gap["true"] > 0.03
+        assert abs(gap["false"]) < 0.015
+
+
 def test_a_provider_serving_two_councils_offers_its_staff_once_not_in_each():
     """Two markets; agency A serves both and delivered all its work in market 0 last week,
     agency B serves only market 1.  A's staff are where its clients are, so in market 1 B is
