@@ -324,6 +324,12 @@ def summary(model, ts: pd.DataFrame | None = None) -> dict:
         "day_centres_end": int(end["providers_day"].sum()),
         "people_displaced_total": int(ts["people_displaced"].sum()),
         "utilisation_last_year": _mean_of(last, "utilisation"),
+        # Over the whole run too: block contracts are right-sized at renewal, so what a
+        # wind-down changes shows in the first two years more than in the last.
+        "utilisation_agency_mean": _mean_of(ts, "utilisation_agency"),
+        # What the council paid per agency hour (contract rates, and spot for what the blocks
+        # did not cover) over the last year, councils weighted alike.
+        "price_council_agency_last_year": _mean_of(last, "price_council_agency"),
         **{f"utilisation_{name}_last_year": _mean_of(last, f"utilisation_{name}")
            for name in PROVIDER_TYPES},
         # The workforce over the last year, councils weighted alike.
