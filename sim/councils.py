@@ -13,6 +13,7 @@ import functools
 import networkx as nx
 import numpy as np
 
+from . import passes
 from .codes import AGENCY, DAY, N_TYPES, RESIDENTIAL, WEEKS_PER_YEAR
 from .config import BANDS, DATA_DIR, band_hours
 from .labour import start_cost_floor
@@ -222,34 +223,17 @@ def manage_blocks(model, week: Week):
     contract at expiry is renewed right-sized at the council's current rate (listed in
     ``week.renewed``: its provider may decline the renewal, ``providers.hand_back``) or ends.
     """
-    cfg, e, t = model.cfg, model.edges, week.t
-    trad_units = model.council.trad_units
-    rows = np.flatnonzero(e.active & (e.block_volume > 0))
-    if rows.size == 0:
-        return
-    m = e.council[rows] * N_TYPES + model.providers.ptype[e.provider[rows]]
-    n_m = model.council.n * N_TYPES
-    vol_m = np.bincount(m, e.block_volume[rows], n_m)
-    wanted = cfg.council.block_share * np.ravel(trad_units)
-    surplus = np.maximum(vol_m - wanted, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cut_share = np.where(vol_m > 0, surplus / vol_m, 0.0)
-    rate = min(1.0, cfg.policy.block_wind_down / WEEKS_PER_YEAR)
-    e.block_volume[rows] *= 1 - rate * cut_share[m]
-    # Care-home blocks are wound down the same way against the council's residents.
-    expiring = rows[e.block_end[rows] <= t]
-    if expiring.size:
-        if cfg.policy.renew_blocks:
-            me = m[np.isin(rows, expiring)]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                right = np.where(vol_m[me] > 0, np.minimum(1.0, wanted[me] / vol_m[me]), 0.0)
-            e.block_volume[expiring] *= right
-            e.block_price[expiring] = model.council.block_price[
-                e.council[expiring], model.providers.ptype[e.provider[expiring]]]
-            e.block_end[expiring] = t + cfg.council.block_duration_weeks
-            week.renewed = expiring
-        else:
-            e.block_volume[expiring] = 0.0
+    cfg = model.cfg
+    # Per (council, type) market, care homes' blocks too (wound down against the council's
+    # residents): the surplus is cut, and expiring contracts are right-sized to what the
+    # council wants of the market's volume before the cut.
+    expiring = passes.manage_blocks(
+        edges=model.edges, providers=model.providers, trad_units=model.council.trad_units,
+        fee=model.council.block_price, council_cfg=cfg.council,
+        wind_rate=min(1.0, cfg.policy.block_wind_down / WEEKS_PER_YEAR), t=week.t,
+        renew=cfg.policy.renew_blocks, n_markets=model.council.n * N_TYPES)
+    if expiring.size and cfg.policy.renew_blocks:
+        week.renewed = expiring
 
 
 def uplift_fees(model, week: Week):

@@ -693,6 +693,384 @@ def spot_rounds(edge_market, edge_provider, edge_share, p_e, free, left, beta, n
     return edge_spot, asked
 
 
+# The purchase phase's market arithmetic (``sim.market``) and the blocks phase's
+# (``councils.manage_blocks``).  Each sum below is accumulated in row order, as ``np.bincount``
+# does, and ``_maximum``/``_minimum`` are numpy's, so the results are numpy's to the bit.
+_RESIDENTIAL = codes.RESIDENTIAL
+_BUY_SPOT, _BUY_TRAD, _BUY_MPB = codes.BUY_SPOT, codes.BUY_COUNCIL_TRAD, codes.BUY_COUNCIL_MPB
+
+
+@kernel
+def _maximum(a, b):
+    """``np.maximum`` of two floats: NaN if either is; of equals (0.0 and -0.0), the second."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a > b else b
+
+
+@kernel
+def _minimum(a, b):
+    """``np.minimum`` of two floats: NaN if either is; of equals (0.0 and -0.0), the second."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+@kernel
+def market_edges(active, provider, council, ptype):
+    """The edges of the hour markets (active edges of providers other than care homes), in row
+    order: their rows, providers and markets (council x N_TYPES + provider type)."""
+    n = active.size
+    rows = np.empty(n, dtype=np.int64)
+    k = 0
+    for e in range(n):
+        if active[e] and ptype[provider[e]] != _RESIDENTIAL:
+            rows[k] = e
+            k += 1
+    rows = rows[:k].copy()
+    prov = np.empty(k, dtype=np.int32)
+    market = np.empty(k, dtype=np.int32)
+    for j in range(k):
+        p = provider[rows[j]]
+        prov[j] = p
+        market[j] = council[rows[j]] * N_TYPES + ptype[p]
+    return rows, prov, market
+
+
+@kernel
+def capacity_share(edge_provider, last_units, n_providers, spread):
+    """Share of its capacity a provider offers on each of its edges (``market.capacity_share``):
+    ``spread`` of it evenly over its edges, the rest in proportion to ``last_units`` (its
+    edges' units last week; evenly if it delivered none)."""
+    n_e = edge_provider.size
+    k = np.zeros(n_providers, dtype=np.int64)
+    total = np.zeros(n_providers)
+    for e in range(n_e):
+        k[edge_provider[e]] += 1
+        total[edge_provider[e]] += last_units[e]
+    out = np.empty(n_e)
+    for e in range(n_e):
+        p = edge_provider[e]
+        even = 1.0 / max(k[p], 1)
+        busy = last_units[e] / total[p] if total[p] > 0 else even
+        out[e] = (1.0 - spread) * busy + spread * even
+    return out
+
+
+@kernel
+def clear_blocks(edge_market, edge_provider, capacity, price, block_volume, block_price,
+                 guarantee, block_demand, spot_demand, reserve, n_markets):
+    """The block call-off of ``market.clear`` and what it leaves for the spot market.  Each
+    market's council calls off ``block_demand`` from its contracts pro rata to their volume (at
+    most all of it); a provider asked for more than its ``capacity`` delivers pro rata; a
+    contract is paid its price for what it delivered, but at least for ``guarantee`` of its
+    volume.  A provider's capacity left free is what it did not deliver (with ``reserve``:
+    what its contracts do not hold, delivered or guaranteed).  Returns per edge the units
+    called off, delivered and £ paid, and its provider's price; per market the units
+    delivered, £ paid, the part of it for guaranteed units not delivered, the demand blocks
+    did not cover (overflow), the spot demand with the overflow, and that again (the spot
+    rounds' units left); per provider the capacity free."""
+    n_e = edge_market.size
+    n_p = capacity.size
+    vol_m = np.zeros(n_markets)
+    for e in range(n_e):
+        vol_m[edge_market[e]] += block_volume[e]
+    call = np.empty(n_markets)
+    for m in range(n_markets):
+        call[m] = _minimum(1.0, block_demand[m] / vol_m[m]) if vol_m[m] > 0 else 0.0
+    alloc = np.empty(n_e)
+    req_p = np.zeros(n_p)
+    for e in range(n_e):
+        alloc[e] = block_volume[e] * call[edge_market[e]]
+        req_p[edge_provider[e]] += alloc[e]
+    edge_block = np.empty(n_e)
+    edge_block_pay = np.empty(n_e)
+    edge_price = np.empty(n_e)
+    delivered = np.zeros(n_markets)
+    paid = np.zeros(n_markets)
+    idle = np.zeros(n_markets)
+    held = np.zeros(n_p)
+    for e in range(n_e):
+        m = edge_market[e]
+        p = edge_provider[e]
+        f = capacity[p] / req_p[p] if req_p[p] > capacity[p] else 1.0
+        units = alloc[e] * f
+        bought = _maximum(units, guarantee * block_volume[e])
+        pay = block_price[e] * bought
+        edge_block[e] = units
+        edge_block_pay[e] = pay
+        edge_price[e] = price[p]
+        delivered[m] += units
+        paid[m] += pay
+        idle[m] += pay - block_price[e] * units
+        held[p] += bought if reserve else units
+    overflow = np.empty(n_markets)
+    demand = np.empty(n_markets)
+    for m in range(n_markets):
+        overflow[m] = _maximum(block_demand[m] - delivered[m], 0.0)
+        demand[m] = spot_demand[m] + overflow[m]
+    free = np.empty(n_p)
+    for p in range(n_p):
+        free[p] = _maximum(capacity[p] - held[p], 0.0)
+    return (alloc, edge_block, edge_block_pay, edge_price, delivered, paid, idle, overflow,
+            demand, demand.copy(), free)
+
+
+@kernel
+def spot_sales(edge_market, edge_spot, edge_price, alloc, asked, n_markets):
+    """After the spot rounds of ``market.clear``: £ paid per edge (its units at its provider's
+    price) and units asked of it (block call-off and first spot round); per market the units
+    delivered and their average price (NaN if none)."""
+    n_e = edge_market.size
+    pay = np.empty(n_e)
+    edge_asked = np.empty(n_e)
+    units = np.zeros(n_markets)
+    revenue = np.zeros(n_markets)
+    for e in range(n_e):
+        pay[e] = edge_spot[e] * edge_price[e]
+        edge_asked[e] = alloc[e] + asked[e]
+        units[edge_market[e]] += edge_spot[e]
+        revenue[edge_market[e]] += pay[e]
+    price = np.empty(n_markets)
+    for m in range(n_markets):
+        price[m] = revenue[m] / units[m] if units[m] > 0 else np.nan
+    return pay, edge_asked, units, price
+
+
+@kernel
+def market_demand(demand, residents):
+    """Per (council, type) market (council x N_TYPES + type): the council's demand (its
+    traditional packages' and managed PBs' ``demand``, units) and the spot buyers'; and the
+    council's purchases (its demand, council-funded ``residents`` for care homes)."""
+    n_c = residents.size
+    block = np.zeros(n_c * N_TYPES)
+    spot = np.zeros(n_c * N_TYPES)
+    for c in range(n_c):
+        for o in range(N_MARKET_OPTIONS):
+            block[c * N_TYPES + o] = demand[c, _BUY_TRAD, o] + demand[c, _BUY_MPB, o]
+            spot[c * N_TYPES + o] = demand[c, _BUY_SPOT, o]
+    trad_units = block.copy()
+    for c in range(n_c):
+        trad_units[c * N_TYPES + _RESIDENTIAL] = residents[c]
+    return block, spot, trad_units
+
+
+@kernel
+def council_purchases(block_delivered, block_pay, block_idle_pay, overflow, spot_demand,
+                      spot_delivered, spot_price, block_demand, demand):
+    """What the week's clearing means for each buyer (see ``market.purchase``), per (council,
+    type) market.  Spot buyers get the market's fill ratio at its average price; the council
+    gets its block call-off plus its overflow at the spot fill, for traditional packages
+    (paid by the council) and managed PBs (at the council's cost per unit).  Returns the fill
+    ratio and £ per unit asked per (council, buyer, market option); per council £ of
+    traditional spend on blocks, of it for guaranteed units unused, on spot, and on home care
+    (agency); and per market the council's price per unit delivered (NaN if none)."""
+    n_c = demand.shape[0]
+    fill_tab = np.empty((n_c, N_BUYERS, N_MARKET_OPTIONS))
+    pay_tab = np.empty((n_c, N_BUYERS, N_MARKET_OPTIONS))
+    spend = np.zeros((4, n_c))
+    council_paid = np.empty(n_c * N_TYPES)
+    for c in range(n_c):
+        for o in range(N_TYPES):
+            m = c * N_TYPES + o
+            price = 0.0 if np.isnan(spot_price[m]) else spot_price[m]
+            fill = spot_delivered[m] / spot_demand[m] if spot_demand[m] > 0 else 1.0
+            units = block_delivered[m] + overflow[m] * fill
+            used = block_pay[m] - block_idle_pay[m]
+            overflow_pay = overflow[m] * fill * price
+            mpb = demand[c, _BUY_MPB, o] if o < N_MARKET_OPTIONS else 0.0
+            if block_demand[m] > 0:
+                trad_fill = units / block_demand[m]
+                mpb_part = mpb / block_demand[m]
+            else:
+                trad_fill = 1.0
+                mpb_part = 0.0
+            council_price = (used + overflow_pay) / units if units > 0 else 0.0
+            council_paid[m] = council_price if units > 0 else np.nan
+            if o < N_MARKET_OPTIONS:
+                fill_tab[c, _BUY_SPOT, o] = fill
+                fill_tab[c, _BUY_TRAD, o] = trad_fill
+                fill_tab[c, _BUY_MPB, o] = trad_fill
+                pay_tab[c, _BUY_SPOT, o] = fill * price
+                pay_tab[c, _BUY_TRAD, o] = 0.0
+                pay_tab[c, _BUY_MPB, o] = trad_fill * council_price
+            trad_block = block_pay[m] - mpb_part * used
+            trad_spot = (1.0 - mpb_part) * overflow_pay
+            spend[0, c] += trad_block
+            spend[1, c] += block_idle_pay[m]
+            spend[2, c] += trad_spot
+            if o == AGENCY:
+                spend[3, c] = trad_block + trad_spot
+    return fill_tab, pay_tab, spend, council_paid
+
+
+@kernel
+def provider_sales(rows, provider, council, edge_asked, edge_block, edge_block_pay, edge_spot,
+                   edge_spot_pay, block_hours, block_pay, spot_hours, edge_revenue, asked, n_c):
+    """The hour markets' sales (edges ``rows`` of the edge table, with this week's units and £
+    by edge) written to the edges (``block_hours``, ``block_pay``, ``spot_hours``,
+    ``edge_revenue``: 0 on every other edge) and summed per provider (units asked of it into
+    ``asked``); returns per provider units delivered, of them under block contracts, £ under
+    block contracts and £ in all, and per council £ providers received."""
+    n_p = asked.size
+    delivered = np.zeros(n_p)
+    block_units = np.zeros(n_p)
+    block_rev = np.zeros(n_p)
+    spot_rev = np.zeros(n_p)
+    by_council = np.zeros(n_c)
+    asked[:] = 0.0
+    edge_revenue[:] = 0.0
+    for j in range(rows.size):
+        e = rows[j]
+        p = provider[e]
+        asked[p] += edge_asked[j]
+        delivered[p] += edge_block[j] + edge_spot[j]
+        block_units[p] += edge_block[j]
+        block_rev[p] += edge_block_pay[j]
+        spot_rev[p] += edge_spot_pay[j]
+        block_hours[e] = edge_block[j]
+        block_pay[e] = edge_block_pay[j]
+        spot_hours[e] = edge_spot[j]
+        edge_revenue[e] = edge_block_pay[j] + edge_spot_pay[j]
+        by_council[council[e]] += edge_revenue[e]
+    revenue = np.empty(n_p)
+    for p in range(n_p):
+        revenue[p] = block_rev[p] + spot_rev[p]
+    return delivered, block_units, block_rev, revenue, by_council
+
+
+@kernel
+def care_home_sales(active, ptype, home, capacity, price, occupied_council, occupied_self,
+                    fee_by_council, unplaced, revenue, block_rev, delivered, block_units,
+                    occupied, asked):
+    """Care homes' week (see ``market.care_homes``): the council pays its rate
+    (``fee_by_council``) per council-funded resident, a self-funder the home's ``price``.
+    Adds each home's fees and beds to the sales arrays (council fees as block revenue and
+    units), sets its ``occupied`` beds and the beds ``asked`` of it (its residents and its
+    share, by beds, of its council's ``unplaced`` seekers).  Returns each provider row's fees
+    (0 for others) and per council its homes' beds, occupancy (residents / beds), mean fee
+    per resident by payer (council, self), mean list price weighted by beds (each NaN
+    without a denominator), and the fees by payer (£)."""
+    n_c = fee_by_council.size
+    fees = np.zeros(active.size)
+    sums = np.zeros((6, n_c))
+    for i in range(active.size):
+        if not (active[i] and ptype[i] == _RESIDENTIAL):
+            continue
+        h = home[i]
+        oc = occupied_council[i]
+        os_ = occupied_self[i]
+        paid_c = oc * fee_by_council[h]
+        paid_s = os_ * price[i]
+        sums[0, h] += capacity[i]
+        sums[1, h] += oc
+        sums[2, h] += os_
+        sums[3, h] += paid_c
+        sums[4, h] += paid_s
+        sums[5, h] += price[i] * capacity[i]
+        fees[i] = paid_c + paid_s
+        revenue[i] += paid_c + paid_s
+        block_rev[i] += paid_c
+        delivered[i] += oc + os_
+        block_units[i] += oc
+        occupied[i] = oc + os_
+    for i in range(active.size):
+        if active[i] and ptype[i] == _RESIDENTIAL:
+            h = home[i]
+            waiting = unplaced[h] / sums[0, h] if sums[0, h] > 0 else 0.0
+            asked[i] = occupied[i] + waiting * capacity[i]
+    out = np.full((7, n_c), np.nan)
+    for c in range(n_c):
+        beds = sums[0, c]
+        out[0, c] = beds
+        if beds > 0:
+            out[1, c] = (sums[1, c] + sums[2, c]) / beds
+            out[4, c] = sums[5, c] / beds
+        if sums[1, c] > 0:
+            out[2, c] = sums[3, c] / sums[1, c]
+        if sums[2, c] > 0:
+            out[3, c] = sums[4, c] / sums[2, c]
+        out[5, c] = sums[3, c]
+        out[6, c] = sums[4, c]
+    return fees, out
+
+
+@kernel
+def care_home_edges(active, provider, council, ptype, fees, edge_revenue, by_council):
+    """Care homes' fees as the revenue of their edges (``edge_revenue``), added to the £
+    providers received per council (``by_council``)."""
+    for e in range(active.size):
+        if active[e] and ptype[provider[e]] == _RESIDENTIAL:
+            f = fees[provider[e]]
+            edge_revenue[e] = f
+            by_council[council[e]] += f
+
+
+@kernel
+def hhi(groups, revenue, n):
+    """Herfindahl-Hirschman index (0-10,000) of revenue shares within each of ``n`` groups."""
+    total = np.zeros(n)
+    for k in range(groups.size):
+        total[groups[k]] += revenue[k]
+    out = np.zeros(n)
+    for k in range(groups.size):
+        g = groups[k]
+        share = revenue[k] / total[g] if total[g] > 0 else 0.0
+        out[g] += share * share
+    for g in range(n):
+        out[g] = out[g] * 10_000
+    return out
+
+
+@kernel
+def manage_blocks(active, council, provider, ptype, block_volume, block_price, block_end,
+                  trad_units, fee, block_share, wind_rate, t, duration, renew, n_markets):
+    """Block contracts' week (see ``councils.manage_blocks``): each market's volume beyond
+    ``block_share`` of the council's purchases ``trad_units`` is cut by ``wind_rate`` of it
+    (a share of every contract); a contract at expiry (``block_end`` <= ``t``) is, with
+    ``renew``, right-sized (to what the council wants of the market's volume before the cut)
+    at the council's rate ``fee`` for ``duration`` weeks, else ended.  Returns the rows of
+    the contracts that expired."""
+    n = active.size
+    rows = np.empty(n, dtype=np.int64)
+    market = np.empty(n, dtype=np.int64)
+    n_r = 0
+    volume = np.zeros(n_markets)
+    for e in range(n):
+        if active[e] and block_volume[e] > 0:
+            m = council[e] * N_TYPES + ptype[provider[e]]
+            rows[n_r] = e
+            market[n_r] = m
+            n_r += 1
+            volume[m] += block_volume[e]
+    cut = np.zeros(n_markets)
+    right = np.zeros(n_markets)
+    for m in range(n_markets):
+        if volume[m] > 0:
+            wanted = block_share * trad_units[m]
+            cut[m] = _maximum(volume[m] - wanted, 0.0) / volume[m]
+            right[m] = _minimum(1.0, wanted / volume[m])
+    expiring = np.empty(n_r, dtype=np.int64)
+    n_x = 0
+    for j in range(n_r):
+        e = rows[j]
+        block_volume[e] *= 1.0 - wind_rate * cut[market[j]]
+        if block_end[e] <= t:
+            expiring[n_x] = e
+            n_x += 1
+            if renew:
+                block_volume[e] *= right[market[j]]
+                block_price[e] = fee[council[e], ptype[provider[e]]]
+                block_end[e] = t + duration
+            else:
+                block_volume[e] = 0.0
+    return expiring[:n_x].copy()
+
+
 @kernel
 def count_flag(council, route, flag, n_c):
     """People (route not GONE) with ``flag`` set, per council."""

@@ -177,6 +177,105 @@ def spot_rounds(*, edge_market, edge_provider, edge_share, edge_price, free, lef
                          float(beta), n_markets, rounds)
 
 
+def market_edges(*, edges, providers):
+    """The edges of the hour markets (active, not care homes'), in row order: their rows
+    (int64), providers and markets (council x N_TYPES + provider type; both int32)."""
+    return K.market_edges(edges.active, edges.provider, edges.council, providers.ptype)
+
+
+def capacity_share(*, edge_provider: np.ndarray, last_units: np.ndarray, n_providers: int,
+                   spread: float) -> np.ndarray:
+    """Share of its capacity a provider offers on each edge (``market.capacity_share``), from
+    its edges' units delivered last week ``last_units``."""
+    return K.capacity_share(edge_provider, last_units, int(n_providers), float(spread))
+
+
+def clear_blocks(*, edge_market, edge_provider, capacity, price, block_volume, block_price,
+                 block_guarantee: float, block_demand, spot_demand, reserve: bool,
+                 n_markets: int):
+    """The block call-off of ``market.clear`` (``kernels.clear_blocks``): per edge units called
+    off, delivered, £ paid, its provider's price; per market units delivered, £ paid, of it
+    for guaranteed units unused, overflow, spot demand with it (twice: the record and the
+    spot rounds' units left); per provider capacity free (units/week)."""
+    return K.clear_blocks(edge_market, edge_provider, capacity, price, block_volume, block_price,
+                          float(block_guarantee), block_demand, spot_demand, bool(reserve),
+                          int(n_markets))
+
+
+def spot_sales(*, edge_market, edge_spot, edge_price, alloc, asked, n_markets: int):
+    """Spot £ per edge, units asked of each edge (block ``alloc`` + first-round ``asked``), and
+    per market spot units delivered and their average price (NaN: none)."""
+    return K.spot_sales(edge_market, edge_spot, edge_price, alloc, asked, int(n_markets))
+
+
+def market_demand(*, demand: np.ndarray, residents: np.ndarray):
+    """Per (council, type) market: the council's demand, the spot buyers' (units/week, from
+    ``demand`` per (council, buyer, option)) and the council's purchases (council-funded
+    ``residents`` for care homes)."""
+    return K.market_demand(demand, residents)
+
+
+def council_purchases(*, clearing, block_demand: np.ndarray, demand: np.ndarray):
+    """Fill ratios and £ per unit asked per (council, buyer, option); per council the
+    traditional spend on blocks, of it idle, on spot, on home care (a ``(4, councils)``
+    array); the council's price per unit delivered per market (NaN: none):
+    ``kernels.council_purchases``."""
+    cl = clearing
+    return K.council_purchases(cl.block_delivered, cl.block_pay, cl.block_idle_pay, cl.overflow,
+                               cl.spot_demand, cl.spot_delivered, cl.spot_price, block_demand,
+                               demand)
+
+
+def provider_sales(*, clearing, rows: np.ndarray, edges, providers, n_councils: int):
+    """The hour markets' week written to the edges ``rows`` (the others' revenue set to 0) and
+    units asked of each provider (``providers.asked``); returns per provider units delivered,
+    block units, block £, £ in all, and per council £ providers received."""
+    cl, e = clearing, edges
+    return K.provider_sales(rows, e.provider, e.council, cl.edge_asked, cl.edge_block,
+                            cl.edge_block_pay, cl.edge_spot, cl.edge_spot_pay, e.block_hours,
+                            e.block_pay, e.spot_hours, e.revenue, providers.asked,
+                            int(n_councils))
+
+
+def care_home_sales(*, providers, occupied_council, occupied_self, fee_by_council, unplaced,
+                    sales: tuple):
+    """Care homes' fees and beds added to ``sales`` (per provider: revenue, block revenue,
+    units delivered, block units) and set as ``providers.occupied``/``asked``; returns fees
+    per provider row and per council (beds, occupancy, mean fee per council-funded resident
+    and per self-funder, mean list price; NaN without a denominator; £ of fees by payer):
+    ``kernels.care_home_sales``."""
+    p = providers
+    revenue, block_rev, delivered, block_units = sales
+    return K.care_home_sales(p.active, p.ptype, p.home, p.capacity, p.price, occupied_council,
+                             occupied_self, np.ascontiguousarray(fee_by_council), unplaced,
+                             revenue, block_rev, delivered, block_units, p.occupied, p.asked)
+
+
+def care_home_edges(*, edges, providers, fees: np.ndarray, by_council: np.ndarray) -> None:
+    """Care homes' ``fees`` as their edges' revenue, added to ``by_council`` (£ providers
+    received per council)."""
+    e = edges
+    K.care_home_edges(e.active, e.provider, e.council, providers.ptype, fees, e.revenue,
+                      by_council)
+
+
+def hhi(*, groups: np.ndarray, revenue: np.ndarray, n: int) -> np.ndarray:
+    """Herfindahl-Hirschman index (0-10,000) of ``revenue`` shares within each of ``n``
+    groups."""
+    return K.hhi(groups, revenue, int(n))
+
+
+def manage_blocks(*, edges, providers, trad_units: np.ndarray, fee: np.ndarray, council_cfg,
+                  wind_rate: float, t: int, renew: bool, n_markets: int) -> np.ndarray:
+    """Block contracts wound down, renewed or ended (``kernels.manage_blocks``); returns the
+    rows of those that expired this week."""
+    e = edges
+    return K.manage_blocks(e.active, e.council, e.provider, providers.ptype, e.block_volume,
+                           e.block_price, e.block_end, trad_units, fee,
+                           float(council_cfg.block_share), float(wind_rate), int(t),
+                           int(council_cfg.block_duration_weeks), bool(renew), int(n_markets))
+
+
 def count_flag(*, council, route, flag, n_councils: int) -> np.ndarray:
     """People (live rows) with ``flag`` set, per council."""
     return K.count_flag(council, route, flag, n_councils)
