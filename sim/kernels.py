@@ -423,6 +423,249 @@ def allocate_staff(group, pay, want, free):
     return got
 
 
+# The providers' week (``providers.finances``, ``labour.staffing``): the same arithmetic as
+# the numpy expressions it replaced, row by row over the active providers ``act`` in order
+# (sums per council accumulate in that order, as ``np.bincount`` does).  Columns of the
+# provider table are passed whole and read and written at the rows ``act``.
+_allocate_staff = kernel(allocate_staff, "_allocate_staff")
+RESIDENTIAL, WEEKS_PER_YEAR = codes.RESIDENTIAL, codes.WEEKS_PER_YEAR
+
+
+@kernel
+def _maximum(a, b):
+    """``np.maximum`` of two floats: ``a`` unless ``b`` is larger, NaN if either is NaN."""
+    return a if (a >= b or a != a) else b
+
+
+@kernel
+def _minimum(a, b):
+    """``np.minimum`` of two floats: ``a`` unless ``b`` is smaller, NaN if either is NaN."""
+    return a if (a <= b or a != a) else b
+
+
+@kernel
+def _weekly_cost(t, cap, units, unit_labour, overhead, fixed_share):
+    """£ a provider of type ``t`` pays in a week it delivers ``units`` (``providers.weekly_costs``):
+    labour, a fixed share of it on its staffed capacity ``cap`` (none for personal assistants
+    and community groups) and the rest per unit delivered, at ``unit_labour`` £/unit; plus its
+    ``overhead``."""
+    fixed = 0.0 if (t == PA or t == COMMUNITY) else fixed_share
+    return (fixed * cap + (1 - fixed) * _minimum(units, cap)) * unit_labour + overhead
+
+
+@kernel
+def provider_costs(act, ptype, home, capacity, overhead, own_wage, delivered_ema, staffed, posts,
+                   delivered, wage, e_active, e_provider, e_volume, e_hours, guarantee,
+                   contracted, labour_per_unit, on_cost, fixed_share, smoothing, slack, ahead,
+                   staff_adjust):
+    """The first half of a provider's week (``providers.finances``), before its staffing:
+    returns each of ``act``'s costs at this week's ``delivered`` units (before recruitment)
+    and its staffed capacity this week; updates the smoothed units delivered
+    (``delivered_ema``) and the posts it wants staffed (``posts``: demand plus slack, and with
+    ``contracted`` the guaranteed hours of its block contracts not called off, opened
+    ``ahead`` of its leavers; shed gradually; care homes staff their beds, a personal
+    assistant's post is fixed)."""
+    n = act.size
+    cost = np.empty(n)
+    cap_now = np.empty(n)
+    # Per provider row: the block contracts' guaranteed hours not called off
+    # (``guarantee`` of each active contract's volume, less the hours bought under it).
+    reserved = np.zeros(capacity.size)
+    if contracted:
+        for k in range(e_provider.size):
+            if e_active[k] and e_volume[k] > 0:
+                reserved[e_provider[k]] += _maximum(guarantee * e_volume[k] - e_hours[k], 0.0)
+    for j in range(n):
+        i = act[j]
+        t = ptype[i]
+        cap = capacity[i]
+        cap_now[j] = cap
+        unit_labour = labour_per_unit[t] * _maximum(wage[home[i]], own_wage[i]) * on_cost
+        cost[j] = _weekly_cost(t, cap, delivered[i], unit_labour, overhead[i], fixed_share)
+        ema = (1 - smoothing) * delivered_ema[i] + smoothing * delivered[i]
+        delivered_ema[i] = ema
+        expected = ema * (1 + slack)
+        if contracted:
+            expected = expected + reserved[i]
+        target = expected * (1 + ahead[t])
+        now = staffed[i]
+        want = target if target >= now else now - staff_adjust * (now - target)
+        if t == RESIDENTIAL:
+            posts[i] = cap
+        elif t != PA:
+            posts[i] = _maximum(want, 0.0)
+    return cost, cap_now
+
+
+@kernel
+def staffing(act, ptype, home, price, own_wage, staffed, posts, capacity, wage, labour_pool,
+             pa_pool, labour_per_unit, turnover, on_cost, pay_sensitivity, fill_rate,
+             worker_hours, recruit_cost, n_c):
+    """One week of the workforce of providers ``act`` (``labour.staffing``; their ``posts``
+    set): staff leave (at ``turnover`` a year by type, more where pay is below the council's
+    going rate), open posts are filled from the pools (``_allocate_staff``), ``staffed`` and
+    (but for care homes) ``capacity`` updated.  Returns each provider's recruitment cost (£),
+    and per (council, type) vacant and wanted staff hours, and per council staff hours
+    leaving and in post before, hours hired, recruitment cost (£)."""
+    n = act.size
+    lab = np.empty(n)
+    pay = np.empty(n)
+    keep = np.empty(n)           # staff kept (leavers gone, surplus let go)
+    leavers = np.empty(n)
+    want = np.empty(n)
+    group = np.empty(n, dtype=np.int64)
+    # The going rate: what care-worker employers in the council pay, weighted by staff.
+    paid = np.zeros(n_c)
+    employed = np.zeros(n_c)
+    for j in range(n):
+        i = act[j]
+        t = ptype[i]
+        is_pa = t == PA
+        lab[j] = labour_per_unit[t]
+        w = _maximum(wage[home[i]], own_wage[i])
+        pay[j] = price[i] / on_cost if is_pa else w
+        emp = lab[j] * staffed[i] * (0.0 if is_pa else 1.0)
+        paid[home[i]] += emp * pay[j]
+        employed[home[i]] += emp
+    going = np.empty(n_c)
+    for c in range(n_c):
+        g = paid[c] / employed[c] if employed[c] > 0 else np.nan
+        going[c] = wage[c] if g != g else g
+    used = np.zeros(n_c)
+    used_pa = np.zeros(n_c)
+    for j in range(n):
+        i = act[j]
+        t = ptype[i]
+        h = home[i]
+        is_pa = t == PA
+        below = 0.0 if is_pa else _maximum(1.0 - pay[j] / _maximum(going[h], 1e-9), 0.0)
+        leave = _minimum(turnover[t] / WEEKS_PER_YEAR * (1.0 + pay_sensitivity * below), 1.0)
+        leavers[j] = staffed[i] * leave
+        keep[j] = _minimum(staffed[i] - leavers[j], posts[i])
+        used[h] += lab[j] * keep[j]
+        if is_pa:
+            used_pa[h] += keep[j]
+        want[j] = _maximum(posts[i] - keep[j], 0.0) * fill_rate * lab[j]
+        group[j] = h * 2 + (1 if is_pa else 0)
+    free = np.empty(2 * n_c)         # by pool: council's care workers, then its PA pool
+    for c in range(n_c):
+        free[2 * c] = _maximum(labour_pool[c] - used[c], 0.0)
+        free[2 * c + 1] = _maximum(pa_pool[c] - used_pa[c], 0.0)
+    got = _allocate_staff(group, pay, want, free)
+    recruit = np.empty(n)
+    vacant = np.zeros(n_c * N_TYPES)
+    wanted = np.zeros(n_c * N_TYPES)
+    leaving = np.zeros(n_c)
+    before = np.zeros(n_c)
+    hired = np.zeros(n_c)
+    recruiting = np.zeros(n_c)
+    for j in range(n):
+        i = act[j]
+        t = ptype[i]
+        h = home[i]
+        s = keep[j] + got[j] / _maximum(lab[j], 1e-12) if lab[j] > 0 else posts[i]
+        leaving[h] += lab[j] * leavers[j]
+        before[h] += lab[j] * staffed[i]
+        staffed[i] = s
+        if t != RESIDENTIAL:
+            capacity[i] = s
+        # A direct-payment holder recruits their own PA (time, not money).
+        recruit[j] = 0.0 if t == PA else got[j] / worker_hours * recruit_cost
+        vacant[h * N_TYPES + t] += lab[j] * _maximum(posts[i] - s, 0.0)
+        wanted[h * N_TYPES + t] += lab[j] * posts[i]
+        hired[h] += got[j]
+        recruiting[h] += recruit[j]
+    return recruit, vacant, wanted, leaving, before, hired, recruiting
+
+
+@kernel
+def _list_price(t, price, cap, asked, unit, overhead, built, units, block_units, block_revenue,
+                unit_labour, council_rate, adjust, target, step_max, on_built, markup,
+                recovery_cap):
+    """A provider's list price for next week (``providers.finances``): moved toward the
+    ``target`` utilisation by demand pressure (``asked`` / ``cap``), at most ``step_max`` a
+    week, never below its cost floor (full cost ``unit`` per unit, its fixed ``overhead``
+    spread over the size it was ``built`` for with ``on_built``, with ``markup``, plus what
+    its contracts leave short charged to private buyers, at most ``recovery_cap`` of full
+    cost; never below ``unit_labour``); a care home's follows its floor both ways (never below
+    its ``council_rate``)."""
+    pressure = asked / cap if cap > 0 else 0.0
+    change = _minimum(_maximum(adjust * (pressure - target), -step_max), step_max)
+    moved = price * (1 + change)
+    std_units = target * cap
+    if on_built:
+        spread = _maximum(built, cap)
+        unit = unit - overhead * (1.0 / _maximum(std_units, 1e-9)
+                                  - 1.0 / _maximum(target * spread, 1e-9)) * (
+                                      1.0 if std_units > 0 else 0.0)
+    full = unit * (1.0 if t == RESIDENTIAL else 1 + markup)
+    private = _maximum(units - block_units, 0.0)
+    short = _maximum(full * block_units - block_revenue, 0.0)
+    surcharge = _minimum(short / _maximum(private, 1e-9), recovery_cap * full)
+    floor = _maximum(unit_labour, full + surcharge)
+    step_up = price * (1 + step_max)
+    if t == RESIDENTIAL:
+        floor = _maximum(floor, council_rate)
+        return _minimum(_maximum(floor, price * (1 - step_max)), step_up)
+    return _maximum(moved, _minimum(floor, step_up))
+
+
+@kernel
+def provider_books(act, ptype, home, cap, cost, units, revenue, block_revenue, block_units,
+                   delivered, revenue_out, block_revenue_out, cost_out, cash, cum_revenue,
+                   cum_cost, margin_ema, unit_cost, overhead, own_wage, wage, asked, built,
+                   price, block_price, labour_per_unit, turnover, on_cost, fixed_share,
+                   smoothing, target, worker_hours, recruit_cost, adjust, step_max, on_built,
+                   markup, recovery_cap, t_now, entered_step, tolerance, grace,
+                   handback_margin, overdraft_weeks, exit_margin):
+    """The second half of a provider's week (``providers.finances``), after its staffing: the
+    week's ``units``, ``revenue``, ``block_revenue`` and ``cost`` (recruitment included) into
+    the books (``cash``, cumulative sums), the smoothed margin, the full cost per unit at the
+    ``target`` utilisation of its staffed capacity ``cap`` (expected recruitment included;
+    labour alone if it has none) and its list price (``_list_price``).  Returns the rows
+    losing money (past their ``grace`` weeks, smoothed margin below -``handback_margin``)
+    and, for each of ``act``, whether it is insolvent (cash below -``overdraft_weeks`` of
+    its cost, or past its grace weeks with a smoothed margin below -``exit_margin``; both
+    scaled by its ``tolerance``)."""
+    n = act.size
+    losing = np.empty(n, dtype=np.int64)
+    n_losing = 0
+    insolvent = np.empty(n, dtype=np.bool_)
+    for j in range(n):
+        i = act[j]
+        t = ptype[i]
+        c = cost[j]
+        delivered[i] = units[i]
+        revenue_out[i] = revenue[i]
+        block_revenue_out[i] = block_revenue[i]
+        cost_out[i] = c
+        cash[i] += revenue[i] - c
+        cum_revenue[i] += revenue[i]
+        cum_cost[i] += c
+        margin = (revenue[i] - c) / _maximum(c, 1e-9)
+        margin_ema[i] = (1 - smoothing) * margin_ema[i] + smoothing * margin
+        unit_labour = labour_per_unit[t] * _maximum(wage[home[i]], own_wage[i]) * on_cost
+        std_units = target * cap[j]
+        if std_units > 0:
+            per_week = turnover[t] / WEEKS_PER_YEAR * labour_per_unit[t] * cap[j]
+            recruit = 0.0 if t == PA else per_week / worker_hours * recruit_cost
+            unit_cost[i] = (_weekly_cost(t, cap[j], std_units, unit_labour, overhead[i],
+                                         fixed_share) + recruit) / _maximum(std_units, 1e-9)
+        else:
+            unit_cost[i] = unit_labour
+        price[i] = _list_price(t, price[i], cap[j], asked[i], unit_cost[i], overhead[i],
+                               built[i], units[i], block_units[i], block_revenue[i],
+                               unit_labour, block_price[home[i], RESIDENTIAL], adjust, target,
+                               step_max, on_built, markup, recovery_cap)
+        judged = (t_now - entered_step[i]) >= grace
+        if judged and margin_ema[i] < -handback_margin:
+            losing[n_losing] = i
+            n_losing += 1
+        insolvent[j] = (cash[i] < -overdraft_weeks * tolerance[i] * c) or (
+            judged and margin_ema[i] < -exit_margin * tolerance[i])
+    return losing[:n_losing].copy(), insolvent
+
+
 @kernel
 def _tariff(capital, lower, step):
     """£/week of tariff income: £1 for each ``step`` (or part of one) of capital above
@@ -695,29 +938,12 @@ def spot_rounds(edge_market, edge_provider, edge_share, p_e, free, left, beta, n
 
 # The purchase phase's market arithmetic (``sim.market``) and the blocks phase's
 # (``councils.manage_blocks``).  Each sum below is accumulated in row order, as ``np.bincount``
-# does, and ``_maximum``/``_minimum`` are numpy's, so the results are numpy's to the bit.
+# does, and ``_maximum``/``_minimum`` (above) are ``np.maximum``/``np.minimum``, so the results
+# are numpy's to the bit.  (Of equal values numpy returns the second, ``_maximum`` the first:
+# they differ only for 0.0 against -0.0, which the quantities here, sums and products of
+# non-negative numbers, never are.)
 _RESIDENTIAL = codes.RESIDENTIAL
 _BUY_SPOT, _BUY_TRAD, _BUY_MPB = codes.BUY_SPOT, codes.BUY_COUNCIL_TRAD, codes.BUY_COUNCIL_MPB
-
-
-@kernel
-def _maximum(a, b):
-    """``np.maximum`` of two floats: NaN if either is; of equals (0.0 and -0.0), the second."""
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a > b else b
-
-
-@kernel
-def _minimum(a, b):
-    """``np.minimum`` of two floats: NaN if either is; of equals (0.0 and -0.0), the second."""
-    if a != a:
-        return a
-    if b != b:
-        return b
-    return a if a < b else b
 
 
 @kernel

@@ -131,14 +131,6 @@ def recruit_ahead(cfg, ptype) -> np.ndarray:
     return np.minimum(weekly / max(m.vacancy_fill_rate, 1e-9), 0.5)
 
 
-def provider_pay(model, rows) -> np.ndarray:
-    """£/hour each provider pays its staff: the local wage or its own if higher; a personal
-    assistant earns the price paid for the hour less the employer's on-costs."""
-    p = model.providers
-    wage = np.maximum(model.wage[p.home[rows]], p.own_wage[rows])
-    return np.where(p.ptype[rows] == PA, p.price[rows] / model.cfg.market.on_cost, wage)
-
-
 def _allocate(group, pay, want, free):
     """Workers free in each ``group`` (a pool) go to the providers paying most first; those
     paying the same share what is left pro rata.  Returns staff hours each provider gets
@@ -151,51 +143,31 @@ def staffing(model, week: Week, act) -> np.ndarray:
     set): staff leave, open posts are filled from the pool (the best-paying first), and
     providers other than care homes can sell only the units they have staff for.  Fills the
     workforce columns; returns each provider's recruitment cost (£ this week)."""
-    cfg, p, n_c = model.cfg, model.providers, model.council.n
+    cfg, n_c = model.cfg, model.council.n
     m = cfg.market
-    ptype, home = p.ptype[act], p.home[act]
-    lab = labour_per_unit(cfg)[ptype]
-    is_pa = ptype == PA
-    pay = provider_pay(model, act)
-    # The going rate: what care-worker employers in the council pay, weighted by staff.
-    emp = lab * p.staffed[act] * ~is_pa
-    going = rate(np.bincount(home, emp * pay, n_c), np.bincount(home, emp, n_c))
-    going = np.where(np.isnan(going), model.wage, going)
-    below = np.where(is_pa, 0.0, np.maximum(1.0 - pay / np.maximum(going[home], 1e-9), 0.0))
-    leave = np.minimum(turnover_by_type(cfg)[ptype] / WEEKS_PER_YEAR
-                       * (1.0 + m.turnover_pay_sensitivity * below), 1.0)
-    staff0 = p.staffed[act]
-    leavers = staff0 * leave
-    posts = p.posts[act]
-    # Surplus staff beyond the posts are not replaced when they leave, and let go.
-    staffed = np.minimum(staff0 - leavers, posts)
-    # Open posts: a share is filled this week, from the workers free in the council's pool
-    # (personal assistants from the PA pool).
-    used = np.bincount(home, lab * staffed, n_c)
-    free_care = np.maximum(model.labour_pool - used, 0.0)
-    free_pa = np.maximum(model.pa_pool - np.bincount(home[is_pa], staffed[is_pa], n_c), 0.0)
-    want = np.maximum(posts - staffed, 0.0) * m.vacancy_fill_rate * lab
-    got = _allocate(home * 2 + is_pa, pay, want, np.column_stack([free_care, free_pa]).ravel())
-    staffed = np.where(lab > 0, staffed + got / np.maximum(lab, 1e-12), posts)
-    p.staffed[act] = staffed
-    capped = ptype != RESIDENTIAL
-    p.capacity[act[capped]] = staffed[capped]
-    # Recruitment: a direct-payment holder recruits their own PA (time, not money).
-    recruit = np.where(is_pa, 0.0, got / m.worker_hours * m.recruit_cost)
+    # Leavers: each type's turnover, more where a provider pays below the going rate (what
+    # care-worker employers in the council pay, weighted by staff; a personal assistant earns
+    # the price paid for the hour less the employer's on-costs, others the local wage or
+    # their own if higher);
+    # surplus staff beyond the posts are not replaced when they leave, and let go.  Open
+    # posts: a share is filled this week, from the workers free in the council's pool
+    # (personal assistants from the PA pool), the best-paying first (``_allocate``).  All in
+    # one compiled pass (``kernels.staffing``).
+    recruit, vacant, wanted, leaving, before, hired, recruiting = passes.staffing(
+        act=act, providers=model.providers, wage=model.wage, labour_pool=model.labour_pool,
+        pa_pool=model.pa_pool, labour_per_unit=labour_per_unit(cfg),
+        turnover=turnover_by_type(cfg), market=m, n_councils=n_c)
 
-    key = home * N_TYPES + ptype
-    n = n_c * N_TYPES
-    vacant = np.bincount(key, lab * np.maximum(posts - staffed, 0.0), n).reshape(n_c, N_TYPES)
-    wanted = np.bincount(key, lab * posts, n).reshape(n_c, N_TYPES)
+    vacant = vacant.reshape(n_c, N_TYPES)
+    wanted = wanted.reshape(n_c, N_TYPES)
     week.put("vacancy_rate", rate(vacant.sum(axis=1), wanted.sum(axis=1)))
     by_type = rate(vacant.T, wanted.T)          # one division for all types, rows by type
     for i, name in enumerate(PROVIDER_TYPES):
         week.put(f"vacancy_rate_{name}", by_type[i])
-    week.put("turnover_rate", WEEKS_PER_YEAR * rate(np.bincount(home, lab * leavers, n_c),
-                                                    np.bincount(home, lab * staff0, n_c)))
-    week.put("staff_leavers", np.bincount(home, lab * leavers, n_c) / m.worker_hours)
-    week.put("staff_hires", np.bincount(home, got, n_c) / m.worker_hours)
-    week.put("recruitment_cost", np.bincount(home, recruit, n_c))
+    week.put("turnover_rate", WEEKS_PER_YEAR * rate(leaving, before))
+    week.put("staff_leavers", leaving / m.worker_hours)
+    week.put("staff_hires", hired / m.worker_hours)
+    week.put("recruitment_cost", recruiting)
     return recruit
 
 

@@ -332,6 +332,69 @@ def allocate_staff(*, pool: np.ndarray, pay: np.ndarray, want: np.ndarray,
                             np.ascontiguousarray(free, dtype=np.float64))
 
 
+def provider_costs(*, act: np.ndarray, providers, sales, edges, wage: np.ndarray,
+                   labour_per_unit: np.ndarray, recruit_ahead: np.ndarray, guarantee: float,
+                   market):
+    """The providers' week before their staffing (``kernels.provider_costs``): each of the
+    active rows ``act``'s cost (£) at this week's ``sales`` before recruitment, and its staffed
+    capacity (units/week); ``providers.delivered_ema`` and ``posts`` updated.  ``wage`` is the
+    local wage per council (£/hour), ``labour_per_unit`` staff hours per unit and
+    ``recruit_ahead`` the posts opened ahead of leavers (share), both by provider type;
+    ``guarantee`` is ``council.block_guarantee``, the share of a block contract's volume
+    (``edges``) paid for whether used or not."""
+    p, e, m = providers, edges, market
+    return K.provider_costs(
+        np.ascontiguousarray(act, dtype=np.int64), p.ptype, p.home, p.capacity, p.overhead,
+        p.own_wage, p.delivered_ema, p.staffed, p.posts, sales.delivered, wage, e.active,
+        e.provider, e.block_volume, e.block_hours, float(guarantee), bool(m.staff_contracted),
+        labour_per_unit, float(m.on_cost), float(m.labour_fixed_share),
+        float(m.demand_smoothing), float(m.capacity_slack), recruit_ahead,
+        float(m.staff_adjust))
+
+
+def staffing(*, act: np.ndarray, providers, wage: np.ndarray, labour_pool: np.ndarray,
+             pa_pool: np.ndarray, labour_per_unit: np.ndarray, turnover: np.ndarray, market,
+             n_councils: int):
+    """One week of the workforce of the active rows ``act`` (``kernels.staffing``; their
+    posts set): ``providers.staffed`` and ``capacity`` updated.  ``wage``, ``labour_pool``,
+    ``pa_pool`` are per council (£/hour, staff hours/week); ``labour_per_unit`` (staff hours
+    per unit) and ``turnover`` (leavers per year / staff) by provider type.  Returns each
+    provider's recruitment cost (£), vacant and wanted staff hours per council x type
+    (flat), and per council staff hours leaving and in post before, hours hired and
+    recruitment cost (£)."""
+    p, m = providers, market
+    return K.staffing(np.ascontiguousarray(act, dtype=np.int64), p.ptype, p.home, p.price,
+                      p.own_wage, p.staffed, p.posts, p.capacity, wage, labour_pool, pa_pool,
+                      labour_per_unit, turnover, float(m.on_cost),
+                      float(m.turnover_pay_sensitivity), float(m.vacancy_fill_rate),
+                      float(m.worker_hours), float(m.recruit_cost), int(n_councils))
+
+
+def provider_books(*, act: np.ndarray, providers, capacity: np.ndarray, cost: np.ndarray,
+                   sales, wage: np.ndarray, block_price: np.ndarray,
+                   labour_per_unit: np.ndarray, turnover: np.ndarray, t: int, market):
+    """The providers' week after their staffing (``kernels.provider_books``): the active
+    rows ``act``'s ``sales`` and ``cost`` (£, recruitment included) into their books, their
+    smoothed margins, unit costs and list prices (columns of ``providers``).  ``capacity`` is
+    their staffed capacity this week (before this week's staffing), ``wage`` the local wage
+    per council (£/hour), ``block_price`` the councils' rates (£/unit, council x type);
+    ``labour_per_unit`` and ``turnover`` by provider type.  Returns the rows losing money
+    and whether each of ``act`` is insolvent, in week ``t`` (``market.exit_grace_weeks``,
+    ``handback_margin``, ``overdraft_weeks``, ``exit_margin``)."""
+    p, s, m = providers, sales, market
+    return K.provider_books(
+        np.ascontiguousarray(act, dtype=np.int64), p.ptype, p.home, capacity,
+        np.ascontiguousarray(cost, dtype=np.float64), s.delivered, s.revenue, s.block,
+        s.block_units, p.delivered, p.revenue, p.block_revenue, p.cost, p.cash,
+        p.cum_revenue, p.cum_cost, p.margin_ema, p.unit_cost, p.overhead, p.own_wage, wage,
+        p.asked, p.built, p.price, block_price, labour_per_unit, turnover, float(m.on_cost),
+        float(m.labour_fixed_share), float(m.margin_smoothing), float(m.target_utilisation),
+        float(m.worker_hours), float(m.recruit_cost), float(m.price_adjust),
+        float(m.price_step_max), bool(m.price_on_built), float(m.markup),
+        float(m.recovery_cap), int(t), p.entered_step, p.tolerance, float(m.exit_grace_weeks),
+        float(m.handback_margin), float(m.overdraft_weeks), float(m.exit_margin))
+
+
 def means_test(*, users, providers, fee_by_council: np.ndarray, users_cfg, council_cfg,
                n_councils: int):
     """Care-home residents' means test of the week (``kernels.means_test``): capital and routes

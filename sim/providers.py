@@ -30,7 +30,6 @@ from .codes import (
 )
 from .labour import (
     WORKFORCE_COLUMNS,
-    expected_recruit_cost,
     home_overhead,
     labour_per_unit,
     labour_used,
@@ -39,6 +38,7 @@ from .labour import (
     recruit_ahead,
     staffing,
     start_cost_floor,
+    turnover_by_type,
     unit_labour_cost,
 )
 from .market import capacity_share, hhi
@@ -192,55 +192,29 @@ def finances(model, week: Week):
     """Book the week's revenue and costs, adjust prices and staffing; insolvent providers exit."""
     cfg, p = model.cfg, model.providers
     m = cfg.market
-    delivered, revenue, block_revenue = week.sales.delivered, week.sales.revenue, week.sales.block
 
     act = np.flatnonzero(p.active)
-    ptype = p.ptype[act]
-    cap = p.capacity[act]       # staffed capacity this week (before this week's staffing)
-    wage = np.maximum(model.wage[p.home[act]], p.own_wage[act])
-    labour_unit = unit_labour_cost(cfg, ptype, wage)
-    cost = weekly_costs(cfg, ptype, cap, delivered[act], wage, p.overhead[act])
-    w = m.demand_smoothing
-    p.delivered_ema[act] = (1 - w) * p.delivered_ema[act] + w * delivered[act]
-
-    # Workforce (``labour.staffing``): a provider wants staff for recent demand plus slack
-    # (and a contract holder for the guaranteed hours not called off: ``reserved_hours``),
-    # with posts open ahead of the leavers it expects (``labour.recruit_ahead``), and sheds
-    # surplus staff gradually; care homes staff their beds, a personal assistant's post is
-    # fixed.  Staff leave, open posts are filled from the care-worker pool as far as it allows,
-    # the best-paying first; the recruitment is a cost of the week.
-    flexible = (ptype != PA) & (ptype != RESIDENTIAL)
-    expected = p.delivered_ema[act] * (1 + m.capacity_slack)
-    if m.staff_contracted:
-        # A contract holder also keeps staff for the hours its contracts guarantee that the
-        # council did not call off (no slack on them: their number is known).
-        expected = expected + reserved_hours(model)[act]
-    target = expected * (1 + recruit_ahead(cfg, ptype))
-    staffed = p.staffed[act]
-    want = np.where(target >= staffed, target, staffed - m.staff_adjust * (staffed - target))
-    p.posts[act] = np.where(flexible, np.maximum(want, 0.0),
-                            np.where(ptype == RESIDENTIAL, p.capacity[act], p.posts[act]))
+    lab = labour_per_unit(cfg)
+    # The week's costs (``weekly_costs``, at its staffed capacity before this week's
+    # staffing, ``cap``) and the smoothed units delivered; then the workforce
+    # (``labour.staffing``): a provider wants staff for recent demand plus slack (and a
+    # contract holder for the guaranteed hours not called off, ``market.staff_contracted``:
+    # no slack on them, their number is known), with posts open ahead of the leavers it
+    # expects (``labour.recruit_ahead``), and sheds surplus staff gradually; care homes staff
+    # their beds, a personal assistant's post is fixed.  Staff leave, open posts are filled
+    # from the care-worker pool as far as it allows, the best-paying first; the recruitment is
+    # a cost of the week.  (One compiled pass each: ``kernels.provider_costs``, ``staffing``.)
+    cost, cap = passes.provider_costs(
+        act=act, providers=p, sales=week.sales, edges=model.edges, wage=model.wage,
+        labour_per_unit=lab, recruit_ahead=recruit_ahead(cfg, np.arange(N_TYPES)),
+        guarantee=cfg.council.block_guarantee, market=m)
     cost = cost + staffing(model, week, act)
-    p.delivered[act] = delivered[act]
-    p.revenue[act] = revenue[act]
-    p.block_revenue[act] = block_revenue[act]
-    p.cost[act] = cost
-    p.cash[act] += revenue[act] - cost
-    p.cum_revenue[act] += revenue[act]
-    p.cum_cost[act] += cost
 
-    # Expectations: the margin, smoothed over about a quarter (``market.margin_smoothing``);
-    # and the full cost per unit at the target utilisation (a provider prices and judges its
-    # contracts on its standard cost, not on a bad week's).
-    w = m.margin_smoothing
-    margin = (revenue[act] - cost) / np.maximum(cost, 1e-9)
-    p.margin_ema[act] = (1 - w) * p.margin_ema[act] + w * margin
-    std_units = m.target_utilisation * cap
-    p.unit_cost[act] = np.where(
-        std_units > 0,
-        (weekly_costs(cfg, ptype, cap, std_units, wage, p.overhead[act])
-         + expected_recruit_cost(cfg, ptype, cap)) / np.maximum(std_units, 1e-9), labour_unit)
-
+    # The books; expectations: the margin, smoothed over about a quarter
+    # (``market.margin_smoothing``), and the full cost per unit at the target utilisation (a
+    # provider prices and judges its contracts on its standard cost, not on a bad week's,
+    # expected recruitment included: ``labour.expected_recruit_cost``).
+    #
     # List prices (what direct-payment holders and self-funders pay; councils pay their
     # contract rates).  Demand pressure (units asked / capacity, above 1 when buyers are turned
     # away) moves them toward the target utilisation, at most price_step_max a week.  They
@@ -248,66 +222,43 @@ def finances(model, week: Week):
     # the target utilisation) plus ``market.markup`` on all its work: what its council
     # contracts pay short of that is charged to private buyers (at most ``market.recovery_cap``
     # of full cost on top).  So a self-funder premium appears where council rates are below
-    # cost, and not otherwise.
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pressure = np.where(cap > 0, p.asked[act] / cap, 0.0)
-    # Care homes list their fees on cost recovery alone (below): the self-funder's fee is the
-    # list price, and what the council's rate leaves short of full cost on council-funded beds
-    # is recovered from it (the council pays its rate, ``market.purchase``).  Admissions keep a
-    # home at its usual occupancy, and the people seeking a place who found none are a
-    # standing excess even in the stationary baseline (``beds_short``), so demand pressure
-    # would only ratchet fees up without a shortage.
-    change = np.clip(m.price_adjust * (pressure - m.target_utilisation), -m.price_step_max,
-                     m.price_step_max)
-    new_price = p.price[act] * (1 + change)
-    # (A care home's return is in its capital cost, Laing's 12% a year: no markup on top.)
-    # A provider whose work has shrunk below the size it was set up for cannot charge its
-    # buyers for the idle part of its premises and management (``market.price_on_built``):
-    # its competitors' prices would take them.  It prices its fixed overhead over the units of
-    # that size at the target utilisation; its losses on the idle part stay its own.
-    unit = p.unit_cost[act]
-    if m.price_on_built:
-        spread = np.maximum(p.built[act], cap)
-        unit = unit - p.overhead[act] * (1.0 / np.maximum(std_units, 1e-9)
-                                         - 1.0 / np.maximum(m.target_utilisation * spread,
-                                                            1e-9)) * (std_units > 0)
-    full = unit * np.where(ptype == RESIDENTIAL, 1.0, 1 + m.markup)
-    block_units = week.sales.block_units[act]
-    private_units = np.maximum(delivered[act] - block_units, 0.0)
-    short = np.maximum(full * block_units - block_revenue[act], 0.0)
-    surcharge = np.minimum(short / np.maximum(private_units, 1e-9), m.recovery_cap * full)
-    floor = np.maximum(labour_unit, full + surcharge)
-    # Nor does a care home ask a self-funder less than its council pays for the same bed.
-    home = ptype == RESIDENTIAL
-    floor[home] = np.maximum(floor[home], model.council.block_price[p.home[act[home]],
-                                                                     RESIDENTIAL])
-    step_up = p.price[act] * (1 + m.price_step_max)
-    price = np.maximum(new_price, np.minimum(floor, step_up))
-    # A care home's list price follows its cost recovery both ways (at most price_step_max a
-    # week): a price kept up after a week with few self-funders would ratchet on noise.
-    price[home] = np.clip(floor[home], p.price[act[home]] * (1 - m.price_step_max),
-                          step_up[home])
-    p.price[act] = price
-
+    # cost, and not otherwise.  (A care home's return is in its capital cost, Laing's 12% a
+    # year: no markup on top.)  A provider whose work has shrunk below the size it was set up
+    # for cannot charge its buyers for the idle part of its premises and management
+    # (``market.price_on_built``): its competitors' prices would take them.  It prices its
+    # fixed overhead over the units of that size at the target utilisation; its losses on the
+    # idle part stay its own.
+    #
+    # Care homes list their fees on cost recovery alone: the self-funder's fee is the list
+    # price, and what the council's rate leaves short of full cost on council-funded beds is
+    # recovered from it (the council pays its rate, ``market.purchase``); nor does a care home
+    # ask a self-funder less than its council pays for the same bed.  Its list price follows
+    # its cost recovery both ways (at most price_step_max a week): a price kept up after a
+    # week with few self-funders would ratchet on noise.  Admissions keep a home at its usual
+    # occupancy, and the people seeking a place who found none are a standing excess even in
+    # the stationary baseline (``beds_short``), so demand pressure would only ratchet fees up
+    # without a shortage.
+    #
     # Hand-backs: a provider losing money declines to renew the block contracts that pay less
-    # than its unit cost; the council's people it served are re-placed.
-    judged = (week.t - p.entered_step[act]) >= m.exit_grace_weeks
-    losing = act[judged & (p.margin_ema[act] < -m.handback_margin)]
-    handed = hand_back(model, week, losing)
-    week.put("block_handbacks", handed)
-
-    # Exit when cash is below the tolerated overdraft, or when the smoothed loss stays beyond
+    # than its unit cost; the council's people it served are re-placed.  Exit when cash is
+    # below the tolerated overdraft, or when the smoothed loss stays beyond
     # ``market.exit_margin`` of costs (expected margins negative: closing beats carrying on).
     # Each provider has its own tolerance (``market.exit_tolerance_spread``), so providers alike
     # in all else do not all close in the same week: the first to go leaves its buyers to the
-    # others.
-    tol = p.tolerance[act]
-    insolvent = (p.cash[act] < -m.overdraft_weeks * tol * cost) | (
-        judged & (p.margin_ema[act] < -m.exit_margin * tol))
+    # others.  Both judge only providers past their first ``market.exit_grace_weeks``.
+    # (The books, prices and who is losing or insolvent: one compiled pass,
+    # ``kernels.provider_books``.)
+    losing, insolvent = passes.provider_books(
+        act=act, providers=p, capacity=cap, cost=cost, sales=week.sales, wage=model.wage,
+        block_price=model.council.block_price, labour_per_unit=lab,
+        turnover=turnover_by_type(cfg), t=week.t, market=m)
+    handed = hand_back(model, week, losing)
+    week.put("block_handbacks", handed)
     # And closures for quality, not money: a regulated service (agency, care home) closed by
     # the regulator or by its owner after a poor rating, at ``market.quality_exit_rate``.
     if m.quality_exit_rate > 0:
         weekly = 1.0 - (1.0 - m.quality_exit_rate) ** (1.0 / WEEKS_PER_YEAR)
+        ptype = p.ptype[act]
         regulated = (ptype == AGENCY) | (ptype == RESIDENTIAL)
         insolvent |= regulated & (model.rng.random(act.size) < weekly)
     exit_providers(model, week, act[insolvent])
@@ -316,18 +267,6 @@ def finances(model, week: Week):
     for i, name in enumerate(PROVIDER_TYPES):
         week.put(f"provider_exits_{name}", exits[i])
     week.put("people_displaced", week.displaced.copy())
-
-
-def reserved_hours(model) -> np.ndarray:
-    """Per provider row: the hours its block contracts pay for whether used or not
-    (``council.block_guarantee`` of their volume) that the council did not call off this week
-    (units/week): the capacity the guarantee buys, which a contract holder keeps staffed for
-    its council (``market.staff_contracted``).  (Care homes staff their beds whatever.)"""
-    e, p = model.edges, model.providers
-    ed = np.flatnonzero(e.active & (e.block_volume > 0))
-    held = model.cfg.council.block_guarantee * e.block_volume[ed]
-    return np.bincount(e.provider[ed], np.maximum(held - e.block_hours[ed], 0.0),
-                       p.capacity.size)
 
 
 def hand_back(model, week: Week, losing) -> np.ndarray:
