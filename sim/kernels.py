@@ -20,6 +20,9 @@ import numpy as np
 from . import codes
 from .codes import (
     AGENCY,
+    BUY_COUNCIL_MPB,
+    BUY_COUNCIL_TRAD,
+    BUY_SPOT,
     COMMUNITY,
     DAY,
     DP,
@@ -35,6 +38,8 @@ from .codes import (
     PA,
     RES,
     RES_SELF,
+    RESIDENTIAL,
+    WEEKS_PER_YEAR,
 )
 
 #: The kernels as plain Python functions, by name, in definition order.
@@ -428,7 +433,6 @@ def allocate_staff(group, pay, want, free):
 # (sums per council accumulate in that order, as ``np.bincount`` does).  Columns of the
 # provider table are passed whole and read and written at the rows ``act``.
 _allocate_staff = kernel(allocate_staff, "_allocate_staff")
-RESIDENTIAL, WEEKS_PER_YEAR = codes.RESIDENTIAL, codes.WEEKS_PER_YEAR
 
 
 @kernel
@@ -942,8 +946,6 @@ def spot_rounds(edge_market, edge_provider, edge_share, p_e, free, left, beta, n
 # are numpy's to the bit.  (Of equal values numpy returns the second, ``_maximum`` the first:
 # they differ only for 0.0 against -0.0, which the quantities here, sums and products of
 # non-negative numbers, never are.)
-_RESIDENTIAL = codes.RESIDENTIAL
-_BUY_SPOT, _BUY_TRAD, _BUY_MPB = codes.BUY_SPOT, codes.BUY_COUNCIL_TRAD, codes.BUY_COUNCIL_MPB
 
 
 @kernel
@@ -954,7 +956,7 @@ def market_edges(active, provider, council, ptype):
     rows = np.empty(n, dtype=np.int64)
     k = 0
     for e in range(n):
-        if active[e] and ptype[provider[e]] != _RESIDENTIAL:
+        if active[e] and ptype[provider[e]] != RESIDENTIAL:
             rows[k] = e
             k += 1
     rows = rows[:k].copy()
@@ -1077,11 +1079,11 @@ def market_demand(demand, residents):
     spot = np.zeros(n_c * N_TYPES)
     for c in range(n_c):
         for o in range(N_MARKET_OPTIONS):
-            block[c * N_TYPES + o] = demand[c, _BUY_TRAD, o] + demand[c, _BUY_MPB, o]
-            spot[c * N_TYPES + o] = demand[c, _BUY_SPOT, o]
+            block[c * N_TYPES + o] = demand[c, BUY_COUNCIL_TRAD, o] + demand[c, BUY_COUNCIL_MPB, o]
+            spot[c * N_TYPES + o] = demand[c, BUY_SPOT, o]
     trad_units = block.copy()
     for c in range(n_c):
-        trad_units[c * N_TYPES + _RESIDENTIAL] = residents[c]
+        trad_units[c * N_TYPES + RESIDENTIAL] = residents[c]
     return block, spot, trad_units
 
 
@@ -1108,7 +1110,7 @@ def council_purchases(block_delivered, block_pay, block_idle_pay, overflow, spot
             units = block_delivered[m] + overflow[m] * fill
             used = block_pay[m] - block_idle_pay[m]
             overflow_pay = overflow[m] * fill * price
-            mpb = demand[c, _BUY_MPB, o] if o < N_MARKET_OPTIONS else 0.0
+            mpb = demand[c, BUY_COUNCIL_MPB, o] if o < N_MARKET_OPTIONS else 0.0
             if block_demand[m] > 0:
                 trad_fill = units / block_demand[m]
                 mpb_part = mpb / block_demand[m]
@@ -1118,12 +1120,12 @@ def council_purchases(block_delivered, block_pay, block_idle_pay, overflow, spot
             council_price = (used + overflow_pay) / units if units > 0 else 0.0
             council_paid[m] = council_price if units > 0 else np.nan
             if o < N_MARKET_OPTIONS:
-                fill_tab[c, _BUY_SPOT, o] = fill
-                fill_tab[c, _BUY_TRAD, o] = trad_fill
-                fill_tab[c, _BUY_MPB, o] = trad_fill
-                pay_tab[c, _BUY_SPOT, o] = fill * price
-                pay_tab[c, _BUY_TRAD, o] = 0.0
-                pay_tab[c, _BUY_MPB, o] = trad_fill * council_price
+                fill_tab[c, BUY_SPOT, o] = fill
+                fill_tab[c, BUY_COUNCIL_TRAD, o] = trad_fill
+                fill_tab[c, BUY_COUNCIL_MPB, o] = trad_fill
+                pay_tab[c, BUY_SPOT, o] = fill * price
+                pay_tab[c, BUY_COUNCIL_TRAD, o] = 0.0
+                pay_tab[c, BUY_COUNCIL_MPB, o] = trad_fill * council_price
             trad_block = block_pay[m] - mpb_part * used
             trad_spot = (1.0 - mpb_part) * overflow_pay
             spend[0, c] += trad_block
@@ -1185,7 +1187,7 @@ def care_home_sales(active, ptype, home, capacity, price, occupied_council, occu
     fees = np.zeros(active.size)
     sums = np.zeros((6, n_c))
     for i in range(active.size):
-        if not (active[i] and ptype[i] == _RESIDENTIAL):
+        if not (active[i] and ptype[i] == RESIDENTIAL):
             continue
         h = home[i]
         oc = occupied_council[i]
@@ -1205,7 +1207,7 @@ def care_home_sales(active, ptype, home, capacity, price, occupied_council, occu
         block_units[i] += oc
         occupied[i] = oc + os_
     for i in range(active.size):
-        if active[i] and ptype[i] == _RESIDENTIAL:
+        if active[i] and ptype[i] == RESIDENTIAL:
             h = home[i]
             waiting = unplaced[h] / sums[0, h] if sums[0, h] > 0 else 0.0
             asked[i] = occupied[i] + waiting * capacity[i]
@@ -1230,7 +1232,7 @@ def care_home_edges(active, provider, council, ptype, fees, edge_revenue, by_cou
     """Care homes' fees as the revenue of their edges (``edge_revenue``), added to the £
     providers received per council (``by_council``)."""
     for e in range(active.size):
-        if active[e] and ptype[provider[e]] == _RESIDENTIAL:
+        if active[e] and ptype[provider[e]] == RESIDENTIAL:
             f = fees[provider[e]]
             edge_revenue[e] = f
             by_council[council[e]] += f
