@@ -458,6 +458,17 @@ def _weekly_cost(t, cap, units, unit_labour, overhead, fixed_share):
 
 
 @kernel
+def weekly_costs(ptype, capacity, units, unit_labour, overhead, fixed_share):
+    """``_weekly_cost`` of each provider row (per-row arrays): what ``providers.weekly_costs``
+    computes for providers being set up, by the same rule as the weekly books."""
+    out = np.empty(ptype.size)
+    for i in range(ptype.size):
+        out[i] = _weekly_cost(ptype[i], capacity[i], units[i], unit_labour[i], overhead[i],
+                              fixed_share)
+    return out
+
+
+@kernel
 def provider_costs(act, ptype, home, capacity, overhead, own_wage, delivered_ema, staffed, posts,
                    delivered, wage, e_active, e_provider, e_volume, e_hours, guarantee,
                    contracted, labour_per_unit, on_cost, fixed_share, smoothing, slack, ahead,

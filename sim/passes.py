@@ -322,6 +322,18 @@ def main_provider(*, rows: np.ndarray, users, draws: np.ndarray, index: tuple) -
                     base, top, users.main_provider)
 
 
+def weekly_costs(*, ptype, capacity, units, unit_labour, overhead, fixed_share: float):
+    """£/week each provider row pays (``kernels.weekly_costs``: labour, a fixed share of it on
+    staffed ``capacity`` and the rest per unit of ``units`` delivered, at ``unit_labour`` £ a
+    unit, plus ``overhead``); arrays broadcast to one value per row."""
+    n = np.broadcast(ptype, capacity, units, unit_labour, overhead).shape
+
+    def arr(x, dt=np.float64):
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dt), n))
+    return K.weekly_costs(arr(ptype, np.int8), arr(capacity), arr(units), arr(unit_labour),
+                          arr(overhead), float(fixed_share))
+
+
 def allocate_staff(*, pool: np.ndarray, pay: np.ndarray, want: np.ndarray,
                    free: np.ndarray) -> np.ndarray:
     """Staff hours each provider gets from its ``pool`` (index into ``free``, hours of workers

@@ -14,7 +14,6 @@ import numpy as np
 from . import passes
 from .codes import (
     AGENCY,
-    COMMUNITY,
     DAY,
     MPB,
     N_MARKET_OPTIONS,
@@ -57,9 +56,9 @@ def weekly_costs(cfg, ptype, capacity, delivered, wage, overhead):
 
     Personal assistants are paid only for hours worked, and community groups pay sessional
     staff per session run, so neither has fixed labour."""
-    fixed = np.where((ptype == PA) | (ptype == COMMUNITY), 0.0, cfg.market.labour_fixed_share)
-    paid_units = fixed * capacity + (1 - fixed) * np.minimum(delivered, capacity)
-    return paid_units * unit_labour_cost(cfg, ptype, wage) + overhead
+    return passes.weekly_costs(ptype=ptype, capacity=capacity, units=delivered,
+                               unit_labour=unit_labour_cost(cfg, ptype, wage), overhead=overhead,
+                               fixed_share=cfg.market.labour_fixed_share)
 
 
 def start_prices(cfg) -> np.ndarray:
