@@ -226,6 +226,138 @@ def expected_burden(route, q, pa_used, capability, spare, brokered, admin_dp, ad
 
 
 @kernel
+def _route_value(r, q, pa_used, capability, spare, brokered, autonomy, c_trad, c_managed, c_dp,
+                 w_control, burden_weight, admin_dp, admin_mpb, admin_per_pa, pa_hours,
+                 unplanned_mult, manage_hours, carer_help, broker_help):
+    """What a person expects of holding route ``r`` relative to a traditional package: the
+    control they want (the route's decision rights over a traditional package's, times their
+    autonomy) minus the administrative burden they would bear, each weighted as in quality of
+    life (the same terms as ``outcomes``)."""
+    rights = _control(r, q, c_trad, c_managed, c_dp)
+    burden = _burden(r, q, pa_used, capability, spare, brokered, admin_dp, admin_mpb,
+                     admin_per_pa, pa_hours, unplanned_mult, manage_hours, carer_help,
+                     broker_help)
+    return w_control * (rights - c_trad) * autonomy - burden_weight * burden
+
+
+@kernel
+def _spare(k, available, informal):
+    """Hours/week a family carer (row ``k``; none if negative) has beyond the care they give."""
+    return max(available[k] - informal[k], 0.0) if k >= 0 else 0.0
+
+
+@kernel
+def offer_choice(capability, carer, available, informal, autonomy, expect_broker, push, g_dp,
+                 g_mpb, g_trad, allow_trad, scale, c_trad, c_managed, c_dp, w_control,
+                 burden_weight, admin_dp, admin_mpb, admin_per_pa, pa_hours, unplanned_mult,
+                 manage_hours, carer_help, broker_help):
+    """Each offered person's pick: a direct payment, a managed PB or (if ``allow_trad``) their
+    traditional package, whichever is highest of the route's value (``_route_value`` with a
+    full plan, no PAs yet, brokerage if expected) plus ``push``, plus ``scale`` times its
+    Gumbel taste (``g_*``; the traditional package's value is its taste alone).  Returns
+    route codes."""
+    out = np.empty(capability.size, dtype=np.int8)
+    for j in range(capability.size):
+        spare = _spare(carer[j], available, informal)
+        v_dp = _route_value(DP, 1.0, 0.0, capability[j], spare, expect_broker[j], autonomy[j],
+                            c_trad, c_managed, c_dp, w_control, burden_weight, admin_dp,
+                            admin_mpb, admin_per_pa, pa_hours, unplanned_mult, manage_hours,
+                            carer_help, broker_help) + push[j]
+        v_mpb = _route_value(MPB, 1.0, 0.0, capability[j], spare, expect_broker[j],
+                             autonomy[j], c_trad, c_managed, c_dp, w_control, burden_weight,
+                             admin_dp, admin_mpb, admin_per_pa, pa_hours, unplanned_mult,
+                             manage_hours, carer_help, broker_help) + push[j]
+        v_dp = v_dp + scale * g_dp[j]
+        v_mpb = v_mpb + scale * g_mpb[j]
+        v_trad = scale * g_trad[j] if allow_trad else -np.inf
+        if v_trad >= v_dp and v_trad >= v_mpb:
+            out[j] = codes.TRAD
+        elif v_dp >= v_mpb:
+            out[j] = DP
+        else:
+            out[j] = MPB
+    return out
+
+
+@kernel
+def reconsider_choice(route, q, pa_used, capability, carer, available, informal, brokered,
+                      autonomy, met, g_now, g_mpb, g_trad, scale, status_quo, w_met, c_trad,
+                      c_managed, c_dp, w_control, burden_weight, admin_dp, admin_mpb,
+                      admin_per_pa, pa_hours, unplanned_mult, manage_hours, carer_help,
+                      broker_help):
+    """Each PB holder's pick at a review: stay (their route's value with the PAs they employ
+    and the plan they had, less the weight of need left unmet), a managed PB (direct-payment
+    holders only) or a traditional package, each but staying less ``status_quo``, each plus
+    ``scale`` times its Gumbel taste.  Returns the route moved to (``TRAD`` or ``MPB``), or -1
+    to stay."""
+    out = np.full(route.size, -1, dtype=np.int8)
+    for j in range(route.size):
+        r = route[j]
+        spare = _spare(carer[j], available, informal)
+        v_now = (_route_value(r, q[j], pa_used[j], capability[j], spare, brokered[j],
+                              autonomy[j], c_trad, c_managed, c_dp, w_control, burden_weight,
+                              admin_dp, admin_mpb, admin_per_pa, pa_hours, unplanned_mult,
+                              manage_hours, carer_help, broker_help)
+                 + w_met * (met[j] - 1.0) + scale * g_now[j])
+        v_mpb = -np.inf
+        if r == DP:
+            v_mpb = (_route_value(MPB, q[j], 0.0, capability[j], spare, brokered[j],
+                                  autonomy[j], c_trad, c_managed, c_dp, w_control,
+                                  burden_weight, admin_dp, admin_mpb, admin_per_pa, pa_hours,
+                                  unplanned_mult, manage_hours, carer_help, broker_help)
+                     - status_quo + scale * g_mpb[j])
+        v_trad = -status_quo + scale * g_trad[j]
+        if v_trad > v_now and v_trad >= v_mpb:
+            out[j] = codes.TRAD
+        elif v_mpb > v_now:
+            out[j] = MPB
+    return out
+
+
+@kernel
+def convert_rows(rows, new_route, new_quality, t, council, queue_since, qol, choice, qol_before,
+                 choice_before, route, plan_quality, in_queue, planning_until, wants_route,
+                 converted_step, review_step, cum_pb_cost, cum_trad_equiv, cum_trad_own,
+                 cum_wanted, cum_bought, cum_spend, cum_broker, cum_council, n_c):
+    """The bookkeeping of a move to a personal budget: outcomes before it kept, route and
+    plan quality set, queue and planning state cleared, conversion and review week set, the
+    running sums of the person's PB weeks zeroed.  Returns, per council, the weeks waited
+    from joining the queue (0 if never queued) and the conversions, in all and after a plan
+    (quality > 0)."""
+    wait_sum = np.zeros(n_c)
+    count = np.zeros(n_c, dtype=np.int64)
+    wait_planned = np.zeros(n_c)
+    count_planned = np.zeros(n_c, dtype=np.int64)
+    for j in range(rows.size):
+        i = rows[j]
+        qol_before[i] = qol[i]
+        choice_before[i] = choice[i]
+        route[i] = new_route[j]
+        plan_quality[i] = new_quality[j]
+        in_queue[i] = False
+        planning_until[i] = -1
+        wants_route[i] = -1
+        converted_step[i] = t
+        review_step[i] = t
+        cum_pb_cost[i] = 0.0
+        cum_trad_equiv[i] = 0.0
+        cum_trad_own[i] = 0.0
+        cum_wanted[i] = 0.0
+        cum_bought[i] = 0.0
+        cum_spend[i] = 0.0
+        cum_broker[i] = 0.0
+        cum_council[i] = 0.0
+        c = council[i]
+        wait = float(t - queue_since[i]) if queue_since[i] >= 0 else 0.0
+        wait_sum[c] += wait
+        count[c] += 1
+        if new_quality[j] > 0.0:
+            wait_planned[c] += wait
+            count_planned[c] += 1
+    return wait_sum, count, wait_planned, count_planned
+
+
+@kernel
 def outcomes(delivered, mix, fit, need, route, council, carer, available, informal, brokered,
              plan_quality, autonomy, capability, disrupted_until, t, w_met, w_fit,
              w_control, disruption_penalty, c_trad, c_managed, c_dp, burden_weight,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codes import AGENCY, DAY, N_MARKET_OPTIONS
+from .codes import AGENCY, DAY, N_MARKET_OPTIONS, PA
 from .compiled import K
 
 #: ``policy.family_pay_rule`` as the compose kernel's code.
@@ -71,6 +71,61 @@ def expected_burden(*, route, plan_quality, pa_used, capability, spare, brokered
     return K.expected_burden(arr(route, np.int8), arr(plan_quality), arr(pa_used),
                              arr(capability), arr(spare), arr(brokered, np.bool_),
                              *_burden_args(behaviour, market))
+
+
+def _value_args(behaviour, market) -> tuple:
+    """The weights and burden terms of ``kernels._route_value``, in its order."""
+    b = behaviour
+    return (b.control_traditional, b.control_managed, b.control_dp, b.w_control,
+            b.dp_admin_burden, *_burden_args(behaviour, market))
+
+
+def offer_choice(*, rows: np.ndarray, users, carers, expect_broker: np.ndarray,
+                 push: np.ndarray, g_dp: np.ndarray, g_mpb: np.ndarray, g_trad: np.ndarray,
+                 allow_trad: bool, behaviour, market) -> np.ndarray:
+    """Route codes chosen by ``rows`` offered a PB (``kernels.offer_choice``): ``push`` is
+    the council's persuasion less the cost of changing, per row; ``g_*`` each option's Gumbel
+    taste per row; ``expect_broker`` whether each expects brokerage."""
+    u, b = users, behaviour
+    return K.offer_choice(u.capability[rows], u.carer[rows], carers.available, carers.informal,
+                          u.autonomy[rows], np.ascontiguousarray(expect_broker, dtype=np.bool_),
+                          np.ascontiguousarray(push, dtype=np.float64), g_dp, g_mpb, g_trad,
+                          bool(allow_trad), float(b.choice_scale),
+                          *_value_args(behaviour, market))
+
+
+def reconsider_choice(*, rows: np.ndarray, users, carers, g_now: np.ndarray, g_mpb: np.ndarray,
+                      g_trad: np.ndarray, behaviour, market) -> np.ndarray:
+    """The route each PB holder of ``rows`` moves to at a review, or -1 to stay
+    (``kernels.reconsider_choice``); ``g_*`` each option's Gumbel taste per row."""
+    u, b = users, behaviour
+    return K.reconsider_choice(u.route[rows], u.plan_quality[rows], u.delivered[PA, rows],
+                               u.capability[rows], u.carer[rows], carers.available,
+                               carers.informal, u.brokered[rows], u.autonomy[rows], u.met[rows],
+                               g_now, g_mpb, g_trad, float(b.choice_scale), float(b.status_quo),
+                               float(b.w_met), *_value_args(behaviour, market))
+
+
+def _per_row(x, rows: np.ndarray, dtype) -> np.ndarray:
+    """``x`` (one value per row of ``rows``, or one for all) as a contiguous array of
+    ``dtype`` (``np.broadcast_to`` costs more than a week's conversions)."""
+    x = np.asarray(x)
+    return (np.full(rows.size, x, dtype=dtype) if x.ndim == 0
+            else np.ascontiguousarray(x, dtype=dtype))
+
+
+def convert_rows(*, rows: np.ndarray, route, plan_quality, t: int, users, n_councils: int):
+    """Users ``rows`` moved to a personal budget of ``route`` (codes) after a plan of quality
+    ``plan_quality`` (0: none), one per row or one for all: ``kernels.convert_rows``.  Returns
+    per council the weeks waited and the conversions, in all and after a plan."""
+    u = users
+    return K.convert_rows(np.ascontiguousarray(rows, dtype=np.int64), _per_row(route, rows, np.int8),
+                          _per_row(plan_quality, rows, np.float64),
+                          int(t), u.council, u.queue_since, u.qol, u.choice, u.qol_before,
+                          u.choice_before, u.route, u.plan_quality, u.in_queue,
+                          u.planning_until, u.wants_route, u.converted_step, u.review_step,
+                          u.cum_pb_cost, u.cum_trad_equiv, u.cum_trad_own, u.cum_wanted,
+                          u.cum_bought, u.cum_spend, u.cum_broker, u.cum_council, n_councils)
 
 
 def outcomes(*, users, carers, t: int, behaviour, market, window: bool, n_councils: int):
@@ -329,7 +384,9 @@ def weekly_costs(*, ptype, capacity, units, unit_labour, overhead, fixed_share: 
     n = np.broadcast(ptype, capacity, units, unit_labour, overhead).shape
 
     def arr(x, dt=np.float64):
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(x, dtype=dt), n))
+        x = np.asarray(x, dtype=dt)
+        return (np.ascontiguousarray(x) if x.shape == n
+                else np.ascontiguousarray(np.broadcast_to(x, n)))
     return K.weekly_costs(arr(ptype, np.int8), arr(capacity), arr(units), arr(unit_labour),
                           arr(overhead), float(fixed_share))
 

@@ -24,7 +24,7 @@ from scipy.special import ndtri
 
 from . import crn, passes
 from .accounting import return_balances
-from .codes import DP, MPB, PA, RES, TRAD, holds_pb
+from .codes import DP, MPB, RES, TRAD, holds_pb
 from .population import leave_funding
 from .state import small_keys
 from .support import compose_mix, traditional_cost
@@ -99,70 +99,28 @@ def budget_and_plan(model, rows):
 
 # ---------------------------------------------------------------- people's choices
 
-def _spare(model, rows) -> np.ndarray:
-    """Hours/week a person's family carer has beyond the care they give (0 without one)."""
-    u, c = model.users, model.carers
-    k = u.carer[rows]
-    has = k >= 0
-    spare = np.zeros(rows.size)
-    spare[has] = np.maximum(c.available[k[has]] - c.informal[k[has]], 0.0)
-    return spare
-
-
-def _person_terms(model, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What ``route_values`` reads of each person: capability, a carer's spare hours,
-    autonomy (gathered once when several routes are valued for the same people)."""
-    u = model.users
-    return u.capability[rows], _spare(model, rows), u.autonomy[rows]
-
-
-def route_values(model, rows, routes, plan_quality, pa_used, brokered,
-                 terms=None) -> np.ndarray:
-    """What a person expects of holding ``routes`` (codes, one per row or one for all),
-    relative to a traditional package: control they want (the route's decision rights over a
-    traditional package's, times their autonomy) minus the administrative burden they would
-    bear (given their capability, a carer's spare hours and brokerage), each weighted as in
-    quality of life.  The same terms make up their quality of life once they hold it
-    (``outcomes``).  ``terms``: ``_person_terms`` of ``rows`` if already gathered."""
-    cfg = model.cfg
-    b = cfg.behaviour
-    capability, spare, autonomy = _person_terms(model, rows) if terms is None else terms
-    # One route or plan quality for all broadcasts as a scalar (np.broadcast_to costs more
-    # than the arithmetic it saves on a week's few hundred rows).
-    routes, q = np.asarray(routes), np.asarray(plan_quality, dtype=float)
-    rights = np.where(routes == DP, b.control_dp,
-                      np.where(routes == MPB, b.control_traditional
-                               + (b.control_managed - b.control_traditional) * q,
-                               b.control_traditional))
-    burden = passes.expected_burden(route=routes, plan_quality=q, pa_used=pa_used,
-                                    capability=capability, spare=spare,
-                                    brokered=brokered, behaviour=b, market=cfg.market)
-    return (b.w_control * (rights - b.control_traditional) * autonomy
-            - b.dp_admin_burden * burden)
-
-
 def choose(model, rows, t, pressure, allow_trad=True) -> np.ndarray:
     """Offered a PB, each person picks a direct payment, a managed PB or (if ``allow_trad``)
     keeps their traditional package: the highest of each option's expected value plus a
     Gumbel taste (scale ``behaviour.choice_scale``; common random numbers keyed by person and
-    week).  Changing costs ``behaviour.status_quo``; a council under ``pressure`` (0-1) sells
-    harder (``policy.persuasion``).  They expect a full plan and brokerage if the council has
-    brokers free.  Returns the chosen route codes."""
+    week).  A route's expected value, relative to a traditional package, is the control the
+    person wants (the route's decision rights over a traditional package's, times their
+    autonomy) minus the administrative burden they would bear (given their capability, a
+    carer's spare hours and brokerage), each weighted as in quality of life: the same terms
+    make up their quality of life once they hold it (``outcomes``).  Changing costs
+    ``behaviour.status_quo``; a council under ``pressure`` (0-1) sells harder
+    (``policy.persuasion``).  They expect a full plan and brokerage if the council has
+    brokers free (``kernels.offer_choice``).  Returns the chosen route codes."""
     cfg, u, C = model.cfg, model.users, model.council
     b, seed = cfg.behaviour, cfg.seed
     c = u.council[rows]
-    expect_broker = C.broker_free[c] > 0
-    push = cfg.policy.persuasion * pressure[c] - b.status_quo
-    terms = _person_terms(model, rows)
-    v_dp = route_values(model, rows, DP, 1.0, 0.0, expect_broker, terms) + push
-    v_mpb = route_values(model, rows, MPB, 1.0, 0.0, expect_broker, terms) + push
-    uid, s = u.uid[rows], b.choice_scale
-    v_dp = v_dp + s * crn.gumbel(seed, "accept_dp", uid, t)
-    v_mpb = v_mpb + s * crn.gumbel(seed, "accept_mpb", uid, t)
-    v_trad = s * crn.gumbel(seed, "accept_trad", uid, t) if allow_trad \
-        else np.full(rows.size, -np.inf)
-    return np.where((v_trad >= v_dp) & (v_trad >= v_mpb), TRAD,
-                    np.where(v_dp >= v_mpb, DP, MPB)).astype(np.int8)
+    uid = u.uid[rows]
+    g_trad = crn.gumbel(seed, "accept_trad", uid, t) if allow_trad else np.zeros(rows.size)
+    return passes.offer_choice(
+        rows=rows, users=u, carers=model.carers, expect_broker=C.broker_free[c] > 0,
+        push=cfg.policy.persuasion * pressure[c] - b.status_quo,
+        g_dp=crn.gumbel(seed, "accept_dp", uid, t), g_mpb=crn.gumbel(seed, "accept_mpb", uid, t),
+        g_trad=g_trad, allow_trad=allow_trad, behaviour=b, market=cfg.market)
 
 
 def offer(model, week: Week, rows, pressure) -> np.ndarray:
@@ -323,30 +281,15 @@ def convert(model, week: Week, rows, route, plan_quality):
     plan of quality ``plan_quality`` (0: none)."""
     if rows.size == 0:
         return
-    u, t = model.users, week.t
-    u.qol_before[rows] = u.qol[rows]
-    u.choice_before[rows] = u.choice[rows]
+    u, t, C = model.users, week.t, model.council
     assess(model, rows, t)
     u.trad_cost_at_conv[rows] = traditional_cost(model, rows)
-    u.route[rows] = route
-    u.plan_quality[rows] = plan_quality
-    u.in_queue[rows] = False
-    u.planning_until[rows] = -1
-    u.wants_route[rows] = -1
-    u.converted_step[rows] = t
-    u.review_step[rows] = t
-    for name in ("cum_pb_cost", "cum_trad_equiv", "cum_trad_own", "cum_wanted", "cum_bought",
-                 "cum_spend", "cum_broker", "cum_council"):
-        getattr(u, name)[rows] = 0.0
-    C, n_c = model.council, model.council.n
-    wait = np.where(u.queue_since[rows] >= 0, t - u.queue_since[rows], 0)
-    C.conv_wait_sum[:] += np.bincount(u.council[rows], wait, n_c)
-    C.conversions[:] += np.bincount(u.council[rows], minlength=n_c)
-    planned = np.asarray(plan_quality) > 0
-    if planned.ndim == 0:
-        planned = np.full(rows.shape, bool(planned))
-    C.conv_wait_sum_planned[:] += np.bincount(u.council[rows[planned]], wait[planned], n_c)
-    C.conversions_planned[:] += np.bincount(u.council[rows[planned]], minlength=n_c)
+    wait, n, wait_planned, n_planned = passes.convert_rows(
+        rows=rows, route=route, plan_quality=plan_quality, t=t, users=u, n_councils=C.n)
+    C.conv_wait_sum[:] += wait
+    C.conversions[:] += n
+    C.conv_wait_sum_planned[:] += wait_planned
+    C.conversions_planned[:] += n_planned
     _broker(model, week, rows)
     budget_and_plan(model, rows)
 
@@ -412,17 +355,12 @@ def reconsider(model, week: Week, rows) -> np.ndarray:
     cfg, u, t = model.cfg, model.users, week.t
     if rows.size == 0:
         return rows
-    b, seed, s = cfg.behaviour, cfg.seed, cfg.behaviour.choice_scale
-    uid, q, brok = u.uid[rows], u.plan_quality[rows], u.brokered[rows]
-    now = u.route[rows]
-    terms = _person_terms(model, rows)
-    v_now = (route_values(model, rows, now, q, u.delivered[PA, rows], brok, terms)
-             + b.w_met * (u.met[rows] - 1.0) + s * crn.gumbel(seed, "reconsider_now", uid, t))
-    v_mpb = np.where(now == DP, route_values(model, rows, MPB, q, 0.0, brok, terms) - b.status_quo
-                     + s * crn.gumbel(seed, "reconsider_mpb", uid, t), -np.inf)
-    v_trad = -b.status_quo + s * crn.gumbel(seed, "reconsider_trad", uid, t)
-    to_trad = (v_trad > v_now) & (v_trad >= v_mpb)
-    to_mpb = ~to_trad & (v_mpb > v_now)
+    b, seed, uid = cfg.behaviour, cfg.seed, u.uid[rows]
+    to = passes.reconsider_choice(
+        rows=rows, users=u, carers=model.carers, g_now=crn.gumbel(seed, "reconsider_now", uid, t),
+        g_mpb=crn.gumbel(seed, "reconsider_mpb", uid, t),
+        g_trad=crn.gumbel(seed, "reconsider_trad", uid, t), behaviour=b, market=cfg.market)
+    to_trad, to_mpb = to == TRAD, to == MPB
     return_balances(model, week.ledger, rows[to_trad | to_mpb])
     back = rows[to_trad]
     u.route[back] = TRAD

@@ -16,13 +16,10 @@ from .codes import GONE, N_OPTIONS
 def small_keys(keys: np.ndarray, n: int) -> np.ndarray:
     """``keys`` (all in [0, n)) as int16 when they fit: numpy's stable sort of 16-bit keys is
     a radix sort, several times faster than a comparison sort of wider integers."""
-    return keys.astype(np.int16) if n <= np.iinfo(np.int16).max else keys
+    return keys.astype(np.int16) if n <= _INT16_MAX else keys
 
 
-def _filled(shape, fill, dtype) -> np.ndarray:
-    """A new array of ``fill``; zeros come from ``np.zeros``, whose pages the system hands
-    out already zeroed when first touched (a million-row table is not written twice)."""
-    return np.zeros(shape, dtype=dtype) if fill == 0 else np.full(shape, fill, dtype=dtype)
+_INT16_MAX = int(np.iinfo(np.int16).max)    # (np.iinfo builds an object on every call)
 
 
 class Table:
@@ -39,18 +36,37 @@ class Table:
         self._next_uid = 0
         # Shaped columns are stored option-major, (k, rows): each option is a contiguous
         # row, so whole-column arithmetic is 1-D and fast (a (rows, 5) layout was 5-20x slower).
-        # Columns of the same dtype, fill and shape are rows of one block array (each column a
+        # Columns of the same dtype and shape are rows of one block array (each column a
         # C-contiguous view of its row), so reusing rows resets each block in one assignment
-        # instead of one per column (a user has ~56 columns; ``add`` ran once per entrant
-        # batch).  Columns are never rebound, only written in place, so the views stay the
-        # columns' storage; ``_grow`` rebinds them to the grown blocks.
+        # of its columns' fill values instead of one per column (a user has ~56 columns in 6
+        # blocks; ``add`` runs once per entrant batch).  Columns are never rebound, only
+        # written in place, so the views stay the columns' storage; ``_grow`` rebinds them to
+        # the grown blocks.
         self._blocks: dict[tuple, list[str]] = {}
-        for name, (dtype, fill, *shape) in schema.items():
-            self._blocks.setdefault((np.dtype(dtype), fill, tuple(shape)), []).append(name)
-        self._store = {}
+        for name, (dtype, _fill, *shape) in schema.items():
+            self._blocks.setdefault((np.dtype(dtype), tuple(shape)), []).append(name)
+        #: Each block's fill values, one per column, shaped to broadcast over its rows (a
+        #: scalar where all its columns share one).
+        self._fills = {}
         for key, names in self._blocks.items():
-            dtype, fill, shape = key
-            self._bind(key, _filled((len(names), *shape, self.size), fill, dtype))
+            fills = [schema[n][1] for n in names]
+            self._fills[key] = (fills[0] if len(set(map(repr, fills))) == 1 else
+                                np.array(fills, dtype=key[0]).reshape(-1, *[1] * len(key[1]), 1))
+        self._store = {}
+        for key in self._blocks:
+            self._bind(key, self._new_block(key, self.size))
+
+    def _new_block(self, key, size: int) -> np.ndarray:
+        """A block of ``size`` rows at its columns' fill values (columns filled with zeros are
+        left to ``np.zeros``, so their pages are not written until used)."""
+        dtype, shape = key
+        names = self._blocks[key]
+        block = np.zeros((len(names), *shape, size), dtype=dtype)
+        for i, name in enumerate(names):
+            fill = self._schema[name][1]
+            if fill != 0:
+                block[i] = fill
+        return block
 
     def _bind(self, key, block):
         self._store[key] = block
@@ -58,8 +74,9 @@ class Table:
             setattr(self, name, block[i])
 
     def _reset(self, rows):
-        for (_dtype, fill, _shape), block in self._store.items():
-            block[..., rows] = fill
+        fills = self._fills
+        for key, block in self._store.items():
+            block[..., rows] = fills[key]
 
     def _grow(self, need: int):
         # What is needed plus 5% (not a quarter more): every whole-table pass reads every
@@ -70,9 +87,7 @@ class Table:
         self.active = np.concatenate([self.active, np.zeros(extra, dtype=bool)])
         self.uid = np.concatenate([self.uid, np.full(extra, -1, dtype=np.int64)])
         for key, block in list(self._store.items()):
-            dtype, fill, shape = key
-            self._bind(key, np.concatenate(
-                [block, _filled((block.shape[0], *shape, extra), fill, dtype)], axis=-1))
+            self._bind(key, np.concatenate([block, self._new_block(key, extra)], axis=-1))
         self.size = new_cap
 
     def add(self, n: int) -> np.ndarray:

@@ -91,4 +91,6 @@ def rate(a, b, empty=np.nan) -> np.ndarray:
     """a / b where b > 0, else NaN (a rate with no denominator is undefined, not zero) or
     ``empty`` where the caller reads an undefined rate as that."""
     b = np.asarray(b, float)
-    return np.divide(a, b, out=np.full(b.shape, empty), where=b > 0)
+    out = np.empty(b.shape)
+    out.fill(empty)         # (np.full's Python layer costs more than the division)
+    return np.divide(a, b, out=out, where=b > 0)
